@@ -1,0 +1,172 @@
+"""A crash-safe artifact store for computed results.
+
+Results are keyed by (data hash, parameters, code version) so a repeated
+request is served from disk, also after an app restart, and a change of data,
+parameters or code never serves a stale result.
+
+An artifact is a small bundle of named parts: pandas DataFrames (stored as
+parquet), numpy arrays (``.npy`` without pickle) and JSON-able values. Nothing
+is ever pickled. Each bundle is written to a temporary folder and renamed into
+place in one step, and carries a manifest of SHA-256 digests that is checked on
+every read: a torn or corrupted entry is discarded and recomputed, never served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from core import __version__
+
+Payload = dict[str, Any]
+
+_MANIFEST = "manifest.json"
+
+
+def hash_files(paths: list[Path] | list[str]) -> str:
+    """SHA-256 over the bytes of several files (in the order given)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def make_key(namespace: str, data_hash: str, params: Mapping[str, Any], code_version: str = "") -> str:
+    """Stable key for an artifact.
+
+    Parameters
+    ----------
+    namespace : str
+        What kind of result (``"essentiality.screen"``); becomes a folder name.
+    data_hash : str
+        Content hash of the input data.
+    params : mapping
+        JSON-able parameters of the computation (key order does not matter).
+    code_version : str
+        Version of the code producing the result; the package version is
+        always included, bump this to invalidate one namespace only.
+    """
+    blob = json.dumps(
+        {"data": data_hash, "params": params, "code": f"{__version__}:{code_version}"},
+        sort_keys=True,
+        default=str,
+    )
+    return f"{namespace}/{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
+
+
+class ArtifactStore:
+    """Folder of atomically written, integrity-checked result bundles.
+
+    Parameters
+    ----------
+    root : path
+        Folder to keep artifacts in (created on demand).
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if any(p in ("", ".", "..") or os.sep in p for p in parts):
+            raise ValueError(f"invalid artifact key {key!r}")
+        return self.root.joinpath(*parts)
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def get(self, key: str) -> Payload | None:
+        """Return the stored payload, or None when absent or corrupted.
+
+        A corrupted entry (missing part, digest mismatch, unreadable file) is
+        deleted so that the next :meth:`put` can replace it.
+        """
+        path = self._path(key)
+        manifest_file = path / _MANIFEST
+        if not manifest_file.is_file():
+            return None
+        try:
+            manifest = json.loads(manifest_file.read_text())
+            payload: Payload = {}
+            for name, entry in manifest["parts"].items():
+                if entry["kind"] == "json":
+                    payload[name] = entry["value"]
+                    continue
+                raw = (path / entry["file"]).read_bytes()
+                if hashlib.sha256(raw).hexdigest() != entry["sha256"]:
+                    raise ValueError(f"digest mismatch in {entry['file']}")
+                if entry["kind"] == "frame":
+                    payload[name] = pd.read_parquet(io.BytesIO(raw))
+                else:
+                    payload[name] = np.load(io.BytesIO(raw), allow_pickle=False)
+            return payload
+        except Exception:  # corrupted entry: discard, recompute, never serve
+            shutil.rmtree(path, ignore_errors=True)
+            return None
+
+    def put(self, key: str, payload: Mapping[str, Any]) -> None:
+        """Write a payload atomically (readers see the old entry or the new one)."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
+        try:
+            parts: dict[str, Any] = {}
+            for index, (name, value) in enumerate(payload.items()):
+                if isinstance(value, pd.Series):
+                    value = value.to_frame()
+                if isinstance(value, pd.DataFrame):
+                    buffer = io.BytesIO()
+                    frame = value.copy()
+                    frame.columns = [str(c) for c in frame.columns]
+                    frame.to_parquet(buffer)
+                    kind, filename = "frame", f"part{index}.parquet"
+                elif isinstance(value, np.ndarray):
+                    buffer = io.BytesIO()
+                    np.save(buffer, value, allow_pickle=False)
+                    kind, filename = "array", f"part{index}.npy"
+                else:
+                    json.dumps(value)  # fail early on values JSON cannot hold
+                    parts[name] = {"kind": "json", "value": value}
+                    continue
+                raw = buffer.getvalue()
+                _write_synced(tmp / filename, raw)
+                parts[name] = {"kind": kind, "file": filename, "sha256": hashlib.sha256(raw).hexdigest()}
+            _write_synced(tmp / _MANIFEST, json.dumps({"key": key, "parts": parts}).encode())
+            if path.exists():
+                shutil.rmtree(path, ignore_errors=True)
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                # another writer won the race; its bundle holds the same result
+                if self.get(key) is None:
+                    raise
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def get_or_compute(self, key: str, compute: Callable[[], Mapping[str, Any]]) -> Payload:
+        """Return the stored payload, computing and storing it when missing."""
+        cached = self.get(key)
+        if cached is not None:
+            return cached
+        payload = dict(compute())
+        self.put(key, payload)
+        return self.get(key) or payload
+
+
+def _write_synced(path: Path, raw: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(raw)
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -1,0 +1,54 @@
+"""Settings read from the environment, with defaults that work on a fresh clone.
+
+| variable | meaning | default |
+|---|---|---|
+| ``PERTURBSCOPE_DATA_DIR`` | where demo and uploaded data live | ``<repo>/data`` |
+| ``PERTURBSCOPE_CACHE_DIR`` | artifact store and job cache | ``<data dir>/cache`` |
+| ``PERTURBSCOPE_SEED`` | seed of the demo generators | ``0`` |
+| ``PERTURBSCOPE_N_JOBS`` | worker processes for parallel sweeps | ``1`` |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration of one process."""
+
+    data_dir: Path
+    cache_dir: Path
+    seed: int
+    n_jobs: int
+
+    @property
+    def demo_dir(self) -> Path:
+        """Folder holding the generated demo datasets."""
+        return self.data_dir / "demo"
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={raw!r} must be an integer") from None
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (cheap; call it where needed)."""
+    data_dir = Path(os.environ.get("PERTURBSCOPE_DATA_DIR") or REPO_ROOT / "data").resolve()
+    cache_dir = Path(os.environ.get("PERTURBSCOPE_CACHE_DIR") or data_dir / "cache").resolve()
+    return Settings(
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        seed=_int_env("PERTURBSCOPE_SEED", 0),
+        n_jobs=_int_env("PERTURBSCOPE_N_JOBS", 1),
+    )

@@ -1,0 +1,1 @@
+"""The PerturbScope web app (Dash). Talks to ``core`` only through ``dashboard.services``."""

@@ -1,0 +1,49 @@
+"""App-level callbacks: gene search, URL sync and navigation links."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode
+
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, no_update
+
+from dashboard import services
+from dashboard.components.shell import NAV
+
+CARRIED_PARAMS = ("gene", "dataset")
+
+
+@callback(
+    Output("gene-search", "options"),
+    Input("gene-search", "search_value"),
+    State("gene-search", "value"),
+)
+def gene_options(search_value, value):
+    """Autocomplete: prefix matches first, then substring, case-insensitive."""
+    names = services.search_genes(search_value)
+    if value and value not in names:
+        names = [value, *names]
+    return [{"label": name, "value": name} for name in names]
+
+
+@callback(
+    Output("gene-search", "value"),
+    *[Output(f"nav-{path.strip('/') or 'home'}", "href") for path, _ in NAV],
+    Input("url", "search"),
+    State("gene-search", "value"),
+)
+def follow_url(search, current):
+    """Show the URL's gene in the search box; links carry gene and dataset."""
+    query = parse_qs((search or "").lstrip("?"))
+    gene = (query.get("gene") or [None])[0]
+    carried = {k: query[k][0] for k in CARRIED_PARAMS if query.get(k)}
+    suffix = f"?{urlencode(carried)}" if carried else ""
+    hrefs = [f"{path}{suffix}" for path, _ in NAV]
+    return (gene if gene and gene != current else no_update), *hrefs
+
+
+clientside_callback(
+    ClientsideFunction(namespace="perturbscope", function_name="geneToSearch"),
+    Output("url", "search"),
+    Input("gene-search", "value"),
+    prevent_initial_call=True,
+)

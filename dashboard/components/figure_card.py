@@ -1,0 +1,82 @@
+"""A titled figure with its export bar and copyable methods paragraph.
+
+Each card owns three ids, all keyed by the card's ``name``:
+``{"type": "figure", "name": name}`` (the dcc.Graph),
+``{"type": "export", "name": name, "format": fmt}`` (export buttons) and
+``{"type": "methods", "name": name}`` (the methods text). The app-level
+callbacks in ``dashboard.exports`` serve every card on every page.
+"""
+
+from __future__ import annotations
+
+from dash import Output, dcc, html
+
+EXPORT_FORMATS = (
+    ("csv", "CSV", "The numbers drawn in this figure, one row per point, bar or cell"),
+    ("png-slide", "PNG slide", "1280 x 800 at 2x (2560 x 1600 px), with provenance metadata"),
+    ("png-print", "PNG print", "7 in wide at 300 dpi, with provenance metadata"),
+    ("svg", "SVG", "Vector graphic for editing in Illustrator or Inkscape"),
+)
+
+
+def figure_id(name: str) -> dict:
+    return {"type": "figure", "name": name}
+
+
+def methods_id(name: str) -> dict:
+    return {"type": "methods", "name": name}
+
+
+def figure_outputs(name: str) -> list[Output]:
+    """Outputs a page callback sets to render a card: figure, graph config, methods."""
+    return [
+        Output(figure_id(name), "figure"),
+        Output(figure_id(name), "config"),
+        Output(methods_id(name), "children"),
+    ]
+
+
+def figure_card(name: str, title: str, *, height: int = 420, help_text: str | None = None) -> html.Div:
+    """A card with a graph, export buttons and a methods paragraph."""
+    buttons = [
+        html.Button(
+            label,
+            id={"type": "export", "name": name, "format": fmt},
+            className="export-button",
+            title=tip,
+            n_clicks=0,
+        )
+        for fmt, label, tip in EXPORT_FORMATS
+    ]
+    return html.Div(
+        className="card figure-card",
+        id=f"card-{name}",
+        children=[
+            html.Div(className="card-header", children=[
+                html.H3(title, className="card-title"),
+                html.Div(buttons, className="export-bar"),
+            ]),
+            html.P(help_text, className="card-help") if help_text else None,
+            dcc.Loading(
+                dcc.Graph(id=figure_id(name), style={"height": f"{height}px"}, config={"displaylogo": False}),
+                type="dot",
+                delay_show=300,
+            ),
+            html.Details(className="methods", children=[
+                html.Summary("Methods text for this figure"),
+                html.Div(className="methods-body", children=[
+                    html.P(id=methods_id(name), className="methods-text"),
+                    dcc.Clipboard(target_id=methods_id(name), title="Copy methods text", className="copy-button"),
+                ]),
+            ]),
+        ],
+    )
+
+
+def render_card(fig, provenance: dict, methods: str) -> tuple:
+    """Values for :func:`figure_outputs`: stamped figure, modebar config, methods text."""
+    from dashboard.export import export_filename, graph_config
+    from dashboard.figures.common import stamp
+
+    png_name = export_filename(provenance.get("gene"), provenance.get("view") or "figure", "png")
+    return stamp(fig, provenance), graph_config(png_name.rsplit(".", 1)[0]), methods

@@ -1,0 +1,56 @@
+"""The app frame: header with navigation and the global gene search, footer."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+import core
+
+NAV = (
+    ("/", "Home"),
+    ("/essentiality", "Modifier genes"),
+    ("/decode", "DEcode"),
+    ("/dko", "DKO"),
+    ("/perturbation", "Perturbation signatures"),
+)
+
+
+def shell(page_container) -> html.Div:
+    """The whole-app layout around the pages' container."""
+    return html.Div(className="app", children=[
+        dcc.Location(id="url", refresh="callback-nav"),
+        dcc.Download(id="download"),  # app level: survives page changes
+        html.Header(className="topbar", children=[
+            dcc.Link("PerturbScope", href="/", className="brand", id="brand-link"),
+            html.Nav(className="nav", children=[
+                dcc.Link(label, href=path, id=f"nav-{path.strip('/') or 'home'}", className="nav-link")
+                for path, label in NAV
+            ]),
+            html.Div(className="gene-search", children=[
+                dcc.Dropdown(
+                    id="gene-search",
+                    placeholder="Search a gene (e.g. RPP25L)…",
+                    searchable=True,
+                    clearable=True,
+                    options=[],
+                    debounce=False,
+                ),
+            ]),
+        ]),
+        html.Div(id="global-notice", className="global-notice", role="status"),
+        html.Main(page_container, className="page"),
+        html.Footer(className="footer", children=[
+            f"PerturbScope {core.__version__} · ",
+            "Every view's state is in the address bar: copy the link to share exactly this view.",
+        ]),
+    ])
+
+
+def page_header(title: str, subtitle: str, *, simulated_note: str | None = None, notice: str | None = None) -> html.Div:
+    """Page title, one-line purpose, the simulated-data banner and a notice."""
+    return html.Div(className="page-header", children=[
+        html.H1(title),
+        html.P(subtitle, className="subtitle"),
+        html.Div(simulated_note, className="simulated-banner") if simulated_note else None,
+        html.Div(notice, className="notice", role="status") if notice else None,
+    ])

@@ -1,0 +1,1 @@
+"""Pure figure builders: result -> plotly Figure. No callbacks, no I/O, no science."""

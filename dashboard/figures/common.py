@@ -1,0 +1,57 @@
+"""Shared figure styling and provenance stamping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+FONT = "Inter, Helvetica Neue, Arial, sans-serif"
+BLUE, RED, GREY = "#2b6cb0", "#c53030", "#718096"
+QUALITATIVE = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+    "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#8c6d31",
+    "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363",
+]
+
+
+def base_layout(fig: go.Figure, *, title: str, x_title: str | None = None, y_title: str | None = None) -> go.Figure:
+    """Readable defaults: white background, 13-14 px text, light grid."""
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
+        font={"family": FONT, "size": 13, "color": "#1a202c"},
+        margin={"l": 70, "r": 30, "t": 60, "b": 60},
+        legend={"font": {"size": 12}},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    if x_title is not None:
+        fig.update_xaxes(title_text=x_title)
+    if y_title is not None:
+        fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def stamp(fig: go.Figure, provenance: dict[str, Any]) -> go.Figure:
+    """Attach provenance (read by the exporters) and mark simulated data."""
+    fig.update_layout(meta={"provenance": provenance})
+    if provenance.get("simulated"):
+        fig.add_annotation(
+            text="Simulated demo data",
+            xref="paper", yref="paper", x=1.0, y=1.0, xanchor="right", yanchor="bottom",
+            yshift=8, showarrow=False, font={"size": 11, "color": GREY},
+        )
+    return fig
+
+
+def empty_figure(message: str) -> go.Figure:
+    """A blank figure that says why it is blank."""
+    fig = go.Figure()
+    fig.update_layout(
+        template="plotly_white",
+        xaxis={"visible": False}, yaxis={"visible": False},
+        annotations=[{"text": message, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+                      "showarrow": False, "font": {"size": 15, "color": GREY}}],
+        margin={"l": 20, "r": 20, "t": 20, "b": 20},
+    )
+    return fig

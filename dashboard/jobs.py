@@ -1,0 +1,34 @@
+"""The background-callback manager: Diskcache by default, Celery with REDIS_URL.
+
+With ``REDIS_URL`` set, jobs go to a Celery worker (see README: run
+``celery -A app:celery_app worker``); otherwise each job runs in a separate
+local process and its progress and result pass through a diskcache folder.
+"""
+
+from __future__ import annotations
+
+import os
+
+from core.config import get_settings
+
+
+def make_background_manager():
+    """Build the manager for ``dash.Dash(background_callback_manager=...)``."""
+    from dash import CeleryManager, DiskcacheManager
+
+    redis_url = os.environ.get("REDIS_URL", "").strip()
+    if redis_url:
+        celery_app = make_celery(redis_url)
+        return CeleryManager(celery_app)
+    import diskcache
+
+    folder = get_settings().cache_dir / "jobs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return DiskcacheManager(diskcache.Cache(str(folder)))
+
+
+def make_celery(redis_url: str):
+    """A Celery app using Redis as broker and result backend."""
+    from celery import Celery
+
+    return Celery("perturbscope", broker=redis_url, backend=redis_url)

@@ -1,0 +1,56 @@
+"""The artifact store: round trips, keys, atomicity and corruption handling."""
+
+import numpy as np
+import pandas as pd
+
+from core.cache import ArtifactStore, make_key
+
+
+def test_round_trip(tmp_path):
+    store = ArtifactStore(tmp_path)
+    frame = pd.DataFrame({"gene": ["A", "B"], "r": [0.5, -0.25]})
+    key = make_key("test.ns", "hash1", {"a": 1})
+    store.put(key, {"table": frame, "matrix": np.arange(6.0).reshape(2, 3), "meta": {"n": 2}})
+    got = store.get(key)
+    pd.testing.assert_frame_equal(got["table"], frame)
+    assert np.array_equal(got["matrix"], np.arange(6.0).reshape(2, 3))
+    assert got["meta"] == {"n": 2}
+
+
+def test_keys_depend_on_data_params_and_code():
+    base = make_key("ns", "h", {"a": 1, "b": 2})
+    assert base == make_key("ns", "h", {"b": 2, "a": 1})
+    assert base != make_key("ns", "h2", {"a": 1, "b": 2})
+    assert base != make_key("ns", "h", {"a": 1, "b": 3})
+    assert base != make_key("ns", "h", {"a": 1, "b": 2}, code_version="2")
+
+
+def test_corrupted_entry_is_discarded_and_recomputed(tmp_path):
+    store = ArtifactStore(tmp_path)
+    key = make_key("ns", "h", {})
+    store.put(key, {"table": pd.DataFrame({"x": [1.0, 2.0]})})
+    part = next((tmp_path / key).glob("*.parquet"))
+    part.write_bytes(part.read_bytes()[:-10] + b"0123456789")
+    assert store.get(key) is None
+    assert not (tmp_path / key).exists()
+    calls = []
+    payload = store.get_or_compute(key, lambda: calls.append(1) or {"table": pd.DataFrame({"x": [3.0]})})
+    assert calls == [1] and payload["table"]["x"].tolist() == [3.0]
+
+
+def test_leftover_temp_folder_is_ignored(tmp_path):
+    store = ArtifactStore(tmp_path)
+    key = make_key("ns", "h", {"k": 1})
+    (tmp_path / "ns" / ".tmp-crashed").mkdir(parents=True)
+    assert store.get(key) is None
+    store.put(key, {"v": [1, 2]})
+    assert store.get(key) == {"v": [1, 2]}
+
+
+def test_no_pickle_on_disk(tmp_path):
+    store = ArtifactStore(tmp_path)
+    key = make_key("ns", "h", {})
+    store.put(key, {"a": np.array([1, 2, 3])})
+    raw = next((tmp_path / key).glob("*.npy")).read_bytes()
+    assert b"pickle" not in raw.lower()
+    assert np.load(next((tmp_path / key).glob("*.npy")), allow_pickle=False).tolist() == [1, 2, 3]

@@ -13,19 +13,37 @@ from scipy import stats as _sps
 def rank_columns(matrix: np.ndarray) -> np.ndarray:
     """Average ranks of each column (ties share the mean rank), NaN kept as NaN.
 
+    Equal to ``scipy.stats.rankdata(matrix, axis=0, nan_policy="omit")`` but
+    several times faster on wide matrices: one sort per column, ties resolved
+    with running maxima instead of a Python-level loop.
+
     Parameters
     ----------
-    matrix : ndarray, shape (n, m)
+    matrix : ndarray, shape (n,) or (n, m)
 
     Returns
     -------
-    ndarray, shape (n, m), float64
+    ndarray of the input's shape, float64
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim == 1:
         return rank_columns(matrix[:, None])[:, 0]
-    ranks = _sps.rankdata(matrix, axis=0, nan_policy="omit")
-    return np.asarray(ranks, dtype=np.float64)
+    rows = np.ascontiguousarray(matrix.T)  # one row per column: cache-friendly sorts
+    order = np.argsort(rows, axis=1)
+    ordered = np.take_along_axis(rows, order, axis=1)
+    n = ordered.shape[1]
+    position = np.broadcast_to(np.arange(n), ordered.shape)
+    starts_group = np.ones(ordered.shape, dtype=bool)
+    starts_group[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # NaN != NaN: each NaN alone
+    ends_group = np.ones(ordered.shape, dtype=bool)
+    ends_group[:, :-1] = starts_group[:, 1:]
+    first = np.maximum.accumulate(np.where(starts_group, position, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends_group, position, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    average = (first + last) / 2.0 + 1.0
+    average[np.isnan(ordered)] = np.nan
+    ranks = np.empty_like(average)
+    np.put_along_axis(ranks, order, average, axis=1)
+    return ranks.T
 
 
 def pearson_columns(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -38,3 +38,21 @@ def job_callback_kwargs(prefix: str, interval_ms: int = 500) -> dict:
         ],
         prevent_initial_call=True,
     )
+
+
+def register_cancel_message(prefix: str) -> None:
+    """Say "Cancelled" in the panel when its cancel button is pressed."""
+    from dash import callback
+
+    @callback(
+        Output(f"{prefix}-status", "children", allow_duplicate=True),
+        Output(f"{prefix}-progress", "value", allow_duplicate=True),
+        Input(f"{prefix}-cancel", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _cancelled(n_clicks):
+        if not n_clicks:
+            from dash import no_update
+
+            return no_update, no_update
+        return "Cancelled. Earlier results are kept.", "0"

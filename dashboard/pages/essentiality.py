@@ -7,7 +7,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 
 from dashboard import services
 from dashboard.components.figure_card import figure_card, figure_outputs
-from dashboard.components.job_panel import job_callback_kwargs, job_panel
+from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
 from dashboard.export import export_filename, graph_config
 from dashboard.figures.common import empty_figure, stamp
@@ -23,7 +23,7 @@ TABLE_COLUMNS = ["gene", "pearson_r", "pearson_q", "spearman_rho", "spearman_q",
 
 def _perms(value) -> int:
     try:
-        return max(0, min(20_000, int(value)))
+        return max(0, min(100_000, int(value)))
     except (TypeError, ValueError):
         return DEFAULT_PERMS
 
@@ -43,7 +43,7 @@ def layout(gene: str | None = None, perms: str | None = None, **_):
                 id="ess-target", options=list(services.genes_of(KIND)), value=target, clearable=False,
             )], className="control"),
             html.Label(["Permutations (family-wise error)", dcc.Input(
-                id="q-perms", type="number", min=0, max=20000, step=50, value=_perms(perms), debounce=True,
+                id="q-perms", type="number", min=0, max=100000, step=50, value=_perms(perms), debounce=True,
             )], className="control"),
             html.Span(f"{data.expression.shape[0]:,} cell lines · {data.expression.shape[1]:,} expressed genes · "
                       f"{data.effect.shape[1]:,} target genes", className="control-note"),
@@ -97,6 +97,9 @@ def show_lineages(target):
                f"lineage (boxes: median and interquartile range; whiskers 1.5 IQR). Data: {prov['dataset']}. "
                f"Figure from {prov['app']}.")
     return stamp(fig, prov), graph_config(export_filename(target, "effect-by-lineage", "png")[:-4]), methods
+
+
+register_cancel_message("ess-screen")
 
 
 @callback(

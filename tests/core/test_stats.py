@@ -59,3 +59,11 @@ def test_bh_keeps_nan():
     q = bh_fdr(np.array([0.01, np.nan, 0.04]))
     assert np.isnan(q[1])
     assert np.allclose(q[[0, 2]], multipletests([0.01, 0.04], method="fdr_bh")[1])
+
+
+def test_rank_columns_matches_scipy_with_ties_and_nan():
+    rng = np.random.default_rng(3)
+    m = np.round(rng.normal(size=(50, 30)), 1)
+    m[rng.uniform(size=m.shape) < 0.1] = np.nan
+    expected = stats.rankdata(m, axis=0, nan_policy="omit")
+    assert np.allclose(rank_columns(m), expected, equal_nan=True)

@@ -1,0 +1,136 @@
+"""Every page in a real headless Chromium: renders, no console errors, jobs, exports."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+import pytest
+
+from dashboard.export import read_png_text
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+PAGES = [
+    ("/", "home", 0),
+    ("/essentiality?gene=RPP25L", "essentiality", 1),
+    ("/decode", "decode", 3),
+    ("/dko", "dko", 2),
+    ("/perturbation", "perturbation", 2),
+]
+
+
+def wait_for_graphs(page, n: int) -> None:
+    """Wait until at least n plotly graphs have drawn data."""
+    if n:
+        page.wait_for_function(
+            "n => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(g => g.data && g.data.length).length >= n",
+            arg=n, timeout=60_000,
+        )
+
+
+@pytest.mark.parametrize("path,name,n_graphs", PAGES, ids=[p[1] for p in PAGES])
+def test_page_renders_without_console_errors(page, server, path, name, n_graphs):
+    page.goto(server + path)
+    page.wait_for_selector(".page-header h1")
+    wait_for_graphs(page, n_graphs)
+    page.wait_for_timeout(500)
+    screenshot(page, f"page-{name}")
+    if name != "home":
+        assert "Simulated demo data" in page.inner_text(".simulated-banner")
+    assert page.console_errors == []
+
+
+def test_unknown_address_shows_404(page, server):
+    page.goto(server + "/no/such/page")
+    page.wait_for_selector(".not-found")
+    assert "Page not found" in page.inner_text(".not-found")
+    screenshot(page, "page-404")
+    assert page.console_errors == []
+
+
+def test_gene_search_autocompletes_and_carries_gene(page, server):
+    page.goto(server + "/essentiality")
+    page.wait_for_selector(".page-header h1")
+    page.click("#gene-search")
+    page.keyboard.type("pp25")  # substring, lower case
+    option = page.get_by_role("option", name="RPP25L", exact=True)
+    option.wait_for()
+    option.click()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('gene') === 'RPP25L'")
+    page.click("#nav-dko")
+    page.wait_for_url(re.compile(r"/dko\?gene=RPP25L"))
+    assert page.console_errors == []
+
+
+def test_url_reproduces_view(page, server):
+    page.goto(server + "/perturbation?type=OE")
+    page.wait_for_selector("#q-type")
+    wait_for_graphs(page, 2)
+    assert page.is_checked("#q-type input[value='OE']")
+    page.check("#q-type input[value='CRISPR']")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('type') === 'CRISPR'")
+    assert page.console_errors == []
+
+
+def _graph_data(page, name: str) -> list[dict]:
+    return page.evaluate(
+        """name => {
+            const el = document.querySelector(`[id*='"name":"${name}"'] .js-plotly-plot, div[id*='${name}'].js-plotly-plot`);
+            return el ? el.data.map(t => ({x: Array.from(t.x || []), y: Array.from(t.y || [])})) : null;
+        }""",
+        name,
+    )
+
+
+def test_background_job_runs_to_completion_then_csv_and_png(page, server):
+    page.goto(server + "/essentiality?gene=RPP25L&perms=100")
+    page.wait_for_selector("#ess-screen-run")
+    wait_for_graphs(page, 1)
+    page.click("#ess-screen-run")
+    page.wait_for_function("() => document.querySelector('#ess-screen-status').innerText.startsWith('Finished')",
+                           timeout=120_000)
+    wait_for_graphs(page, 3)
+    bars = page.locator("#card-ess-top .js-plotly-plot")
+    assert "RPP25" in bars.inner_text()
+    screenshot(page, "job-finished")
+
+    with page.expect_download() as info:
+        page.click("#card-ess-top button:has-text('CSV')")
+    download = info.value
+    assert download.suggested_filename.startswith("RPP25L_screen-top-genes_") and download.suggested_filename.endswith(".csv")
+    frame = pd.read_csv(download.path())
+    drawn = page.evaluate("() => { const g = document.querySelector('#card-ess-top .js-plotly-plot'); "
+                          "return {x: Array.from(g.data[0].x), y: Array.from(g.data[0].y)}; }")
+    assert frame["y"].tolist() == drawn["y"]
+    assert frame["x"].to_numpy() == pytest.approx(drawn["x"])
+
+    with page.expect_download() as info:
+        page.click("#card-ess-top button:has-text('PNG slide')")
+    png = open(info.value.path(), "rb").read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (2560, 1600)
+    text = read_png_text(png)
+    assert "RPP25L" in " ".join(text.values()) and "PerturbScope" in " ".join(text.values())
+    assert page.console_errors == []
+
+
+def test_background_job_can_be_cancelled(page, server):
+    page.goto(server + "/essentiality?gene=FAM50A&perms=100000")
+    page.wait_for_selector("#ess-screen-run")
+    page.click("#ess-screen-run")
+    page.wait_for_function("() => !document.querySelector('#ess-screen-cancel').disabled")
+    page.wait_for_function("() => /permutation/.test(document.querySelector('#ess-screen-status').innerText)",
+                           timeout=60_000)
+    page.click("#ess-screen-cancel")
+    page.wait_for_function("() => document.querySelector('#ess-screen-status').innerText.startsWith('Cancelled')")
+    page.wait_for_function("() => !document.querySelector('#ess-screen-run').disabled")
+    page.wait_for_timeout(1500)
+    assert not page.inner_text("#ess-screen-status").startswith("Finished")
+    screenshot(page, "job-cancelled")
+    assert page.console_errors == []

@@ -1,0 +1,60 @@
+"""Callbacks called as plain functions: figures, URL sync, exports."""
+
+import io
+
+import pandas as pd
+import pytest
+
+import app as app_module  # noqa: F401  (registers pages and callbacks)
+from dashboard import app_callbacks, exports
+from dashboard.pages import decode, dko, essentiality, perturbation
+
+
+def test_gene_options_keep_current_value():
+    options = app_callbacks.gene_options("25l", "FAM50A")
+    values = [o["value"] for o in options]
+    assert values[0] == "FAM50A" and "RPP25L" in values
+
+
+def test_follow_url_sets_gene_and_nav_links():
+    gene, *hrefs = app_callbacks.follow_url("?gene=RPP25L&perms=10", None)
+    assert gene == "RPP25L"
+    assert "/dko?gene=RPP25L" in hrefs and all("perms" not in h for h in hrefs)
+
+
+def test_lineage_figure_has_provenance_and_export_name():
+    fig, config, methods = essentiality.show_lineages("RPP25L")
+    meta = fig.layout.meta["provenance"]
+    assert meta["gene"] == "RPP25L" and meta["simulated"] is True
+    assert config["toImageButtonOptions"]["filename"].startswith("RPP25L_effect-by-lineage_")
+    assert config["toImageButtonOptions"]["scale"] >= 2
+    assert "RPP25L" in methods
+    n = sum(len(t.y) for t in fig.data)
+    assert n > 900
+
+
+def test_csv_export_is_exactly_the_numbers_drawn():
+    fig, _, _ = essentiality.show_lineages("FAM50A")
+    content, filename = exports.build_download(fig.to_plotly_json(), "csv")
+    frame = pd.read_csv(io.StringIO(content))
+    assert filename.startswith("FAM50A_effect-by-lineage_") and filename.endswith(".csv")
+    drawn = pd.concat([pd.Series(t.y) for t in fig.data], ignore_index=True)
+    assert len(frame) == len(drawn)
+    assert frame["y"].to_numpy() == pytest.approx(drawn.to_numpy())
+
+
+@pytest.mark.parametrize("module,args", [
+    (decode, ("{gene}",)), (dko, ("{gene}",)), (perturbation, ("{gene}", "CRISPR")),
+])
+def test_overview_pages_render_every_figure(module, args):
+    from dashboard import services
+
+    gene = services.genes_of(module.KIND)[0]
+    outputs = module.show_gene(*[a.format(gene=gene) for a in args])
+    figures = outputs[0::3]
+    assert all(f.layout.meta["provenance"]["view"] for f in figures)
+
+
+def test_page_layouts_accept_url_parameters():
+    assert essentiality.layout(gene="FAM50A", perms="300") is not None
+    assert perturbation.layout(gene="nonexistent", type="OE") is not None

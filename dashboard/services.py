@@ -218,9 +218,15 @@ def essentiality_screen_result(target: str, n_permutations: int) -> pd.DataFrame
 # --- overview pages ----------------------------------------------------------
 
 def decode_default_gene() -> str:
-    """A gene with planted regulation (falls back to the first gene)."""
+    """The gene most bound by the first planted promoter regulator (else the first gene)."""
     data = dataset("decode")
-    return str(data.genes[0])
+    features = list(map(str, data.promoter_features))
+    planted = [r for r in data.truth.get("regulator", []) if r in features]
+    if not planted:
+        return str(data.genes[0])
+    promoter = data.promoter[data.promoter["feature"] == features.index(planted[0])]
+    best = promoter.groupby("gene")["value"].sum().idxmax()
+    return str(data.genes[int(best)])
 
 
 def decode_profile(gene: str) -> tuple[pd.Series, float]:
@@ -256,6 +262,13 @@ def dko_type_means(n_genes: int = 30) -> pd.DataFrame:
     expression = data.expression
     top = expression.var(axis=1).sort_values(ascending=False).index[:n_genes]
     return expression.loc[top].T.groupby(data.cells["cell_type"].reindex(expression.columns)).mean().T
+
+
+def perturbation_default_gene() -> str:
+    """The first gene with a measured signature of every type."""
+    signatures = dataset("perturbation").signatures.values()
+    common = set.intersection(*[set(map(str, s.index)) for s in signatures])
+    return sorted(common)[0] if common else genes_of("perturbation")[0]
 
 
 def perturbation_degrees(gene: str) -> pd.Series:

@@ -23,7 +23,8 @@ def effect_by_lineage_figure(effect: pd.Series, lineage: pd.Series, target: str)
         ))
     fig.add_hline(y=0, line={"color": "#a0aec0", "width": 1, "dash": "dot"})
     fig.add_hline(y=-1, line={"color": RED, "width": 1, "dash": "dot"},
-                  annotation_text="common-essential level (-1)", annotation_font_size=11)
+                  annotation_text="common-essential level (-1)", annotation_position="bottom left",
+                  annotation_font_size=11)
     base_layout(fig, title=f"{target} gene effect by lineage (n = {len(frame):,} cell lines)",
                 y_title=f"{target} CRISPR gene effect")
     fig.update_xaxes(tickangle=-40, automargin=True)

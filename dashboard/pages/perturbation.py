@@ -19,7 +19,7 @@ TYPES = ("RNAi", "CRISPR", "OE")
 
 
 def layout(gene: str | None = None, type: str | None = None, **_):  # noqa: A002 (URL parameter name)
-    chosen, notice = services.pick_gene(KIND, gene, services.genes_of(KIND)[0])
+    chosen, notice = services.pick_gene(KIND, gene, services.perturbation_default_gene())
     return html.Div([
         page_header(
             "Perturbation signatures",

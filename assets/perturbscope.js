@@ -2,32 +2,36 @@
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   perturbscope: {
     // Global gene search -> ?gene=... (a navigation, so the page re-renders).
-    geneToSearch: function (gene) {
+    // `shown` is the gene a page fell back to when the URL's gene is not in
+    // its dataset: showing it is not a choice, so the URL keeps the user's gene.
+    geneToSearch: function (gene, shown) {
       const params = new URLSearchParams(window.location.search);
-      if (!gene || params.get("gene") === gene) {
+      if (!gene || gene === shown || params.get("gene") === gene) {
         return window.dash_clientside.no_update;
       }
       params.set("gene", gene);
       return "?" + params.toString();
     },
-    // Page controls -> query string, in place (no re-render, no history entry).
-    syncQuery: function () {
-      const names = window.dash_clientside.callback_context.inputs_list.map(
-        (item) => item.id
-      );
+    // Page controls -> query string. Controls' ids are "q-<parameter>". This is
+    // a navigation through the app's one Location, so the page re-renders from
+    // the URL: the address bar is the single source of truth for the view.
+    paramsToSearch: function () {
+      const inputs = window.dash_clientside.callback_context.inputs_list;
       const params = new URLSearchParams(window.location.search);
+      const before = params.toString();
       Array.from(arguments).forEach(function (value, index) {
-        const key = names[index].replace(/^q-/, "");
+        const key = inputs[index].id.replace(/^q-/, "");
         if (value === null || value === undefined || value === "") {
           params.delete(key);
         } else {
           params.set(key, Array.isArray(value) ? value.join(",") : value);
         }
       });
-      const query = params.toString();
-      const url = window.location.pathname + (query ? "?" + query : "");
-      window.history.replaceState(window.history.state, "", url);
-      return "";
+      const after = params.toString();
+      if (after === before) {
+        return window.dash_clientside.no_update;
+      }
+      return after ? "?" + after : "";
     },
   },
 });

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard import services
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
@@ -25,6 +25,7 @@ def layout(gene: str | None = None, **_):
             "(Tasaki et al., Nat Mach Intell 2020).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
+        dcc.Store(id="dec-gene-shown", data=chosen if notice else None),
         html.Div(className="controls", children=[
             html.Label(["Gene", dcc.Dropdown(id="dec-gene", options=list(services.genes_of(KIND)),
                                              value=chosen, clearable=False)], className="control"),
@@ -41,6 +42,7 @@ clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="geneToSearch"),
     Output("url", "search", allow_duplicate=True),
     Input("dec-gene", "value"),
+    State("dec-gene-shown", "data"),
     prevent_initial_call=True,
 )
 

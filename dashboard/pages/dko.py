@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard import services
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
@@ -24,6 +24,7 @@ def layout(gene: str | None = None, **_):
             "assemblage-to-profile maps (He, Klein, Levy & Wang, arXiv 2025).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
+        dcc.Store(id="dko-gene-shown", data=chosen if notice else None),
         html.Div(className="controls", children=[
             html.Label(["Gene", dcc.Dropdown(id="dko-gene", options=list(services.genes_of(KIND)),
                                              value=chosen, clearable=False)], className="control"),
@@ -39,6 +40,7 @@ clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="geneToSearch"),
     Output("url", "search", allow_duplicate=True),
     Input("dko-gene", "value"),
+    State("dko-gene-shown", "data"),
     prevent_initial_call=True,
 )
 

@@ -38,6 +38,7 @@ def layout(gene: str | None = None, perms: str | None = None, **_):
             "(Rosenski, Shifman & Kaplan, BMC Med Genomics 2023).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
+        dcc.Store(id="ess-target-shown", data=target if notice else None),
         html.Div(className="controls", children=[
             html.Label(["Target gene", dcc.Dropdown(
                 id="ess-target", options=list(services.genes_of(KIND)), value=target, clearable=False,
@@ -48,7 +49,6 @@ def layout(gene: str | None = None, perms: str | None = None, **_):
             html.Span(f"{data.expression.shape[0]:,} cell lines · {data.expression.shape[1]:,} expressed genes · "
                       f"{data.effect.shape[1]:,} target genes", className="control-note"),
         ]),
-        html.Div(id="ess-sync", hidden=True),
         dcc.Store(id="ess-result"),
         figure_card("ess-lineage", "Gene effect by lineage", height=420),
         html.Div(className="card", children=[
@@ -79,12 +79,14 @@ clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="geneToSearch"),
     Output("url", "search", allow_duplicate=True),
     Input("ess-target", "value"),
+    State("ess-target-shown", "data"),
     prevent_initial_call=True,
 )
 clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="syncQuery"),
-    Output("ess-sync", "children"),
+    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
+    Output("url", "search", allow_duplicate=True),
     Input("q-perms", "value"),
+    prevent_initial_call=True,
 )
 
 

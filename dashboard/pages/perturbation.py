@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard import services
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
@@ -27,6 +27,7 @@ def layout(gene: str | None = None, type: str | None = None, **_):  # noqa: A002
             "place in the integrated gene networks (TranscriptionNet, arXiv 2024).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
+        dcc.Store(id="pert-gene-shown", data=chosen if notice else None),
         html.Div(className="controls", children=[
             html.Label(["Gene", dcc.Dropdown(id="pert-gene", options=list(services.genes_of(KIND)),
                                              value=chosen, clearable=False)], className="control"),
@@ -34,7 +35,6 @@ def layout(gene: str | None = None, type: str | None = None, **_):  # noqa: A002
                 id="q-type", options=list(TYPES), value=type if type in TYPES else TYPES[0], inline=True,
             )], className="control"),
         ]),
-        html.Div(id="pert-sync", hidden=True),
         html.Div(className="grid-2", children=[
             figure_card("pert-signature", "Measured signature", height=640),
             figure_card("pert-layers", "Network neighbourhood", height=640),
@@ -46,12 +46,14 @@ clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="geneToSearch"),
     Output("url", "search", allow_duplicate=True),
     Input("pert-gene", "value"),
+    State("pert-gene-shown", "data"),
     prevent_initial_call=True,
 )
 clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="syncQuery"),
-    Output("pert-sync", "children"),
+    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
+    Output("url", "search", allow_duplicate=True),
     Input("q-type", "value"),
+    prevent_initial_call=True,
 )
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import re
 import struct
-from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
@@ -77,16 +75,6 @@ def test_url_reproduces_view(page, server):
     assert page.console_errors == []
 
 
-def _graph_data(page, name: str) -> list[dict]:
-    return page.evaluate(
-        """name => {
-            const el = document.querySelector(`[id*='"name":"${name}"'] .js-plotly-plot, div[id*='${name}'].js-plotly-plot`);
-            return el ? el.data.map(t => ({x: Array.from(t.x || []), y: Array.from(t.y || [])})) : null;
-        }""",
-        name,
-    )
-
-
 def test_background_job_runs_to_completion_then_csv_and_png(page, server):
     page.goto(server + "/essentiality?gene=RPP25L&perms=100")
     page.wait_for_selector("#ess-screen-run")
@@ -105,7 +93,7 @@ def test_background_job_runs_to_completion_then_csv_and_png(page, server):
     assert download.suggested_filename.startswith("RPP25L_screen-top-genes_") and download.suggested_filename.endswith(".csv")
     frame = pd.read_csv(download.path())
     drawn = page.evaluate("() => { const g = document.querySelector('#card-ess-top .js-plotly-plot'); "
-                          "return {x: Array.from(g.data[0].x), y: Array.from(g.data[0].y)}; }")
+                          "return {x: Array.from(g._fullData[0].x), y: Array.from(g._fullData[0].y)}; }")
     assert frame["y"].tolist() == drawn["y"]
     assert frame["x"].to_numpy() == pytest.approx(drawn["x"])
 

@@ -7,7 +7,6 @@ is checked in the tests against a per-gene scipy reference.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as _sps
 
 
 def rank_columns(matrix: np.ndarray) -> np.ndarray:

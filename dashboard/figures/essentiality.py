@@ -62,7 +62,8 @@ def effect_scatter_figure(expression: pd.Series, effect: pd.Series, lineage: pd.
             text=part.index.to_numpy(),
             hovertemplate="%{text}<br>expression %{x:.2f}<br>effect %{y:.2f}<extra>" + str(name) + "</extra>",
         ))
-    stats = "" if r is None else f" (r = {r:.2f}, BH q = {q:.1e})"
+    q_text = "< 1e-300" if q == 0 else f"= {q:.1e}"  # float64 underflow, not an exact zero
+    stats = "" if r is None else f" (r = {r:.2f}, BH q {q_text})"
     base_layout(fig, title=f"{target} effect against {gene} expression{stats}",
                 x_title=f"{gene} expression, log2(TPM + 1)", y_title=f"{target} gene effect")
     return fig

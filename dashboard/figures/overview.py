@@ -32,7 +32,7 @@ def binding_map_figure(matrix: pd.DataFrame, gene: str, region: str, x_title: st
         hovertemplate="%{y} at %{x}: %{z:.2f}<extra></extra>",
     ))
     base_layout(fig, title=f"{gene} {region} binding sites ({len(matrix)} regulators bound)", x_title=x_title)
-    fig.update_yaxes(automargin=True, autorange="reversed")
+    fig.update_yaxes(automargin=True, autorange="reversed", dtick=1, tickfont={"size": 11})
     return fig
 
 
@@ -44,6 +44,7 @@ def expression_by_group_figure(values: pd.Series, groups: pd.Series, gene: str, 
         fig.add_trace(go.Violin(
             y=part.to_numpy(), name=f"{name} ({present:.0%} expressing)", box_visible=True,
             points=False, line={"color": QUALITATIVE[i % len(QUALITATIVE)]}, meanline_visible=True,
+            spanmode="hard",  # expression is non-negative: no density below the data
         ))
     base_layout(fig, title=f"{gene} expression per {group_label} (n = {len(values):,} cells)",
                 y_title=f"{gene} expression")
@@ -59,7 +60,7 @@ def group_mean_heatmap_figure(means: pd.DataFrame, title: str) -> go.Figure:
         colorbar={"title": {"text": "z-score"}}, hovertemplate="%{y} in %{x}: z = %{z:.2f}<extra></extra>",
     ))
     base_layout(fig, title=title)
-    fig.update_yaxes(automargin=True, autorange="reversed")
+    fig.update_yaxes(automargin=True, autorange="reversed", dtick=1, tickfont={"size": 11})
     return fig
 
 

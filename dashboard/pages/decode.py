@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
+from dash import Input, callback, html
 
 from dashboard import services
+from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.shell import page_header
 from dashboard.figures.overview import binding_map_figure, tissue_profile_figure
@@ -25,10 +26,8 @@ def layout(gene: str | None = None, **_):
             "(Tasaki et al., Nat Mach Intell 2020).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
-        dcc.Store(id="dec-gene-shown", data=chosen if notice else None),
         html.Div(className="controls", children=[
-            html.Label(["Gene", dcc.Dropdown(id="dec-gene", options=list(services.genes_of(KIND)),
-                                             value=chosen, clearable=False)], className="control"),
+            gene_picker("dec-gene", "Gene", services.genes_of(KIND), chosen, notice is not None),
         ]),
         figure_card("dec-profile", "Expression across tissues", height=620),
         html.Div(className="grid-2", children=[
@@ -38,13 +37,7 @@ def layout(gene: str | None = None, **_):
     ])
 
 
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="geneToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input("dec-gene", "value"),
-    State("dec-gene-shown", "data"),
-    prevent_initial_call=True,
-)
+register_gene_picker("dec-gene")
 
 
 @callback(*figure_outputs("dec-profile"), *figure_outputs("dec-promoter"), *figure_outputs("dec-mrna"),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
+from dash import Input, callback, html
 
 from dashboard import services
+from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.shell import page_header
 from dashboard.figures.overview import expression_by_group_figure, group_mean_heatmap_figure
@@ -24,10 +25,8 @@ def layout(gene: str | None = None, **_):
             "assemblage-to-profile maps (He, Klein, Levy & Wang, arXiv 2025).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
-        dcc.Store(id="dko-gene-shown", data=chosen if notice else None),
         html.Div(className="controls", children=[
-            html.Label(["Gene", dcc.Dropdown(id="dko-gene", options=list(services.genes_of(KIND)),
-                                             value=chosen, clearable=False)], className="control"),
+            gene_picker("dko-gene", "Gene", services.genes_of(KIND), chosen, notice is not None),
         ]),
         html.Div(className="grid-2", children=[
             figure_card("dko-expression", "Expression per cell type", height=480),
@@ -36,13 +35,7 @@ def layout(gene: str | None = None, **_):
     ])
 
 
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="geneToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input("dko-gene", "value"),
-    State("dko-gene-shown", "data"),
-    prevent_initial_call=True,
-)
+register_gene_picker("dko-gene")
 
 
 @callback(*figure_outputs("dko-expression"), *figure_outputs("dko-types"), Input("dko-gene", "value"))

@@ -6,6 +6,7 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dash_table, dcc, html, no_update
 
 from dashboard import services
+from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
@@ -38,11 +39,8 @@ def layout(gene: str | None = None, perms: str | None = None, **_):
             "(Rosenski, Shifman & Kaplan, BMC Med Genomics 2023).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
-        dcc.Store(id="ess-target-shown", data=target if notice else None),
         html.Div(className="controls", children=[
-            html.Label(["Target gene", dcc.Dropdown(
-                id="ess-target", options=list(services.genes_of(KIND)), value=target, clearable=False,
-            )], className="control"),
+            gene_picker("ess-target", "Target gene", services.genes_of(KIND), target, notice is not None),
             html.Label(["Permutations (family-wise error)", dcc.Input(
                 id="q-perms", type="number", min=0, max=100000, step=50, value=_perms(perms), debounce=True,
             )], className="control"),
@@ -75,13 +73,7 @@ def layout(gene: str | None = None, perms: str | None = None, **_):
     ])
 
 
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="geneToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input("ess-target", "value"),
-    State("ess-target-shown", "data"),
-    prevent_initial_call=True,
-)
+register_gene_picker("ess-target")
 clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
     Output("url", "search", allow_duplicate=True),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
+from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
 
 from dashboard import services
+from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.shell import page_header
 from dashboard.figures.common import empty_figure
@@ -27,10 +28,8 @@ def layout(gene: str | None = None, type: str | None = None, **_):  # noqa: A002
             "place in the integrated gene networks (TranscriptionNet, arXiv 2024).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
-        dcc.Store(id="pert-gene-shown", data=chosen if notice else None),
         html.Div(className="controls", children=[
-            html.Label(["Gene", dcc.Dropdown(id="pert-gene", options=list(services.genes_of(KIND)),
-                                             value=chosen, clearable=False)], className="control"),
+            gene_picker("pert-gene", "Gene", services.genes_of(KIND), chosen, notice is not None),
             html.Label(["Perturbation type", dcc.RadioItems(
                 id="q-type", options=list(TYPES), value=type if type in TYPES else TYPES[0], inline=True,
             )], className="control"),
@@ -42,13 +41,7 @@ def layout(gene: str | None = None, type: str | None = None, **_):  # noqa: A002
     ])
 
 
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="geneToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input("pert-gene", "value"),
-    State("pert-gene-shown", "data"),
-    prevent_initial_call=True,
-)
+register_gene_picker("pert-gene")
 clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
     Output("url", "search", allow_duplicate=True),

@@ -6,6 +6,7 @@ import dash
 from dash import Input, callback, html
 
 from dashboard import services
+from dashboard.services import overview
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.shell import page_header
@@ -17,7 +18,7 @@ KIND = "decode"
 
 
 def layout(gene: str | None = None, **_):
-    default = services.decode_default_gene()
+    default = overview.decode_default_gene()
     chosen, notice = services.pick_gene(KIND, gene, default)
     return html.Div([
         page_header(
@@ -43,8 +44,8 @@ register_gene_picker("dec-gene")
 @callback(*figure_outputs("dec-profile"), *figure_outputs("dec-promoter"), *figure_outputs("dec-mrna"),
           Input("dec-gene", "value"))
 def show_gene(gene):
-    profile, median = services.decode_profile(gene)
-    promoter, mrna = services.decode_binding(gene)
+    profile, median = overview.decode_profile(gene)
+    promoter, mrna = overview.decode_binding(gene)
     source = services.provenance(KIND, "tissue-profile", gene)["dataset"]
     return (
         *render_card(tissue_profile_figure(profile, gene, median), services.provenance(KIND, "tissue-profile", gene),

@@ -6,6 +6,7 @@ import dash
 from dash import Input, callback, html
 
 from dashboard import services
+from dashboard.services import overview
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.shell import page_header
@@ -42,7 +43,7 @@ register_gene_picker("dko-gene")
 def show_gene(gene):
     data = services.dataset(KIND)
     values = data.expression.loc[gene]
-    means = services.dko_type_means(n_genes=30)
+    means = overview.dko_type_means(n_genes=30)
     source = services.provenance(KIND, "expression", gene)["dataset"]
     return (
         *render_card(expression_by_group_figure(values, data.cells["cell_type"], gene, "cell type"),

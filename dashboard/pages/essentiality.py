@@ -6,12 +6,12 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dash_table, dcc, html, no_update
 
 from dashboard import services
+from dashboard.services import essentiality as screen_service
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.figure_card import figure_card, figure_outputs
+from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
-from dashboard.export import export_filename, graph_config
-from dashboard.figures.common import empty_figure, stamp
+from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import effect_by_lineage_figure, effect_scatter_figure, top_correlates_figure
 
 dash.register_page(__name__, path="/essentiality", name="Modifier genes", title="Modifier genes · PerturbScope", order=1)
@@ -90,7 +90,7 @@ def show_lineages(target):
     methods = (f"CRISPR gene effect of {target} across {data.effect[target].notna().sum():,} cell lines grouped by "
                f"lineage (boxes: median and interquartile range; whiskers 1.5 IQR). Data: {prov['dataset']}. "
                f"Figure from {prov['app']}.")
-    return stamp(fig, prov), graph_config(export_filename(target, "effect-by-lineage", "png")[:-4]), methods
+    return render_card(fig, prov, methods)
 
 
 register_cancel_message("ess-screen")
@@ -105,7 +105,7 @@ register_cancel_message("ess-screen")
     **job_callback_kwargs("ess-screen"),
 )
 def run_screen(set_progress, _n, target, perms):
-    outcome = services.essentiality_screen(target, _perms(perms), set_progress)
+    outcome = screen_service.essentiality_screen(target, _perms(perms), set_progress)
     if outcome.error:
         return no_update, outcome.error
     return {"target": target, "perms": _perms(perms), "seconds": round(outcome.seconds, 2)}, ""
@@ -119,7 +119,7 @@ def run_screen(set_progress, _n, target, perms):
 )
 def load_cached_screen(target, perms):
     """Show a stored screen for the current parameters at once, if there is one."""
-    if services.essentiality_screen_result(target, _perms(perms)) is None:
+    if screen_service.essentiality_screen_result(target, _perms(perms)) is None:
         return None
     return {"target": target, "perms": _perms(perms), "cached": True}
 
@@ -138,20 +138,20 @@ def show_screen(result):
         blank = (empty, {"displaylogo": False}, "")
         return *blank, *blank, [], "Idle."
     target, perms = result["target"], result["perms"]
-    table = services.essentiality_screen_result(target, perms)
+    table = screen_service.essentiality_screen_result(target, perms)
     if table is None:
         blank = (empty, {"displaylogo": False}, "")
         return *blank, *blank, [], "The stored result is gone; run the screen again."
     data = services.dataset(KIND)
     params = {"n_permutations": perms}
     top_prov = services.provenance(KIND, "screen-top-genes", target, **params)
-    top_fig = stamp(top_correlates_figure(table, target), top_prov)
+    top_fig = top_correlates_figure(table, target)
     best = table.iloc[0]
     scatter_prov = services.provenance(KIND, f"scatter-{best['gene']}", target, **params)
-    scatter_fig = stamp(effect_scatter_figure(
+    scatter_fig = effect_scatter_figure(
         data.expression[best["gene"]], data.effect[target], data.cells["lineage"], best["gene"], target,
         r=float(best["pearson_r"]), q=float(best["pearson_q"]),
-    ), scatter_prov)
+    )
     n_sig = int((table["pearson_q"] < 0.05).sum())
     methods = (f"For {target}, the CRISPR gene effect was correlated with the expression of each of {len(table):,} "
                f"genes across cell lines (Pearson and Spearman; Benjamini-Hochberg FDR per test; {n_sig:,} genes at "
@@ -161,7 +161,7 @@ def show_screen(result):
     status = ("Loaded the stored result." if result.get("cached")
               else f"Finished in {result.get('seconds', 0):.1f} s.")
     return (
-        top_fig, graph_config(export_filename(target, "screen-top-genes", "png")[:-4]), methods,
-        scatter_fig, graph_config(export_filename(target, f"scatter-{best['gene']}", "png")[:-4]), methods,
+        *render_card(top_fig, top_prov, methods),
+        *render_card(scatter_fig, scatter_prov, methods),
         rows, status,
     )

@@ -6,6 +6,7 @@ import dash
 from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
 
 from dashboard import services
+from dashboard.services import overview
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.shell import page_header
@@ -20,7 +21,7 @@ TYPES = ("RNAi", "CRISPR", "OE")
 
 
 def layout(gene: str | None = None, type: str | None = None, **_):  # noqa: A002 (URL parameter name)
-    chosen, notice = services.pick_gene(KIND, gene, services.perturbation_default_gene())
+    chosen, notice = services.pick_gene(KIND, gene, overview.perturbation_default_gene())
     return html.Div([
         page_header(
             "Perturbation signatures",
@@ -63,7 +64,7 @@ def show_gene(gene, kind):
     else:
         fig = empty_figure(f"{gene} has no measured {kind} signature in this dataset.")
         text = ""
-    degrees = services.perturbation_degrees(gene)
+    degrees = overview.perturbation_degrees(gene)
     return (
         *render_card(fig, services.provenance(KIND, f"{kind}-signature", gene, type=kind), text),
         *render_card(layer_degree_figure(degrees, gene), services.provenance(KIND, "network-degree", gene),

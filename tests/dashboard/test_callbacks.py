@@ -5,7 +5,7 @@ import io
 import pandas as pd
 import pytest
 
-import app as app_module  # noqa: F401  (registers pages and callbacks)
+import app  # noqa: F401  (registers pages and callbacks)
 from dashboard import app_callbacks, exports
 from dashboard.pages import decode, dko, essentiality, perturbation
 

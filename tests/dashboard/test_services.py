@@ -1,6 +1,7 @@
 """Services: gene search, gene picking, cached jobs (no browser, no server)."""
 
 from dashboard import services
+from dashboard.services import essentiality as screen_service
 
 
 def test_search_is_case_insensitive_prefix_then_substring():
@@ -27,17 +28,17 @@ def test_pick_gene_explains_replacements():
 
 def test_screen_job_reports_progress_caches_and_survives_restart():
     seen = []
-    first = services.essentiality_screen("RPP25L", 50, seen.append)
+    first = screen_service.essentiality_screen("RPP25L", 50, seen.append)
     assert first.error is None and first.key
     assert seen and seen[-1][0] == 100 and "elapsed" in seen[-1][2]
-    table = services.essentiality_screen_result("RPP25L", 50)
+    table = screen_service.essentiality_screen_result("RPP25L", 50)
     assert table.iloc[0]["gene"] == "RPP25"
     # a new process has no in-memory state: the store alone must serve it
     services.dataset.cache_clear()
-    second = services.essentiality_screen("RPP25L", 50)
+    second = screen_service.essentiality_screen("RPP25L", 50)
     assert second.key == first.key and second.seconds < first.seconds
 
 
 def test_job_errors_become_messages_not_exceptions():
-    outcome = services.essentiality_screen("NOT_A_TARGET", 0)
+    outcome = screen_service.essentiality_screen("NOT_A_TARGET", 0)
     assert outcome.key is None and "pick one of the target genes" in outcome.error

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 
+import benchmarks
 from benchmarks import REGISTRY, emit
-from benchmarks import foundation  # noqa: F401  (registers)
+
+# Every module in this package registers its benchmarks on import.
+for _module in pkgutil.iter_modules(benchmarks.__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"benchmarks.{_module.name}")
 
 
 def main(argv: list[str]) -> int:

@@ -7,7 +7,7 @@ import pytest
 
 import app  # noqa: F401  (registers pages and callbacks)
 from dashboard import app_callbacks, exports
-from dashboard.pages import decode, dko, essentiality, perturbation
+from dashboard.pages import essentiality, perturbation
 
 
 def test_gene_options_keep_current_value():
@@ -41,18 +41,6 @@ def test_csv_export_is_exactly_the_numbers_drawn():
     drawn = pd.concat([pd.Series(t.y) for t in fig.data], ignore_index=True)
     assert len(frame) == len(drawn)
     assert frame["y"].to_numpy() == pytest.approx(drawn.to_numpy())
-
-
-@pytest.mark.parametrize("module,args", [
-    (decode, ("{gene}",)), (dko, ("{gene}",)), (perturbation, ("{gene}", "CRISPR")),
-])
-def test_overview_pages_render_every_figure(module, args):
-    from dashboard import services
-
-    gene = services.genes_of(module.KIND)[0]
-    outputs = module.show_gene(*[a.format(gene=gene) for a in args])
-    figures = outputs[0::3]
-    assert all(f.layout.meta["provenance"]["view"] for f in figures)
 
 
 def test_page_layouts_accept_url_parameters():

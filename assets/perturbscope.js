@@ -12,7 +12,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       params.set("gene", gene);
       return "?" + params.toString();
     },
-    // Page controls -> query string. Controls' ids are "q-<parameter>". This is
+    // Page controls -> query string. Controls' ids are "q-<parameter>", or
+    // "q-<page>--<parameter>" where several pages share a parameter. This is
     // a navigation through the app's one Location, so the page re-renders from
     // the URL: the address bar is the single source of truth for the view.
     paramsToSearch: function () {
@@ -20,7 +21,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       const params = new URLSearchParams(window.location.search);
       const before = params.toString();
       Array.from(arguments).forEach(function (value, index) {
-        const key = inputs[index].id.replace(/^q-/, "");
+        const key = inputs[index].id.replace(/^q-/, "").replace(/^.*--/, "");
         if (value === null || value === undefined || value === "") {
           params.delete(key);
         } else {

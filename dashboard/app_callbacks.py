@@ -15,7 +15,7 @@ CARRIED_PARAMS = ("gene", "dataset")
 @callback(
     Output("gene-search", "options"),
     Input("gene-search", "search_value"),
-    State("gene-search", "value"),
+    Input("gene-search", "value"),  # a gene set from the URL must be among the options to show
 )
 def gene_options(search_value, value):
     """Autocomplete: prefix matches first, then substring, case-insensitive."""

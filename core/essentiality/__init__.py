@@ -1,5 +1,30 @@
-"""Modifier genes of CRISPR essentiality (Rosenski, Shifman & Kaplan 2023)."""
+"""Modifier genes of CRISPR essentiality (Rosenski, Shifman & Kaplan, BMC Med Genomics 16:26, 2023).
 
+* :func:`select_modifiers` -- Pearson / Spearman / chi-squared screens, BH-FDR, top-k union
+  (:mod:`~core.essentiality.selection`).
+* :data:`MODEL_NAMES`, :func:`make_model` -- the model zoo (:mod:`~core.essentiality.models`,
+  torch MLP in :mod:`~core.essentiality.mlp`).
+* :func:`evaluate_gene` -- split, select, fit the zoo, choose on validation, test
+  (:mod:`~core.essentiality.evaluate`).
+* :func:`lineage_weights`, :func:`fit_tree`, :func:`heldout_lineage_errors` -- the paper's Fig. 5A-F,
+  5G and 4.
+* :func:`sweep` -- genome-wide, resumable, joblib or Dask.
+
+Heavy libraries (torch, xgboost) are imported inside the functions that need them.
+"""
+
+from core.essentiality.evaluate import NO_MODEL, GeneReport, evaluate_gene
+from core.essentiality.heldout import GLOBAL, heldout_lineage_errors
+from core.essentiality.lineage import lineage_weights
+from core.essentiality.models import FAST_MODELS, MODEL_LABELS, MODEL_NAMES, make_model
 from core.essentiality.screen import correlation_screen
+from core.essentiality.selection import TABLE_COLUMNS, TESTS, ModifierSelection, select_modifiers
+from core.essentiality.sweep import SWEEP_COLUMNS, add_target_q, summarise_sweep, sweep
+from core.essentiality.tree import NODE_COLUMNS, TreeResult, fit_tree
 
-__all__ = ["correlation_screen"]
+__all__ = [
+    "FAST_MODELS", "GLOBAL", "GeneReport", "MODEL_LABELS", "MODEL_NAMES", "ModifierSelection", "NODE_COLUMNS",
+    "NO_MODEL", "SWEEP_COLUMNS", "TABLE_COLUMNS", "TESTS", "TreeResult", "correlation_screen", "evaluate_gene",
+    "add_target_q", "fit_tree", "heldout_lineage_errors", "lineage_weights", "make_model", "select_modifiers",
+    "summarise_sweep", "sweep",
+]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import BLUE, QUALITATIVE, RED, base_layout
+from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout
 
 
 def effect_by_lineage_figure(effect: pd.Series, lineage: pd.Series, target: str) -> go.Figure:
@@ -66,4 +66,261 @@ def effect_scatter_figure(expression: pd.Series, effect: pd.Series, lineage: pd.
     stats = "" if r is None else f" (r = {r:.2f}, BH q {q_text})"
     base_layout(fig, title=f"{target} effect against {gene} expression{stats}",
                 x_title=f"{gene} expression, log2(TPM + 1)", y_title=f"{target} gene effect")
+    return fig
+
+
+# --- modifier-gene report ------------------------------------------------------------
+
+TEST_LABELS = {"pearson": "Pearson", "spearman": "Spearman", "chi2": "Chi-squared"}
+# Three circles of radius 1 and where each of the seven regions' labels sit.
+_CENTRES = {"pearson": (-0.55, 0.35), "spearman": (0.55, 0.35), "chi2": (0.0, -0.6)}
+_REGION_XY = {
+    ("pearson",): (-1.0, 0.7), ("spearman",): (1.0, 0.7), ("chi2",): (0.0, -1.15),
+    ("pearson", "spearman"): (0.0, 0.95), ("pearson", "chi2"): (-0.72, -0.45),
+    ("spearman", "chi2"): (0.72, -0.45), ("pearson", "spearman", "chi2"): (0.0, 0.0),
+}
+_CIRCLE_COLOURS = {"pearson": "#2b6cb0", "spearman": "#2f855a", "chi2": "#c05621"}
+
+
+def venn_regions(sets: dict[str, list[str]]) -> dict[tuple[str, ...], list[str]]:
+    """Genes in exactly each combination of the three tests' sets (order kept)."""
+    members = {test: set(genes) for test, genes in sets.items()}
+    ordered = list(dict.fromkeys(g for genes in sets.values() for g in genes))
+    regions: dict[tuple[str, ...], list[str]] = {key: [] for key in _REGION_XY}
+    for gene in ordered:
+        key = tuple(t for t in ("pearson", "spearman", "chi2") if gene in members.get(t, ()))
+        if key in regions:
+            regions[key].append(gene)
+    return regions
+
+
+def _region_text(genes: list[str], shown: int = 4) -> str:
+    if not genes:
+        return "0"
+    names = "<br>".join(genes[:shown])
+    more = f"<br>+{len(genes) - shown} more" if len(genes) > shown else ""
+    return f"<b>{len(genes)}</b><br>{names}{more}"
+
+
+def venn_figure(sets: dict[str, list[str]], target: str) -> go.Figure:
+    """Venn diagram of the three tests' modifier sets with gene names in the regions."""
+    fig = go.Figure()
+    for test, (cx, cy) in _CENTRES.items():
+        colour = _CIRCLE_COLOURS[test]
+        fig.add_shape(type="circle", x0=cx - 1, x1=cx + 1, y0=cy - 1, y1=cy + 1,
+                      line={"color": colour, "width": 2}, fillcolor=colour, opacity=0.12, layer="below")
+        label_y = cy + 1.12 if test != "chi2" else cy - 1.12
+        fig.add_annotation(x=cx * 1.6 if test != "chi2" else 0, y=label_y, showarrow=False,
+                           text=f"<b>{TEST_LABELS[test]}</b> ({len(sets.get(test, []))})",
+                           font={"size": 14, "color": colour})
+    regions = venn_regions(sets)
+    keys = list(_REGION_XY)
+    fig.add_trace(go.Scatter(
+        x=[_REGION_XY[k][0] for k in keys], y=[_REGION_XY[k][1] for k in keys], mode="markers+text",
+        text=[_region_text(regions[k]) for k in keys], textfont={"size": 11},
+        marker={"size": 44, "color": "rgba(0,0,0,0.01)"},
+        customdata=["&".join(k) for k in keys],
+        hovertext=[", ".join(regions[k]) or "no genes" for k in keys],
+        hovertemplate="%{hovertext}<extra>click to list</extra>", name="genes per region",
+        showlegend=False,
+    ))
+    base_layout(fig, title=f"Modifier genes of {target} by test (click a region to list its genes)")
+    fig.update_xaxes(visible=False, range=[-1.9, 1.9])
+    fig.update_yaxes(visible=False, range=[-1.85, 1.65], scaleanchor="x", scaleratio=1)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 60, "b": 10}, dragmode=False)
+    return fig
+
+
+def lineage_scatter_figure(x: pd.Series, y: pd.Series, lineage: pd.Series, *, title: str,
+                           x_title: str, y_title: str) -> go.Figure:
+    """Scatter of two per-cell quantities, one trace (colour) per lineage."""
+    frame = pd.DataFrame({"x": x, "y": y, "lineage": lineage.reindex(x.index)}).dropna()
+    fig = go.Figure()
+    for i, (name, part) in enumerate(frame.groupby("lineage", sort=True)):
+        fig.add_trace(go.Scattergl(
+            x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers", name=str(name),
+            marker={"size": 6, "color": QUALITATIVE[i % len(QUALITATIVE)], "opacity": 0.75},
+            text=part.index.to_numpy(),
+            hovertemplate="%{text}<br>x %{x:.2f}<br>y %{y:.2f}<extra>" + str(name) + "</extra>",
+        ))
+    base_layout(fig, title=title, x_title=x_title, y_title=y_title)
+    fig.update_layout(legend={"font": {"size": 10}, "itemsizing": "constant"})
+    return fig
+
+
+def predicted_actual_figure(predictions: pd.DataFrame, target: str, model: str, r: float, p: float) -> go.Figure:
+    """Predicted against actual effect: training and validation blue, test red."""
+    fig = go.Figure()
+    styles = {"train": ("training", BLUE, 0.35), "validation": ("validation", BLUE, 0.7), "test": ("test", RED, 0.85)}
+    for split, (label, colour, opacity) in styles.items():
+        part = predictions[predictions["split"] == split]
+        if part.empty:
+            continue
+        fig.add_trace(go.Scattergl(
+            x=part["actual"].to_numpy(), y=part["predicted"].to_numpy(), mode="markers", name=f"{label} (n = {len(part)})",
+            marker={"size": 6 if split == "test" else 5, "color": colour, "opacity": opacity,
+                    "symbol": "diamond" if split == "validation" else "circle"},
+            text=part["cell"].to_numpy(), hovertemplate="%{text}<br>actual %{x:.2f}<br>predicted %{y:.2f}<extra></extra>",
+        ))
+    lo = float(min(predictions["actual"].min(), predictions["predicted"].min()))
+    hi = float(max(predictions["actual"].max(), predictions["predicted"].max()))
+    fig.add_shape(type="line", x0=lo, y0=lo, x1=hi, y1=hi, line={"color": GREY, "dash": "dot", "width": 1})
+    base_layout(fig, title=f"{target}: {model} on held-out cell lines (test r = {r:.2f}, p = {_p_text(p)})",
+                x_title=f"actual {target} gene effect", y_title="predicted gene effect")
+    return fig
+
+
+def _p_text(p: float) -> str:
+    return "< 1e-300" if p == 0 else f"{p:.1e}"
+
+
+def validation_rmse_figure(rmse: dict[str, float], chosen: str, baseline: float | None = None) -> go.Figure:
+    """Validation RMSE of every model; the chosen (lowest) one highlighted."""
+    names = sorted(rmse, key=rmse.get)
+    fig = go.Figure(go.Bar(
+        x=names, y=[rmse[n] for n in names], name="validation RMSE",
+        marker={"color": [RED if n == chosen else "#a0aec0" for n in names]},
+        hovertemplate="%{x}: RMSE %{y:.3f}<extra></extra>",
+    ))
+    if baseline is not None:
+        fig.add_hline(y=baseline, line={"color": "#4a5568", "dash": "dot", "width": 1},
+                      annotation_text="training-mean baseline (test RMSE)", annotation_position="top left",
+                      annotation_font_size=11)
+    base_layout(fig, title=f"Validation RMSE by model (chosen: {chosen})", y_title="RMSE (gene effect)")
+    return fig
+
+
+def lineage_weights_figure(weights: pd.DataFrame, target: str) -> go.Figure:
+    """Heatmap of standardised per-lineage regression weights (red positive, blue negative)."""
+    matrix = weights.drop(columns=[c for c in ("n_cells", "r2") if c in weights.columns])
+    bound = float(np.nanmax(np.abs(matrix.to_numpy()))) if matrix.size else 1.0
+    labels = [f"{name} (n = {int(n)})" for name, n in zip(matrix.index, weights.get("n_cells", pd.Series(index=matrix.index, data=0)))]
+    fig = go.Figure(go.Heatmap(
+        z=matrix.to_numpy(), x=list(matrix.columns), y=labels, colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound,
+        colorbar={"title": {"text": "weight"}}, hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
+    ))
+    base_layout(fig, title=f"Per-lineage weights of {target}'s modifiers (standardised linear regression)")
+    fig.update_xaxes(tickangle=-45, automargin=True)
+    fig.update_yaxes(automargin=True, autorange="reversed", dtick=1, tickfont={"size": 11})
+    return fig
+
+
+def heldout_figure(errors: pd.DataFrame, target: str) -> go.Figure:
+    """Absolute errors on each held-out lineage beside the Global random split."""
+    groups = ["Global"] + sorted(g for g in errors["group"].unique() if g != "Global")
+    fig = go.Figure()
+    for group in groups:
+        values = errors.loc[errors["group"] == group, "abs_error"].to_numpy()
+        if len(values) == 0:
+            continue
+        fig.add_trace(go.Violin(
+            y=values, name=group, box_visible=True, meanline_visible=True, points=False, spanmode="hard",
+            line={"color": RED if group == "Global" else BLUE}, showlegend=False,
+        ))
+    base_layout(fig, title=f"{target}: error on held-out lineages (each trained without it) vs a random split",
+                y_title="absolute error (gene effect)")
+    fig.update_xaxes(tickangle=-40, automargin=True)
+    return fig
+
+
+# --- decision tree -------------------------------------------------------------------------
+
+def tree_layout(nodes: pd.DataFrame) -> pd.DataFrame:
+    """x (in-order leaf position) and y (-depth) of every node."""
+    children: dict[int, list[tuple[str, int]]] = {}
+    for row in nodes.itertuples():
+        if row.parent >= 0:
+            children.setdefault(int(row.parent), []).append((row.side, int(row.node_id)))
+    x: dict[int, float] = {}
+    next_leaf = [0]
+
+    def place(node: int) -> float:
+        kids = sorted(children.get(node, []), key=lambda item: item[0] != "<=")
+        if not kids:
+            x[node] = float(next_leaf[0])
+            next_leaf[0] += 1
+        else:
+            x[node] = float(np.mean([place(child) for _, child in kids]))
+        return x[node]
+
+    root = int(nodes.loc[nodes["parent"] < 0, "node_id"].iloc[0])
+    place(root)
+    out = nodes.copy()
+    out["x"] = out["node_id"].map(x)
+    out["y"] = -out["depth"].astype(float)
+    return out
+
+
+def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
+                path: list[int] | None = None, cell: str | None = None) -> go.Figure:
+    """The decision tree: split nodes as 'gene <= threshold', leaves coloured by mean effect."""
+    placed = tree_layout(nodes).set_index("node_id")
+    on_path = set(path or [])
+    fig = go.Figure()
+    for highlighted in (False, True):
+        xs, ys = [], []
+        for node_id, row in placed.iterrows():
+            if row["parent"] < 0:
+                continue
+            if (node_id in on_path and row["parent"] in on_path) != highlighted:
+                continue
+            parent = placed.loc[row["parent"]]
+            xs += [parent["x"], row["x"], None]
+            ys += [parent["y"], row["y"], None]
+        if xs:
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=highlighted,
+                name=f"path of {cell}" if highlighted else "branches",
+                line={"color": "#d69e2e" if highlighted else "#a0aec0", "width": 5 if highlighted else 1.5},
+            ))
+    splits = placed[~placed["is_leaf"].astype(bool)]
+    fig.add_trace(go.Scatter(
+        x=splits["x"], y=splits["y"], mode="markers+text", name="split",
+        marker={"symbol": "square", "size": 14, "color": "#edf2f7", "line": {"color": "#4a5568", "width": 1}},
+        text=[f"<b>{g} ≤ {t:.2f}</b><br>n = {int(n)}, mean {m:.2f}"
+              for g, t, n, m in zip(splits["gene"], splits["threshold"], splits["n_cells"], splits["mean_effect"])],
+        textposition="top center", textfont={"size": 11}, showlegend=False,
+        customdata=splits.index.to_numpy(), hovertemplate="node %{customdata}<extra></extra>",
+    ))
+    leaves = placed[placed["is_leaf"].astype(bool)]
+    bound = float(np.nanmax(np.abs(leaves["mean_effect"]))) if len(leaves) else 1.0
+    fig.add_trace(go.Scatter(
+        x=leaves["x"], y=leaves["y"], mode="markers+text", name="leaf",
+        marker={"size": 26, "color": leaves["mean_effect"], "colorscale": "RdBu", "cmid": 0, "cmin": -bound,
+                "cmax": bound, "line": {"color": "#2d3748", "width": 1},
+                "colorbar": {"title": {"text": "mean effect"}}},
+        text=[f"{m:.2f}<br>n = {int(n)}" for m, n in zip(leaves["mean_effect"], leaves["n_cells"])],
+        textposition="bottom center", textfont={"size": 11}, showlegend=False,
+        customdata=leaves.index.to_numpy(), hovertemplate="leaf %{customdata}: mean %{marker.color:.2f}<extra></extra>",
+    ))
+    # which way is "yes": the <= branch is always drawn on the left
+    base_layout(fig, title=f"Decision tree for {target} (depth {int(placed['depth'].max())}; "
+                           f"test r = {test_r:.2f}, p = {_p_text(test_p)}); left branch: ≤, right: >")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, range=[placed["y"].min() - 0.6, 0.6])
+    fig.update_layout(legend={"orientation": "h", "y": -0.02})
+    return fig
+
+
+# --- genome-wide sweep ------------------------------------------------------------------
+
+def sweep_histogram_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
+    """Histogram of test Pearson r, stacked by the chosen model type (paper Fig. 3A)."""
+    # Counts are computed here, not by plotly.js, so the CSV holds exactly the bars drawn.
+    edges = np.linspace(-1.0, 1.0, 41)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure()
+    for i, (model, part) in enumerate(table.groupby("chosen_model", sort=True)):
+        counts, _ = np.histogram(part["test_pearson"].dropna().to_numpy(), bins=edges)
+        fig.add_trace(go.Bar(
+            x=centres, y=counts, width=edges[1] - edges[0], name=f"{model} ({len(part)})",
+            marker={"color": QUALITATIVE[i % len(QUALITATIVE)], "line": {"width": 0}},
+            hovertemplate="r %{x:.3f}: %{y} targets<extra>" + str(model) + "</extra>",
+        ))
+    n_sig = int((table["q"] < fdr).sum())
+    undefined = int(table["test_pearson"].isna().sum())  # constant predictions have no correlation
+    extra = f"; {undefined} without a defined r" if undefined else ""
+    base_layout(fig, title=f"Test Pearson r of {len(table)} targets by chosen model ({n_sig} significant at BH q < {fdr}{extra})",
+                x_title="test Pearson r (predicted vs actual on held-out cell lines)", y_title="target genes")
+    fig.update_layout(barmode="stack")
     return fig

@@ -1,57 +1,390 @@
-"""DKO (He et al. 2025): single-cell expression, the input of virtual knockouts."""
+"""DKO explorer (He, Klein, Levy & Wang 2025): assemblage -> profile model and all-gene virtual knockouts."""
 
 from __future__ import annotations
 
 import dash
-from dash import Input, callback, html
+import pandas as pd
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard import services
-from dashboard.services import overview
-from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.gene_picker import gene_picker, register_gene_picker
+from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
-from dashboard.figures.overview import expression_by_group_figure, group_mean_heatmap_figure
+from dashboard.figures.common import empty_figure
+from dashboard.figures.dko import (
+    cell_fit_figure, embedding_figure, epistasis_figure, heldout_figure, impact_heatmap_figure, impact_violin_figure,
+    presence_figure, top_genes_figure,
+)
+from dashboard.services import dko as dko_service
 
 dash.register_page(__name__, path="/dko", name="DKO", title="DKO · PerturbScope", order=3)
 
 KIND = "dko"
+DEFAULT_K = 15
+CARDS = ("dko-heldout", "dko-cellfit", "dko-heatmap", "dko-violin", "dko-topk", "dko-embedding", "dko-double")
+BLANK_CONFIG = {"displaylogo": False}
 
 
-def layout(gene: str | None = None, **_):
-    chosen, notice = services.pick_gene(KIND, gene, services.genes_of(KIND)[0])
+def _int(value, default: int, low: int, high: int) -> int:
+    try:
+        return max(low, min(high, int(value)))
+    except (TypeError, ValueError):
+        return default
+
+
+def _steps(value) -> int:
+    return _int(value, dko_service.DEFAULT_STEPS, 50, 20000)
+
+
+def _gene_set(value) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    genes = set(services.genes_of(KIND))
+    return [g.strip() for g in items if g and g.strip() in genes]
+
+
+def _blank(message: str) -> tuple:
+    return empty_figure(message), BLANK_CONFIG, ""
+
+
+def layout(gene: str | None = None, cell: str | None = None, k: str | None = None, steps: str | None = None,
+           cluster: str | None = None, set: str | None = None, **_):  # noqa: A002 (URL parameter name)
+    data = services.dataset(KIND)
+    payload = dko_service.sweep_result(_steps(steps))
+    default_gene = dko_service.default_gene_set(payload, 1)[0]
+    chosen, notice = services.pick_gene(KIND, gene, default_gene)
+    cells = list(map(str, data.expression.columns))
+    heldout = payload["heldout_cells"] if payload else []
+    chosen_cell = cell if cell in cells else (heldout[0] if heldout else cells[0])
+    gene_set = _gene_set(set) or dko_service.default_gene_set(payload)
+    clusters = ["all"] + [f"C{i + 1}" for i in range(dko_service.N_CLUSTERS)]
+    n_genes, n_cells = data.expression.shape
     return html.Div([
         page_header(
             "DKO: single-cell virtual knockouts",
-            "Each cell's expression profile and the set of genes present in it, the input from which DKO learns "
-            "assemblage-to-profile maps (He, Klein, Levy & Wang, arXiv 2025).",
+            "Learn, in each cell, the map from which genes are present to the expression profile; then knock out "
+            "every present gene in every cell in silico and score the impact, without perturbation data "
+            "(He, Klein, Levy & Wang, arXiv 2510.03359, 2025).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
         html.Div(className="controls", children=[
             gene_picker("dko-gene", "Gene", services.genes_of(KIND), chosen, notice is not None),
+            html.Div(className="control", children=[
+                html.Label("Cell", htmlFor="q-cell"),
+                dcc.Dropdown(id="q-cell", options=cells, value=chosen_cell, clearable=False),
+            ]),
+            html.Label(["Top genes (k)", dcc.Input(id="q-k", type="number", min=3, max=60, step=1,
+                                                   value=_int(k, DEFAULT_K, 3, 60), debounce=True)],
+                       className="control"),
+            html.Label(["Training steps", dcc.Input(id="q-steps", type="number", min=50, max=20000, step=50,
+                                                    value=_steps(steps), debounce=True)], className="control"),
+            html.Span(f"{n_genes:,} genes · {n_cells:,} cells · {int((data.expression > 0).to_numpy().sum()):,} "
+                      "present (gene, cell) pairs", className="control-note"),
+        ]),
+        dcc.Store(id="dko-result"),
+        dcc.Store(id="dko-double-result"),
+        html.Div(className="card", children=[
+            html.H3("Train and knock out every present gene in every cell", className="card-title"),
+            html.P("Step 1 trains on 80 % of the cells and predicts the other 20 % (held-out error). Step 2 trains "
+                   "on all cells (Adam, learning rate 0.01, minibatches of 20 cells, best parameters by validation "
+                   "Bray-Curtis on a 20 % split, seed 0) and knocks out every present gene in every cell using the "
+                   "model's affine structure (no forward pass per knockout). Results are cached: a repeat is "
+                   "instant.", className="card-help"),
+            job_panel("dko-sweep", "Train and knock out"),
+            html.Div(className="export-bar", children=[
+                html.Button("Download full impact table (CSV)", id="dko-download-table", className="button-secondary",
+                            n_clicks=0, title="gene_id, cell_id (1-based, as DKO's Recorder), k_pred, names and the "
+                                              "impact on the other genes"),
+            ]),
+            html.Div(id="dko-summary", className="card-help"),
         ]),
         html.Div(className="grid-2", children=[
-            figure_card("dko-expression", "Expression per cell type", height=480),
-            figure_card("dko-types", "Most variable genes by cell type", height=480),
+            figure_card("dko-presence", "Dataset: assemblage sizes", height=420),
+            figure_card("dko-heldout", "Held-out prediction error", height=420),
         ]),
+        html.Div(className="grid-2", children=[
+            figure_card("dko-cellfit", "Predicted against true profile of the chosen cell", height=460),
+            figure_card("dko-topk", "The chosen cell's most impactful genes", height=460),
+        ]),
+        html.Div(className="card", children=[
+            html.Div(className="controls", children=[
+                html.Div(className="control", children=[
+                    html.Label("Heatmap: clusters or one cluster's cells", htmlFor="q-cluster"),
+                    dcc.Dropdown(id="q-cluster", options=[{"label": "all clusters (means)" if c == "all" else
+                                                           f"drill down: cells of {c}", "value": c} for c in clusters],
+                                 value=cluster if cluster in clusters else "all", clearable=False),
+                ]),
+            ]),
+        ]),
+        figure_card("dko-heatmap", "Cell x gene knockout impact", height=760,
+                    help_text="Cells are grouped by k-means on their impact profiles; clusters and genes are ordered "
+                              "by hierarchical clustering. Pick a cluster above to see its cells."),
+        html.Div(className="grid-2", children=[
+            figure_card("dko-violin", "The chosen gene's impact by cluster", height=500),
+            figure_card("dko-embedding", "Cells coloured by the chosen gene's impact", height=500),
+        ]),
+        html.Div(className="card", children=[
+            html.H3("Double knockouts of a gene set", className="card-title"),
+            html.P("Knocks out every pair of the chosen genes together in every cell expressing both, and compares "
+                   "the double impact with the sum of the two single impacts (epistasis). Defaults to the genes with "
+                   "the largest mean impact.", className="card-help"),
+            html.Label("Genes (2-15)", htmlFor="q-set"),
+            dcc.Dropdown(id="q-set", options=list(services.genes_of(KIND)), value=gene_set, multi=True),
+            job_panel("dko-double", "Run double knockouts"),
+        ]),
+        figure_card("dko-double", "Epistasis matrix", height=560),
     ])
 
 
 register_gene_picker("dko-gene")
+register_cancel_message("dko-sweep")
+register_cancel_message("dko-double")
+clientside_callback(
+    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
+    Output("url", "search", allow_duplicate=True),
+    Input("q-cell", "value"), Input("q-k", "value"), Input("q-steps", "value"), Input("q-cluster", "value"),
+    Input("q-set", "value"),
+    prevent_initial_call=True,
+)
 
 
-@callback(*figure_outputs("dko-expression"), *figure_outputs("dko-types"), Input("dko-gene", "value"))
-def show_gene(gene):
+@callback(*figure_outputs("dko-presence"), Input("dko-gene", "value"))
+def show_presence(_gene):
     data = services.dataset(KIND)
-    values = data.expression.loc[gene]
-    means = overview.dko_type_means(n_genes=30)
-    source = services.provenance(KIND, "expression", gene)["dataset"]
-    return (
-        *render_card(expression_by_group_figure(values, data.cells["cell_type"], gene, "cell type"),
-                     services.provenance(KIND, "expression-by-cell-type", gene),
-                     f"Expression of {gene} in each of {len(values):,} cells grouped by cell type (violins with "
-                     f"box and mean); the legend gives the fraction of cells expressing it. Data: {source}."),
-        *render_card(group_mean_heatmap_figure(means, "Mean expression of the 30 most variable genes, z-scored per gene"),
-                     services.provenance(KIND, "cell-type-means", None, n_genes=30),
-                     f"Mean expression per cell type of the 30 genes with the largest variance across cells, "
-                     f"z-scored per gene. Data: {source}."),
-    )
+    n_present = (data.expression > 0).sum(axis=0)
+    prov = services.provenance(KIND, "dko-assemblage-sizes", None)
+    methods = (f"Number of genes with expression > 0 in each of {len(n_present):,} cells, by cell type. DKO's "
+               f"assemblage of a cell is this presence vector divided by its size. Data: {prov['dataset']}. "
+               f"{prov['app']}.")
+    return render_card(presence_figure(n_present, data.cells["cell_type"]), prov, methods)
+
+
+# --- the sweep job ---------------------------------------------------------------------------
+
+@callback(
+    Output("dko-result", "data"),
+    Output("dko-sweep-error", "children"),
+    Input("dko-sweep-run", "n_clicks"),
+    State("q-steps", "value"),
+    **job_callback_kwargs("dko-sweep"),
+)
+def run_sweep(set_progress, _n, steps):
+    outcome = dko_service.dko_sweep(_steps(steps), set_progress)
+    if outcome.error:
+        return no_update, outcome.error
+    return {"steps": _steps(steps), "seconds": round(outcome.seconds, 2)}, ""
+
+
+@callback(
+    Output("dko-result", "data", allow_duplicate=True),
+    Input("q-steps", "value"),
+    prevent_initial_call="initial_duplicate",
+)
+def load_cached_sweep(steps):
+    """Show a stored sweep for the current steps at once, if there is one."""
+    if dko_service.sweep_result(_steps(steps)) is None:
+        return None
+    return {"steps": _steps(steps), "cached": True}
+
+
+def _payload(result):
+    if not result:
+        return None
+    return dko_service.sweep_result(result["steps"])
+
+
+@callback(
+    Output("dko-summary", "children"),
+    Output("dko-sweep-status", "children", allow_duplicate=True),
+    *figure_outputs("dko-heldout"),
+    Input("dko-result", "data"),
+    prevent_initial_call="initial_duplicate",
+)
+def show_training(result):
+    payload = _payload(result)
+    if payload is None:
+        return ("No model yet: press Train and knock out.", "Idle.",
+                *_blank("Train the model to see the held-out error."))
+    s = payload["summary"]
+    steps = result["steps"]
+    prov = services.provenance(KIND, "dko-heldout-error", None, n_steps=steps, val_every=dko_service.VAL_EVERY,
+                               seed=dko_service.SEED)
+    summary = (f"Model on all cells: best validation Bray-Curtis {s['best_val_loss']:.4f} at step {s['best_step']:,} "
+               f"of {steps:,}; {s['n_knockouts']:,} single knockouts scored. Held-out cells: median Bray-Curtis "
+               f"{s['heldout_median']:.4f}.")
+    methods = (f"DKO (He et al. 2025) was trained on 80% of {len(payload['embedding']):,} cells ({steps:,} Adam steps, "
+               f"learning rate 0.01, minibatches of 20, parameters with the lowest validation Bray-Curtis on a 20% "
+               f"split, validated every {dko_service.VAL_EVERY} steps, seed {dko_service.SEED}) and predicted the "
+               f"profiles of the {len(payload['per_cell'])} held-out cells from their gene assemblages; the histogram "
+               f"shows the Bray-Curtis dissimilarity between predicted and true relative abundances per cell. "
+               f"Data: {prov['dataset']}. {prov['app']}.")
+    status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+    return summary, status, *render_card(heldout_figure(payload["per_cell"]), prov, methods)
+
+
+@callback(*figure_outputs("dko-cellfit"), Input("dko-result", "data"), Input("q-cell", "value"))
+def show_cell_fit(result, cell):
+    payload = _payload(result)
+    if payload is None or not cell:
+        return _blank("Train the model to compare predicted and true profiles.")
+    expr = services.dataset(KIND).expression
+    if cell not in expr.columns:
+        return _blank(f"{cell} is not a cell of this dataset.")
+    true = expr[cell] / expr[cell].sum()
+    heldout = cell in payload["heldout_cells"]
+    if heldout:
+        pos = payload["heldout_cells"].index(cell)
+        predicted = pd.Series(payload["heldout_predicted"][:, pos], index=expr.index)
+    else:
+        predicted = dko_service.model_from(payload).predict(expr[[cell]])[cell]
+    prov = services.provenance(KIND, f"dko-cellfit-{cell}", None, cell=cell, n_steps=result["steps"])
+    methods = (f"Relative abundance of each gene present in {cell}: true (x) against DKO's prediction from the cell's "
+               f"assemblage alone (y); the cell was {'held out from' if heldout else 'part of'} training. "
+               f"Data: {prov['dataset']}. {prov['app']}.")
+    return render_card(cell_fit_figure(predicted, true, cell, heldout), prov, methods)
+
+
+@callback(*figure_outputs("dko-heatmap"), Input("dko-result", "data"), Input("q-cluster", "value"))
+def show_heatmap(result, cluster):
+    payload = _payload(result)
+    if payload is None:
+        return _blank("Train the model and run the knockouts to see the impact matrix.")
+    try:
+        matrix, kind, note = dko_service.heatmap_block(payload, cluster)
+    except services.InputError as exc:
+        return _blank(str(exc))
+    n_cells = len(payload["cell_cluster"])
+    if kind == "cluster":
+        title = f"Mean knockout impact per cell cluster ({n_cells:,} cells, top {len(matrix)} genes)"
+    else:
+        title = f"Knockout impact in the cells of {cluster}{note} (blank: gene absent)"
+    prov = services.provenance(KIND, f"dko-impact-heatmap-{cluster or 'all'}", None, cluster=cluster or "all",
+                               n_steps=result["steps"], n_clusters=dko_service.N_CLUSTERS)
+    methods = (f"Impact of knocking out each gene in each cell: the Bray-Curtis dissimilarity between DKO's predicted "
+               f"profile with the gene removed from the cell's assemblage and the predicted unperturbed profile "
+               f"(He et al. 2025). Cells were grouped by k-means (k = {dko_service.N_CLUSTERS}) on their impact "
+               f"profiles (absent genes count as 0); clusters, cells within a cluster and genes are in average-linkage "
+               f"order; the {len(matrix)} genes with the largest mean impact are shown. "
+               + ("Cells are cluster means." if kind == "cluster" else "Columns are single cells; blank = absent.")
+               + f" Data: {prov['dataset']}. {prov['app']}.")
+    return render_card(impact_heatmap_figure(matrix, kind, title), prov, methods)
+
+
+@callback(
+    *figure_outputs("dko-violin"),
+    *figure_outputs("dko-embedding"),
+    Input("dko-result", "data"),
+    Input("dko-gene", "value"),
+)
+def show_gene(result, gene):
+    payload = _payload(result)
+    if payload is None or not gene:
+        blank = _blank("Train the model to see this gene's knockout impact.")
+        return *blank, *blank
+    table = payload["table"]
+    part = table[table["gene"] == gene]
+    clusters = payload["cell_cluster"].set_index("cell")["cluster"]
+    values = part.assign(cluster=clusters.reindex(part["cell"]).to_numpy())
+    prov_v = services.provenance(KIND, "dko-gene-impact-by-cluster", gene, n_steps=result["steps"])
+    prov_e = services.provenance(KIND, "dko-embedding-impact", gene, n_steps=result["steps"])
+    if part.empty:
+        blank = _blank(f"{gene} is present in no cell.")
+        return *blank, *blank
+    methods_v = (f"Predicted impact (Bray-Curtis) of knocking out {gene} in each of the {len(part):,} cells where it is "
+                 f"present, grouped by impact cluster (violins with box and mean). Data: {prov_v['dataset']}. "
+                 f"{prov_v['app']}.")
+    methods_e = (f"Cells placed by the first two principal components of their Hellinger-transformed profiles "
+                 f"(square roots of relative abundance) and coloured by the predicted impact of knocking out {gene}; "
+                 f"grey cells do not express it. Data: {prov_e['dataset']}. {prov_e['app']}.")
+    impact = part.set_index("cell")["impact"]
+    return (*render_card(impact_violin_figure(values, gene), prov_v, methods_v),
+            *render_card(embedding_figure(payload["embedding"], impact, gene), prov_e, methods_e))
+
+
+@callback(*figure_outputs("dko-topk"), Input("dko-result", "data"), Input("q-cell", "value"), Input("q-k", "value"))
+def show_top_genes(result, cell, k):
+    payload = _payload(result)
+    if payload is None or not cell:
+        return _blank("Train the model to rank this cell's knockouts.")
+    table = payload["table"]
+    part = table[table["cell"] == cell]
+    if part.empty:
+        return _blank(f"No knockouts for {cell}.")
+    k = _int(k, DEFAULT_K, 3, 60)
+    prov = services.provenance(KIND, f"dko-top-genes-{cell}", None, cell=cell, k=k, n_steps=result["steps"])
+    methods = (f"The {k} genes whose in-silico knockout changes the predicted profile of {cell} most (Bray-Curtis "
+               f"between the predicted profiles after and before the knockout; the hover also gives the impact on the "
+               f"other genes only, with the knocked-out gene removed from both profiles). Data: {prov['dataset']}. "
+               f"{prov['app']}.")
+    return render_card(top_genes_figure(part, cell, k), prov, methods)
+
+
+# --- double knockouts -------------------------------------------------------------------------
+
+@callback(
+    Output("dko-double-result", "data"),
+    Output("dko-double-error", "children"),
+    Input("dko-double-run", "n_clicks"),
+    State("q-steps", "value"),
+    State("q-set", "value"),
+    **job_callback_kwargs("dko-double"),
+)
+def run_double(set_progress, _n, steps, genes):
+    outcome = dko_service.dko_double(_steps(steps), _gene_set(genes), set_progress)
+    if outcome.error:
+        return no_update, outcome.error
+    return {"steps": _steps(steps), "genes": _gene_set(genes), "seconds": round(outcome.seconds, 2)}, ""
+
+
+@callback(
+    Output("dko-double-result", "data", allow_duplicate=True),
+    Input("q-steps", "value"),
+    Input("q-set", "value"),
+    prevent_initial_call="initial_duplicate",
+)
+def load_cached_double(steps, genes):
+    if dko_service.double_result(_steps(steps), _gene_set(genes)) is None:
+        return None
+    return {"steps": _steps(steps), "genes": _gene_set(genes), "cached": True}
+
+
+@callback(
+    *figure_outputs("dko-double"),
+    Output("dko-double-status", "children", allow_duplicate=True),
+    Input("dko-double-result", "data"),
+    prevent_initial_call="initial_duplicate",
+)
+def show_double(result):
+    if not result:
+        return *_blank("Pick 2-15 genes and run the double knockouts."), "Idle."
+    table = dko_service.double_result(result["steps"], result["genes"])
+    if table is None:
+        return *_blank("The stored result is gone; run the double knockouts again."), "Idle."
+    genes = [g for g in services.genes_of(KIND) if g in set(result["genes"])]
+    mean, count = dko_service.epistasis_matrix(table, genes)
+    prov = services.provenance(KIND, "dko-epistasis", None, genes=genes, n_steps=result["steps"])
+    methods = (f"For every pair of {len(genes)} genes, both were removed together from the assemblage of each cell "
+               f"expressing both ({len(table):,} double knockouts) and DKO predicted the profile. Epistasis = impact of "
+               f"the double knockout - the sum of the two single impacts (Bray-Curtis against the predicted unperturbed "
+               f"profile), averaged over cells: negative = redundant, positive = synergistic. Bray-Curtis is bounded, "
+               f"so small negative values are expected for independent genes. Data: {prov['dataset']}. {prov['app']}.")
+    status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+    return *render_card(epistasis_figure(mean, count), prov, methods), status
+
+
+@callback(
+    Output("download", "data", allow_duplicate=True),
+    Output("dko-sweep-error", "children", allow_duplicate=True),
+    Input("dko-download-table", "n_clicks"),
+    State("q-steps", "value"),
+    prevent_initial_call=True,
+)
+def download_table(n_clicks, steps):
+    if not n_clicks:
+        return no_update, no_update
+    table = dko_service.full_impact_table(_steps(steps))
+    if table is None:
+        return no_update, "Run Train and knock out first; the impact table comes from that job."
+    return dcc.send_data_frame(table.to_csv, f"dko_impacts_steps{_steps(steps)}.csv", index=False), ""

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dash_table, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard import services
 from dashboard.services import essentiality as screen_service
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
+from dashboard.components.essentiality_controls import DEFAULT_TARGET, KIND, SECTIONS, models_choice, models_control, models_id
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
+from dashboard.components.subnav import subnav
+from dashboard.components.tables import data_table
 from dashboard.figures.common import empty_figure
-from dashboard.figures.essentiality import effect_by_lineage_figure, effect_scatter_figure, top_correlates_figure
+from dashboard.figures.essentiality import (
+    effect_by_lineage_figure, effect_scatter_figure, heldout_figure, lineage_scatter_figure, lineage_weights_figure,
+    predicted_actual_figure, top_correlates_figure, validation_rmse_figure, venn_figure, venn_regions,
+)
 
 dash.register_page(__name__, path="/essentiality", name="Modifier genes", title="Modifier genes · PerturbScope", order=1)
 
-KIND = "essentiality"
-DEFAULT_TARGET = "RPP25L"
 DEFAULT_PERMS = 200
 TABLE_COLUMNS = ["gene", "pearson_r", "pearson_q", "spearman_rho", "spearman_q", "perm_fwer_p"]
+MODIFIER_COLUMNS = ["gene", "tests", "pearson_r", "pearson_q", "spearman_rho", "spearman_q", "chi2_stat", "chi2_q"]
+ANALYSIS_CARDS = ("ess-venn", "ess-mod-effect", "ess-mod-expr", "ess-predicted", "ess-rmse", "ess-weights",
+                  "ess-heldout")
 
 
 def _perms(value) -> int:
@@ -29,7 +36,8 @@ def _perms(value) -> int:
         return DEFAULT_PERMS
 
 
-def layout(gene: str | None = None, perms: str | None = None, **_):
+def layout(gene: str | None = None, perms: str | None = None, models: str | None = None,
+           modifier: str | None = None, **_):
     target, notice = services.pick_gene(KIND, gene, DEFAULT_TARGET)
     data = services.dataset(KIND)
     return html.Div([
@@ -39,18 +47,57 @@ def layout(gene: str | None = None, perms: str | None = None, **_):
             "(Rosenski, Shifman & Kaplan, BMC Med Genomics 2023).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
+        subnav(SECTIONS, "/essentiality", target),
         html.Div(className="controls", children=[
             gene_picker("ess-target", "Target gene", services.genes_of(KIND), target, notice is not None),
-            html.Label(["Permutations (family-wise error)", dcc.Input(
-                id="q-perms", type="number", min=0, max=100000, step=50, value=_perms(perms), debounce=True,
-            )], className="control"),
+            models_control("ess", models),
             html.Span(f"{data.expression.shape[0]:,} cell lines · {data.expression.shape[1]:,} expressed genes · "
                       f"{data.effect.shape[1]:,} target genes", className="control-note"),
+        ]),
+        dcc.Store(id="ess-analysis-result"),
+        html.Div(className="card", children=[
+            html.H3("Modifier genes and model zoo", className="card-title"),
+            html.P("Splits cell lines 75/25, selects modifier genes on the training lines only (Pearson, Spearman "
+                   "and chi-squared tests, BH-FDR < 0.05, top 20 per test), fits every model on a 90/10 "
+                   "training/validation split, keeps the one with the lowest validation RMSE and reports it on "
+                   "the held-out test lines; then per-lineage weights, a depth-4 tree and held-out-lineage errors.",
+                   className="card-help"),
+            job_panel("ess-analysis", "Run analysis"),
+            html.Div(id="ess-summary", className="kpi-row"),
+        ]),
+        html.Div(className="grid-2", children=[
+            figure_card("ess-venn", "Modifier genes by test", height=520),
+            html.Div(className="card", children=[
+                html.H3("Modifier genes", className="card-title"),
+                html.P("Click a Venn region to list only its genes.", id="ess-venn-selection", className="card-help"),
+                data_table("ess-modifier-table", MODIFIER_COLUMNS, page_size=12, text=("gene", "tests")),
+            ]),
+        ]),
+        html.Div(className="controls", children=[
+            html.Label(["Modifier shown in the scatters", dcc.Dropdown(
+                id="q-modifier", options=[modifier] if modifier else [], value=modifier, clearable=True,
+                placeholder="the strongest modifier",
+            )], className="control"),
+        ]),
+        html.Div(className="grid-2", children=[
+            figure_card("ess-mod-effect", "Target effect against modifier expression", height=480),
+            figure_card("ess-mod-expr", "Modifier expression against target expression", height=480),
+        ]),
+        html.Div(className="grid-2", children=[
+            figure_card("ess-predicted", "Predicted against actual (chosen model)", height=480),
+            figure_card("ess-rmse", "Validation RMSE of every model", height=480),
+        ]),
+        html.Div(className="grid-2", children=[
+            figure_card("ess-weights", "Per-lineage modifier weights", height=560),
+            figure_card("ess-heldout", "Held-out-lineage error", height=560),
         ]),
         dcc.Store(id="ess-result"),
         figure_card("ess-lineage", "Gene effect by lineage", height=420),
         html.Div(className="card", children=[
             html.H3("Genome-wide correlation screen", className="card-title"),
+            html.Label(["Permutations (family-wise error) ", dcc.Input(
+                id="q-perms", type="number", min=0, max=100000, step=50, value=_perms(perms), debounce=True,
+            )], className="control"),
             html.P("Correlates the target's gene effect with every gene's expression (Pearson and Spearman, "
                    "Benjamini-Hochberg FDR per test) and, with permutations, controls the family-wise error "
                    "with a max-|r| permutation null. Results are cached: a repeated request is instant.",
@@ -63,12 +110,7 @@ def layout(gene: str | None = None, perms: str | None = None, **_):
         ]),
         html.Div(className="card", children=[
             html.H3("Screen results (top 200 genes)", className="card-title"),
-            dash_table.DataTable(
-                id="ess-table", columns=[{"name": c, "id": c} for c in TABLE_COLUMNS], data=[],
-                sort_action="native", filter_action="native", page_size=15, export_format="csv",
-                export_headers="ids", style_table={"overflowX": "auto"},
-                style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px"},
-            ),
+            data_table("ess-table", TABLE_COLUMNS, text=("gene",)),
         ]),
     ])
 
@@ -78,6 +120,8 @@ clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
     Output("url", "search", allow_duplicate=True),
     Input("q-perms", "value"),
+    Input(models_id("ess"), "value"),
+    Input("q-modifier", "value"),
     prevent_initial_call=True,
 )
 
@@ -157,7 +201,7 @@ def show_screen(result):
                f"genes across cell lines (Pearson and Spearman; Benjamini-Hochberg FDR per test; {n_sig:,} genes at "
                f"q < 0.05)" + (f"; family-wise error from {perms:,} permutations of the effect (max-|r| null)"
                                if perms else "") + f". Data: {top_prov['dataset']}. {top_prov['app']}.")
-    rows = table.head(200)[TABLE_COLUMNS].round(6).to_dict("records")
+    rows = table.head(200)[TABLE_COLUMNS].to_dict("records")
     status = ("Loaded the stored result." if result.get("cached")
               else f"Finished in {result.get('seconds', 0):.1f} s.")
     return (
@@ -165,3 +209,158 @@ def show_screen(result):
         *render_card(scatter_fig, scatter_prov, methods),
         rows, status,
     )
+
+
+# --- per-target analysis ------------------------------------------------------------------
+
+register_cancel_message("ess-analysis")
+
+
+@callback(
+    Output("ess-analysis-result", "data"),
+    Output("ess-analysis-error", "children"),
+    Input("ess-analysis-run", "n_clicks"),
+    State("ess-target", "value"),
+    State(models_id("ess"), "value"),
+    **job_callback_kwargs("ess-analysis"),
+)
+def run_analysis(set_progress, _n, target, models):
+    outcome = screen_service.run_analysis(target, models_choice(models), set_progress)
+    if outcome.error:
+        return no_update, outcome.error
+    return {"target": target, "models": models_choice(models), "seconds": round(outcome.seconds, 2)}, ""
+
+
+@callback(
+    Output("ess-analysis-result", "data", allow_duplicate=True),
+    Input("ess-target", "value"),
+    Input(models_id("ess"), "value"),
+    prevent_initial_call="initial_duplicate",
+)
+def load_cached_analysis(target, models):
+    """Show a stored analysis for the current target and models at once, if there is one."""
+    if screen_service.analysis_result(target, models_choice(models)) is None:
+        return None
+    return {"target": target, "models": models_choice(models), "cached": True}
+
+
+def _empty_analysis(message: str) -> list:
+    blank = [empty_figure(message), {"displaylogo": False}, ""]
+    return blank * len(ANALYSIS_CARDS)
+
+
+def _summary(report, result: dict) -> list:
+    items = [
+        ("chosen model", report.chosen_model),
+        ("test Pearson r", f"{report.test_pearson:.2f}"),
+        ("test RMSE", f"{report.test_rmse:.3f}"),
+        ("training-mean RMSE", f"{report.baseline_test_rmse:.3f}"),
+        ("modifier genes", str(len(report.modifiers))),
+        ("best single modifier r", f"{report.single_best_pearson:.2f} ({report.single_best_modifier})"),
+    ]
+    when = "stored result" if result.get("cached") else f"computed in {result.get('seconds', 0):.1f} s"
+    return [html.Div([html.B(value), label], className="kpi") for label, value in items] + [
+        html.Div([html.B("·"), when], className="kpi")]
+
+
+@callback(
+    *[output for name in ANALYSIS_CARDS for output in figure_outputs(name)],
+    Output("ess-modifier-table", "data"),
+    Output("q-modifier", "options"),
+    Output("ess-summary", "children"),
+    Output("ess-analysis-status", "children", allow_duplicate=True),
+    Input("ess-analysis-result", "data"),
+    State("q-modifier", "value"),
+    prevent_initial_call=True,
+)
+def show_analysis(result, modifier):
+    if not result:
+        return *_empty_analysis("Run the analysis to fit the model zoo for this target."), [], [], [], "Idle."
+    target, models = result["target"], result["models"]
+    analysis = screen_service.analysis_result(target, models)
+    if analysis is None:
+        return *_empty_analysis("The stored result is gone; run the analysis again."), [], [], [], "Idle."
+    data = services.dataset(KIND)
+    report = analysis.report
+    selection = report.selection
+    shown = modifier if modifier in report.modifiers else (report.modifiers[0] if report.modifiers else None)
+    prov = lambda view, **extra: services.provenance(KIND, view, target, models=models, **extra)  # noqa: E731
+    source = prov("x")["dataset"]
+    n_train = int((report.predictions["split"] != "test").sum())
+    select_text = (f"Modifier genes of {target} were selected on {n_train:,} training cell lines by Pearson and "
+                   f"Spearman correlation and a chi-squared test (effect in 6 equal-frequency bins x expression "
+                   f"below/above its median), Benjamini-Hochberg FDR < 0.05 per test, top 20 per test "
+                   f"(Rosenski et al. 2023). Data: {source}.")
+    cards = [render_card(venn_figure(selection.sets, target), prov("modifier-venn"), select_text)]
+    lineage = data.cells["lineage"]
+    if shown is not None:
+        row = selection.table.loc[shown]
+        cards.append(render_card(
+            lineage_scatter_figure(data.expression[shown], data.effect[target], lineage,
+                                   title=f"{target} effect against {shown} expression (r = {row['pearson_r']:.2f})",
+                                   x_title=f"{shown} expression, log2(TPM + 1)", y_title=f"{target} gene effect"),
+            prov(f"effect-vs-{shown}"), f"Each point is a cell line coloured by lineage. {select_text}"))
+        cards.append(render_card(
+            lineage_scatter_figure(data.expression[shown], data.expression[target], lineage,
+                                   title=f"{target} expression against {shown} expression",
+                                   x_title=f"{shown} expression, log2(TPM + 1)",
+                                   y_title=f"{target} expression, log2(TPM + 1)"),
+            prov(f"expression-{shown}-vs-{target}"), f"Expression of the two genes across cell lines. Data: {source}."))
+    else:
+        cards += [[empty_figure(f"No modifier passed the FDR threshold for {target}."), {"displaylogo": False}, ""]] * 2
+    zoo_text = (f"Models ({', '.join(report.validation_rmse)}) were trained on the modifier genes' expression of "
+                f"90% of the training cell lines and compared by RMSE on the other 10%; {report.chosen_model} was "
+                f"refitted on all training lines and evaluated on {int((report.predictions['split'] == 'test').sum())} "
+                f"held-out lines (Pearson r = {report.test_pearson:.3f}, p = {report.test_pearson_p:.2e}; RMSE "
+                f"{report.test_rmse:.3f} vs {report.baseline_test_rmse:.3f} for the training mean). Data: {source}.")
+    cards.append(render_card(
+        predicted_actual_figure(report.predictions, target, report.chosen_model, report.test_pearson,
+                                report.test_pearson_p), prov("predicted-vs-actual"), zoo_text))
+    cards.append(render_card(
+        validation_rmse_figure(report.validation_rmse, report.chosen_model, report.baseline_test_rmse),
+        prov("validation-rmse"), zoo_text))
+    cards.append(render_card(
+        lineage_weights_figure(analysis.weights, target), prov("lineage-weights"),
+        f"For each lineage with at least 15 cell lines, a linear regression of {target}'s effect on the standardised "
+        f"expression of its modifier genes; colours are the coefficients (red positive, blue negative). Data: {source}."))
+    cards.append(render_card(
+        heldout_figure(analysis.heldout, target), prov("heldout-lineages"),
+        f"For each lineage with at least 40 cell lines, modifiers were selected and a model trained without that "
+        f"lineage; violins show absolute errors on it, beside the errors of a random 75/25 split (Global). "
+        f"Data: {source}."))
+    table = _modifier_rows(selection)
+    options = list(report.modifiers)
+    status = ("Loaded the stored result." if result.get("cached")
+              else f"Finished in {result.get('seconds', 0):.1f} s.")
+    return (*[value for card in cards for value in card], table, options, _summary(report, result), status)
+
+
+def _modifier_rows(selection, genes: list[str] | None = None) -> list[dict]:
+    regions = venn_regions(selection.sets)
+    tests_of = {g: " + ".join(k) for k, members in regions.items() for g in members}
+    genes = selection.modifiers if genes is None else genes
+    frame = selection.table.loc[genes].copy()
+    frame.insert(0, "tests", [tests_of.get(g, "") for g in genes])
+    frame.insert(0, "gene", genes)
+    return frame[MODIFIER_COLUMNS].to_dict("records")
+
+
+@callback(
+    Output("ess-modifier-table", "data", allow_duplicate=True),
+    Output("ess-venn-selection", "children"),
+    Input({"type": "figure", "name": "ess-venn"}, "clickData"),
+    State("ess-analysis-result", "data"),
+    prevent_initial_call=True,
+)
+def venn_region_clicked(click, result):
+    """List the genes of the clicked Venn region with their statistics."""
+    if not click or not result or not click.get("points"):
+        return no_update, no_update
+    analysis = screen_service.analysis_result(result["target"], result["models"])
+    if analysis is None:
+        return no_update, no_update
+    key = tuple(str(click["points"][0].get("customdata", "")).split("&"))
+    selection = analysis.report.selection
+    genes = venn_regions(selection.sets).get(key, [])
+    label = " and ".join(key) + " only" if len(key) < 3 else "all three tests"
+    return _modifier_rows(selection, genes), f"Showing the {len(genes)} genes found by {label}. Click another region, or re-run to list all."

@@ -1,0 +1,178 @@
+"""Single-cell expression matrices (genes x cells) for DKO.
+
+Reads DKO's ``Ptrain.csv`` (no header, genes in rows), CSV/TSV tables with gene
+names in the first column and cell names in the header, and AnnData ``.h5ad``
+files (cells x genes, transposed on reading). Every reader ends in
+:func:`check_expression`, which rejects what DKO cannot use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InputError
+
+TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
+
+
+def load_singlecell(path: str | Path) -> pd.DataFrame:
+    """Read a non-negative genes x cells expression matrix.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` / ``.tsv`` / ``.txt`` (with or without header; optionally
+        gzipped) or ``.h5ad``. A headerless table whose first cell is a number
+        is DKO's ``Ptrain.csv`` format: genes are named ``gene_1 ... gene_N``
+        and cells ``cell_1 ... cell_M`` (1-based, as in DKO's README).
+
+    Returns
+    -------
+    pandas.DataFrame
+        float64, index ``gene``, columns ``cell``.
+
+    Raises
+    ------
+    core.errors.InputError
+        Unreadable or malformed file (see :func:`check_expression`).
+    """
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise InputError(f"{name}: file not found ({path})")
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix == ".h5ad":
+        frame = _read_h5ad(path)
+    elif suffix in TEXT_SUFFIXES or suffix == "":
+        frame = _read_table(path, TEXT_SUFFIXES.get(suffix))
+    else:
+        raise InputError(f"{name}: unsupported file type {suffix!r}; use .csv, .tsv or .h5ad")
+    return check_expression(frame, name)
+
+
+def _read_h5ad(path: Path) -> pd.DataFrame:
+    try:
+        import anndata
+    except ImportError as exc:  # pragma: no cover - anndata is a dependency
+        raise InputError(f"{path.name}: reading .h5ad needs the anndata package") from exc
+    try:
+        adata = anndata.read_h5ad(path)
+    except Exception as exc:
+        raise InputError(f"{path.name}: not a readable .h5ad file ({exc})") from exc
+    matrix = adata.X
+    if hasattr(matrix, "toarray"):
+        matrix = matrix.toarray()
+    return pd.DataFrame(np.asarray(matrix, dtype=float).T, index=adata.var_names.astype(str),
+                        columns=adata.obs_names.astype(str))
+
+
+def _read_table(path: Path, sep: str | None) -> pd.DataFrame:
+    name = path.name
+    try:
+        first = pd.read_csv(path, sep=sep, header=None, nrows=1, engine="python", dtype=str)
+    except Exception as exc:
+        raise InputError(f"{name}: not a readable text table ({exc})") from exc
+    if first.empty:
+        raise InputError(f"{name}: the file is empty")
+    headerless = _is_number(first.iloc[0, 0])
+    try:
+        if headerless:
+            raw = pd.read_csv(path, sep=sep, header=None, engine="python", dtype=str)
+            raw.index = [f"gene_{i + 1}" for i in range(len(raw))]
+            raw.columns = [f"cell_{j + 1}" for j in range(raw.shape[1])]
+        else:
+            raw = pd.read_csv(path, sep=sep, header=0, index_col=0, engine="python", dtype=str)
+            raw.index = raw.index.astype(str)
+            raw.columns = raw.columns.astype(str)
+    except Exception as exc:
+        raise InputError(f"{name}: could not parse the table ({exc}); expected genes in rows and cells in "
+                         "columns, comma- or tab-separated") from exc
+    numeric = raw.apply(pd.to_numeric, errors="coerce")
+    bad = numeric.isna() & raw.notna() & ~raw.isin(["nan", "NaN", "NA"])
+    if bad.to_numpy().any():
+        row, col = np.argwhere(bad.to_numpy())[0]
+        raise InputError(f"{name}: non-numeric value {raw.iat[row, col]!r} at gene {raw.index[row]!r}, cell "
+                         f"{raw.columns[col]!r}; every entry must be a non-negative number (genes in rows, "
+                         "cells in columns, gene names in the first column)")
+    return numeric.astype(float)
+
+
+def _is_number(text) -> bool:
+    """True for a numeric string (an empty corner cell of a named table reads as NaN: not a number)."""
+    if not isinstance(text, str) or not text.strip():
+        return False
+    try:
+        return np.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def check_expression(frame: pd.DataFrame, source: str = "expression matrix") -> pd.DataFrame:
+    """Validate a genes x cells expression matrix for DKO and return it as float64.
+
+    Parameters
+    ----------
+    frame
+        genes x cells.
+    source
+        Name of the file or parameter, used in messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same values as float64 with index named ``gene`` and columns ``cell``.
+
+    Raises
+    ------
+    core.errors.InputError
+        Non-numeric, NaN or infinite values, negative values, duplicated gene or
+        cell names, fewer than 2 genes or cells, or a cell with no expressed gene.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{source}: expected a table of genes x cells")
+    try:
+        values = frame.to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{source}: contains text where numbers are expected; every entry must be a "
+                         "non-negative number") from exc
+    n_genes, n_cells = values.shape
+    if n_genes < 2 or n_cells < 2:
+        raise InputError(f"{source}: needs at least 2 genes and 2 cells, found {n_genes} genes x {n_cells} cells "
+                         "(genes must be rows, cells columns)")
+    if not np.isfinite(values).all():
+        gene, cell = _first(frame, ~np.isfinite(values))
+        raise InputError(f"{source}: missing or infinite value at gene {gene!r}, cell {cell!r}; fill absent genes "
+                         "with 0")
+    if (values < 0).any():
+        gene, cell = _first(frame, values < 0)
+        raise InputError(f"{source}: negative value at gene {gene!r}, cell {cell!r}; DKO needs non-negative "
+                         "expression (counts or normalised counts, not log fold changes or z-scores)")
+    for axis, labels in (("gene", frame.index), ("cell", frame.columns)):
+        dup = pd.Index(labels)[pd.Index(labels).duplicated()]
+        if len(dup):
+            raise InputError(f"{source}: duplicated {axis} names, e.g. {', '.join(map(str, dup[:3]))}; every "
+                             f"{axis} needs a unique name")
+    empty = np.flatnonzero(values.sum(axis=0) == 0)
+    if empty.size:
+        names = ", ".join(map(str, frame.columns[empty[:3]]))
+        raise InputError(f"{source}: {empty.size} cell(s) express no gene at all (e.g. {names}); remove them, "
+                         "since a profile needs a non-zero total")
+    out = pd.DataFrame(values, index=pd.Index(frame.index.astype(str), name="gene"),
+                       columns=pd.Index(frame.columns.astype(str), name="cell"))
+    return out
+
+
+def _first(frame: pd.DataFrame, mask: np.ndarray) -> tuple[str, str]:
+    row, col = np.argwhere(mask)[0]
+    return str(frame.index[row]), str(frame.columns[col])
+
+
+def save_ptrain(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a genes x cells matrix in DKO's ``Ptrain.csv`` format (no header, no names)."""
+    np.savetxt(path, frame.to_numpy(dtype=float), delimiter=",")

@@ -1,0 +1,161 @@
+"""Figures of the DKO explorer (pure builders: results -> plotly Figure)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout
+
+IMPACT_SCALE = "Viridis"  # impacts are >= 0: a sequential scale
+
+
+def heldout_figure(per_cell: pd.DataFrame) -> go.Figure:
+    """Histogram of held-out per-cell Bray-Curtis dissimilarities with the median marked."""
+    values = per_cell["bray_curtis"].to_numpy()
+    fig = go.Figure(go.Histogram(
+        x=values, nbinsx=30, marker={"color": BLUE, "line": {"color": "white", "width": 0.5}},
+        customdata=per_cell["cell"].to_numpy(), name="held-out cells",
+        hovertemplate="Bray-Curtis %{x}<br>%{y} cells<extra></extra>",
+    ))
+    median = float(np.median(values))
+    fig.add_vline(x=median, line={"color": RED, "width": 2, "dash": "dash"},
+                  annotation_text=f"median {median:.3f}", annotation_position="top right",
+                  annotation_font={"size": 12, "color": RED})
+    base_layout(fig, title=f"Held-out prediction error ({len(values):,} cells never seen in training)",
+                x_title="Bray-Curtis dissimilarity, predicted vs true profile (0 = identical)", y_title="cells")
+    fig.update_layout(bargap=0.05, showlegend=False)
+    return fig
+
+
+def cell_fit_figure(predicted: pd.Series, true: pd.Series, cell: str, heldout: bool) -> go.Figure:
+    """Predicted against true relative abundance of the present genes of one cell."""
+    mask = true > 0
+    x, y = true[mask], predicted[mask]
+    bc = float(np.abs(predicted - true).sum() / np.abs(predicted + true).sum())
+    top = max(float(x.max()), float(y.max())) * 1.05
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"color": GREY, "dash": "dot", "width": 1},
+                             name="y = x", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(
+        x=x.to_numpy(), y=y.to_numpy(), mode="markers", name="present genes", text=x.index.to_numpy(),
+        marker={"color": BLUE, "size": 7, "opacity": 0.8, "line": {"color": "white", "width": 0.5}},
+        hovertemplate="%{text}<br>true %{x:.4f}<br>predicted %{y:.4f}<extra></extra>",
+    ))
+    where = "held out from training" if heldout else "seen in training"
+    base_layout(fig, title=f"{cell} ({where}): {int(mask.sum())} present genes, Bray-Curtis {bc:.3f}",
+                x_title="true relative abundance", y_title="predicted relative abundance")
+    fig.update_layout(legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.8)"})
+    fig.update_xaxes(range=[0, top])
+    fig.update_yaxes(range=[0, top])
+    return fig
+
+
+def impact_heatmap_figure(matrix: pd.DataFrame, kind: str, title: str) -> go.Figure:
+    """Genes x (clusters or cells) knockout impact; blank = gene absent from the cell."""
+    many = matrix.shape[1] > 40
+    fig = go.Figure(go.Heatmap(
+        z=matrix.to_numpy(), x=list(map(str, matrix.columns)), y=list(map(str, matrix.index)),
+        colorscale=IMPACT_SCALE, zmin=0, colorbar={"title": {"text": "impact<br>(Bray-Curtis)", "side": "top"}},
+        hovertemplate=f"{kind} %{{x}}<br>gene %{{y}}<br>impact %{{z:.4f}}<extra></extra>", hoverongaps=False,
+    ))
+    base_layout(fig, title=title, x_title="cells (in clustering order)" if kind == "cell" else "cell cluster",
+                y_title=None)
+    fig.update_xaxes(showticklabels=not many, tickangle=-40, automargin=True, showgrid=False)
+    fig.update_yaxes(autorange="reversed", automargin=True, tickfont={"size": 10 if len(matrix) > 40 else 12},
+                     showgrid=False, dtick=1)
+    fig.update_layout(plot_bgcolor="#f0f0f0")
+    return fig
+
+
+def impact_violin_figure(values: pd.DataFrame, gene: str) -> go.Figure:
+    """One gene's knockout impact across the cells where it is present, grouped by cluster."""
+    fig = go.Figure()
+    order = sorted(values["cluster"].unique(), key=lambda c: int(str(c)[1:]) if str(c)[1:].isdigit() else str(c))
+    for i, name in enumerate(order):
+        part = values[values["cluster"] == name]
+        fig.add_trace(go.Violin(
+            x=[f"{name} (n={len(part)})"] * len(part), y=part["impact"].to_numpy(), name=str(name),
+            text=part["cell"].to_numpy(), box_visible=True, meanline_visible=True, points="outliers",
+            line={"color": QUALITATIVE[i % len(QUALITATIVE)]}, showlegend=False, spanmode="hard",
+            hovertemplate="%{text}<br>impact %{y:.4f}<extra>" + str(name) + "</extra>",
+        ))
+    base_layout(fig, title=f"Impact of knocking out {gene}, by cell cluster ({len(values):,} cells where present)",
+                x_title="cell cluster (n = cells expressing the gene)", y_title="impact (Bray-Curtis)")
+    return fig
+
+
+def top_genes_figure(cell_table: pd.DataFrame, cell: str, k: int) -> go.Figure:
+    """The ``k`` genes whose knockout changes one cell's predicted profile most."""
+    top = cell_table.nlargest(k, "impact").iloc[::-1]
+    fig = go.Figure(go.Bar(
+        x=top["impact"].to_numpy(), y=top["gene"].to_numpy(), orientation="h", marker={"color": BLUE},
+        customdata=top["impact_others"].to_numpy(), name="impact",
+        hovertemplate="%{y}<br>impact %{x:.4f}<br>on the other genes %{customdata:.4f}<extra></extra>",
+    ))
+    base_layout(fig, title=f"Top {len(top)} knockouts in {cell} (of {len(cell_table)} present genes)",
+                x_title="impact (Bray-Curtis, predicted profile after vs before)")
+    fig.update_yaxes(automargin=True, tickfont={"size": 12 if len(top) <= 25 else 10})
+    return fig
+
+
+def embedding_figure(embedding: pd.DataFrame, impact: pd.Series, gene: str) -> go.Figure:
+    """Cells in 2-D (PCA of Hellinger profiles) coloured by one gene's knockout impact."""
+    frame = embedding.assign(impact=impact.reindex(embedding["cell"]).to_numpy())
+    absent = frame[frame["impact"].isna()]
+    present = frame[frame["impact"].notna()]
+    explained = embedding.attrs.get("explained", [np.nan, np.nan])
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(
+        x=absent["pc1"].to_numpy(), y=absent["pc2"].to_numpy(), mode="markers", name=f"{gene} absent",
+        marker={"color": "#cbd5e0", "size": 5}, text=absent["cell"].to_numpy(),
+        hovertemplate="%{text}<br>" + gene + " absent<extra></extra>",
+    ))
+    fig.add_trace(go.Scattergl(
+        x=present["pc1"].to_numpy(), y=present["pc2"].to_numpy(), mode="markers", name=f"{gene} present",
+        text=present["cell"].to_numpy(),
+        marker={"color": present["impact"].to_numpy(), "colorscale": IMPACT_SCALE, "size": 6, "cmin": 0,
+                "colorbar": {"title": {"text": "impact", "side": "top"}}},
+        hovertemplate="%{text}<br>impact %{marker.color:.4f}<extra></extra>",
+    ))
+    base_layout(fig, title=f"Cells coloured by the impact of knocking out {gene}",
+                x_title=f"PC1 of Hellinger profiles ({explained[0]:.0%})",
+                y_title=f"PC2 ({explained[1]:.0%})")
+    fig.update_layout(legend={"orientation": "h", "y": -0.18, "x": 0})
+    return fig
+
+
+def epistasis_figure(mean: pd.DataFrame, count: pd.DataFrame) -> go.Figure:
+    """Mean epistasis of every pair of a gene set (diverging scale centred at 0)."""
+    z = mean.to_numpy(dtype=float)
+    bound = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
+    text = np.where(np.isfinite(z), np.vectorize(lambda v: f"{v:+.3f}")(np.nan_to_num(z)), "")
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(mean.columns), y=list(mean.index), colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound,
+        text=text, texttemplate="%{text}" if len(mean) <= 10 else None, customdata=count.to_numpy(),
+        colorbar={"title": {"text": "epistasis", "side": "top"}}, hoverongaps=False,
+        hovertemplate="%{y} + %{x}<br>mean epistasis %{z:.4f}<br>%{customdata} cells<extra></extra>",
+    ))
+    base_layout(fig, title="Double-knockout epistasis: impact(A+B) - impact(A) - impact(B), mean over cells")
+    fig.update_xaxes(tickangle=-40, automargin=True, showgrid=False)
+    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False)
+    fig.update_layout(plot_bgcolor="#f0f0f0")
+    return fig
+
+
+def presence_figure(n_present: pd.Series, groups: pd.Series | None = None) -> go.Figure:
+    """Histogram of the number of present genes per cell (the size of each assemblage)."""
+    fig = go.Figure()
+    if groups is None:
+        groups = pd.Series("all cells", index=n_present.index)
+    for i, (name, part) in enumerate(n_present.groupby(groups.reindex(n_present.index), sort=True)):
+        fig.add_trace(go.Histogram(
+            x=part.to_numpy(), name=f"{name} (n={len(part)})", customdata=part.index.to_numpy(),
+            marker={"color": QUALITATIVE[i % len(QUALITATIVE)]}, opacity=0.75,
+            hovertemplate="%{x} genes present<br>%{y} cells<extra>" + str(name) + "</extra>",
+        ))
+    base_layout(fig, title=f"Genes present per cell ({len(n_present):,} cells)",
+                x_title="number of present genes (expression > 0)", y_title="cells")
+    fig.update_layout(barmode="overlay", legend={"title": {"text": "cell type"}})
+    return fig

@@ -1,0 +1,130 @@
+"""Genome-wide sweep of modifier-gene models (Rosenski et al. 2023, Fig. 3A)."""
+
+from __future__ import annotations
+
+import dash
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+
+from dashboard import services
+from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
+from dashboard.components.shell import page_header
+from dashboard.components.subnav import subnav
+from dashboard.components.tables import data_table
+from dashboard.figures.common import empty_figure
+from dashboard.figures.essentiality import sweep_histogram_figure
+from dashboard.components.essentiality_controls import KIND, SECTIONS, models_choice, models_control, models_id
+from dashboard.services import essentiality as ess_service
+
+dash.register_page(__name__, path="/essentiality/sweep", name="Genome-wide",
+                   title="Genome-wide sweep · PerturbScope", order=6)
+
+COLUMNS = ["target", "chosen_model", "test_pearson", "test_pearson_p", "q", "test_rmse", "n_modifiers", "modifiers"]
+SIZES = {"20": 20, "50": 50, "all": 0}
+
+
+def _size(value) -> str:
+    return value if value in SIZES else "20"
+
+
+def layout(gene: str | None = None, n: str | None = None, models: str | None = None, **_):
+    n_targets = services.dataset(KIND).effect.shape[1]
+    return html.Div([
+        page_header(
+            "Genome-wide sweep",
+            "Every target gene through the same protocol: modifier selection on training cell lines, model zoo, "
+            "choice by validation RMSE, Pearson r on held-out cell lines, BH-FDR across targets.",
+            simulated_note=services.SIMULATED_NOTE,
+        ),
+        subnav(SECTIONS, "/essentiality/sweep", gene),
+        html.Div(className="controls", children=[
+            html.Label(["Targets", dcc.RadioItems(
+                id="q-sweep--n", value=_size(n), inline=True,
+                options=[{"label": " first 20", "value": "20"}, {"label": " first 50", "value": "50"},
+                         {"label": f" all {n_targets}", "value": "all"}],
+            )], className="control"),
+            models_control("sweep", models, default="fast"),
+        ]),
+        dcc.Store(id="sweep-result"),
+        html.Div(className="card", children=[
+            html.P("Runs in the background and writes each finished target to disk, so an interrupted sweep "
+                   "resumes where it stopped; the paper's zoo with the MLP and Gaussian process takes much longer.",
+                   className="card-help"),
+            job_panel("sweep", "Run sweep"),
+            html.Div(id="sweep-summary", className="kpi-row"),
+        ]),
+        figure_card("sweep-hist", "Test Pearson r by chosen model", height=480),
+        html.Div(className="card", children=[
+            html.H3("Targets (click a name to open its modifier genes)", className="card-title"),
+            data_table("sweep-table", COLUMNS, page_size=20, markdown=("target",), text=("chosen_model", "modifiers")),
+        ]),
+    ])
+
+
+register_cancel_message("sweep")
+clientside_callback(
+    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
+    Output("url", "search", allow_duplicate=True),
+    Input("q-sweep--n", "value"),
+    Input(models_id("sweep"), "value"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output("sweep-result", "data"),
+    Output("sweep-error", "children"),
+    Input("sweep-run", "n_clicks"),
+    State("q-sweep--n", "value"),
+    State(models_id("sweep"), "value"),
+    **job_callback_kwargs("sweep"),
+)
+def run_sweep(set_progress, _n, size, models):
+    outcome = ess_service.run_sweep(SIZES[_size(size)], models_choice(models, "fast"), set_progress)
+    if outcome.error:
+        return no_update, outcome.error
+    return {"n": _size(size), "models": models_choice(models, "fast"), "seconds": round(outcome.seconds, 1)}, ""
+
+
+@callback(
+    Output("sweep-result", "data", allow_duplicate=True),
+    Input("q-sweep--n", "value"),
+    Input(models_id("sweep"), "value"),
+    prevent_initial_call="initial_duplicate",
+)
+def load_cached_sweep(size, models):
+    if ess_service.sweep_result(SIZES[_size(size)], models_choice(models, "fast")) is None:
+        return None
+    return {"n": _size(size), "models": models_choice(models, "fast"), "cached": True}
+
+
+@callback(
+    *figure_outputs("sweep-hist"),
+    Output("sweep-table", "data"),
+    Output("sweep-summary", "children"),
+    Output("sweep-status", "children", allow_duplicate=True),
+    Input("sweep-result", "data"),
+    prevent_initial_call=True,
+)
+def show_sweep(result):
+    blank = (empty_figure("Run the sweep to see how well each target is predicted."), {"displaylogo": False}, "")
+    if not result:
+        return *blank, [], [], "Idle."
+    table = ess_service.sweep_result(SIZES[result["n"]], result["models"])
+    if table is None:
+        return *blank, [], [], "The stored result is gone; run the sweep again."
+    n_sig = int((table["q"] < 0.05).sum())
+    rows = table[COLUMNS].copy()
+    rows["target"] = [f"[{t}](/essentiality?gene={t})" for t in rows["target"]]
+    summary = [html.Div([html.B(v), k], className="kpi") for k, v in (
+        ("targets", f"{len(table):,}"), ("significant at BH q < 0.05", f"{n_sig:,}"),
+        ("median test r", f"{table['test_pearson'].median():.2f}"),
+    )]
+    prov = services.provenance(KIND, "sweep-test-pearson", None, targets=result["n"], models=result["models"])
+    methods = (f"Each of {len(table):,} target genes was modelled as in Rosenski et al. (2023): modifier selection on "
+               f"75% of cell lines, the {ess_service.MODEL_SETS[result['models']]} compared on a validation split, "
+               f"Pearson r of the chosen model on the held-out 25%; BH-FDR across targets ({n_sig} with q < 0.05). "
+               f"Bars are counts of targets in bins of width 0.05. Data: {prov['dataset']}.")
+    status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.0f} s."
+    return (*render_card(sweep_histogram_figure(table), prov, methods),
+            rows.to_dict("records"), summary, status)

@@ -1,0 +1,122 @@
+"""Decision tree of a target's essentiality (Rosenski et al. 2023, Fig. 5G)."""
+
+from __future__ import annotations
+
+import dash
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+
+from dashboard import services
+from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.gene_picker import gene_picker, register_gene_picker
+from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
+from dashboard.components.shell import page_header
+from dashboard.components.subnav import subnav
+from dashboard.figures.common import empty_figure
+from dashboard.figures.essentiality import tree_figure
+from dashboard.components.essentiality_controls import DEFAULT_TARGET, KIND, SECTIONS, models_choice, models_control, models_id
+from dashboard.services import essentiality as ess_service
+
+dash.register_page(__name__, path="/essentiality/tree", name="Decision tree",
+                   title="Decision tree · PerturbScope", order=5)
+
+
+def layout(gene: str | None = None, models: str | None = None, cell: str | None = None, **_):
+    target, notice = services.pick_gene(KIND, gene, DEFAULT_TARGET)
+    cells = list(services.dataset(KIND).expression.index)
+    return html.Div([
+        page_header(
+            "Decision tree",
+            "A depth-4 regression tree on the target's modifier genes: which expression thresholds separate "
+            "cell lines that depend on the target from those that do not.",
+            simulated_note=services.SIMULATED_NOTE, notice=notice,
+        ),
+        subnav(SECTIONS, "/essentiality/tree", target),
+        html.Div(className="controls", children=[
+            gene_picker("tree-target", "Target gene", services.genes_of(KIND), target, notice is not None),
+            models_control("tree", models),
+            html.Label(["Highlight a cell line's path", dcc.Dropdown(
+                id="q-tree--cell", options=cells, value=cell if cell in cells else None, clearable=True,
+                placeholder="pick a cell line",
+            )], className="control"),
+        ]),
+        dcc.Store(id="tree-result"),
+        html.Div(className="card", children=[
+            html.P("The tree is part of the target's analysis (modifier selection on training cell lines, then a "
+                   "depth-4 tree on the modifiers); a stored analysis loads at once.", className="card-help"),
+            job_panel("tree-analysis", "Run analysis"),
+            html.P(id="tree-cell-text", className="card-help"),
+        ]),
+        figure_card("tree", "Decision tree", height=680),
+    ])
+
+
+register_gene_picker("tree-target")
+register_cancel_message("tree-analysis")
+clientside_callback(
+    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
+    Output("url", "search", allow_duplicate=True),
+    Input(models_id("tree"), "value"),
+    Input("q-tree--cell", "value"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output("tree-result", "data"),
+    Output("tree-analysis-error", "children"),
+    Input("tree-analysis-run", "n_clicks"),
+    State("tree-target", "value"),
+    State(models_id("tree"), "value"),
+    **job_callback_kwargs("tree-analysis"),
+)
+def run_tree(set_progress, _n, target, models):
+    outcome = ess_service.run_analysis(target, models_choice(models), set_progress)
+    if outcome.error:
+        return no_update, outcome.error
+    return {"target": target, "models": models_choice(models)}, ""
+
+
+@callback(
+    Output("tree-result", "data", allow_duplicate=True),
+    Input("tree-target", "value"),
+    Input(models_id("tree"), "value"),
+    prevent_initial_call="initial_duplicate",
+)
+def load_cached_tree(target, models):
+    if ess_service.analysis_result(target, models_choice(models)) is None:
+        return None
+    return {"target": target, "models": models_choice(models), "cached": True}
+
+
+@callback(
+    *figure_outputs("tree"),
+    Output("tree-cell-text", "children"),
+    Output("tree-analysis-status", "children", allow_duplicate=True),
+    Input("tree-result", "data"),
+    Input("q-tree--cell", "value"),
+    prevent_initial_call=True,
+)
+def show_tree(result, cell):
+    if not result:
+        return empty_figure("Run the analysis to grow the tree for this target."), {"displaylogo": False}, "", "", "Idle."
+    target, models = result["target"], result["models"]
+    analysis = ess_service.analysis_result(target, models)
+    if analysis is None:
+        return empty_figure("The stored result is gone; run the analysis again."), {"displaylogo": False}, "", "", "Idle."
+    data = services.dataset(KIND)
+    tree = analysis.tree
+    path, text = None, "Pick a cell line to highlight its path through the tree."
+    if cell in data.expression.index:
+        path = tree.decision_path(data.expression.loc[cell])
+        leaf = tree.nodes.set_index("node_id").loc[path[-1]]
+        actual = data.effect.loc[cell, target]
+        text = (f"{cell} ({data.cells.loc[cell, 'lineage']}): predicted effect {leaf['mean_effect']:.2f}, "
+                f"actual {actual:.2f}; path through nodes {' → '.join(map(str, path))}.")
+    fig = tree_figure(tree.nodes, target, tree.test_pearson, tree.test_pearson_p, path=path, cell=cell)
+    methods = (f"A regression tree of maximum depth 4 (scikit-learn DecisionTreeRegressor) was fitted to {target}'s "
+               f"gene effect on the expression of its modifier genes in 75% of the cell lines; nodes show the split "
+               f"(gene ≤ threshold), the number of training cell lines and their mean effect; test Pearson r on the "
+               f"other 25% = {tree.test_pearson:.2f}. Data: {services.provenance(KIND, 'tree', target)['dataset']}.")
+    prov = services.provenance(KIND, "decision-tree", target, models=models, cell=cell)
+    status = "Loaded the stored result." if result.get("cached") else "Finished."
+    return (*render_card(fig, prov, methods), text, status)

@@ -1,0 +1,73 @@
+"""The DKO explorer in a real headless Chromium: sweep job, figures, CSV exports, drill-down, double knockouts."""
+
+from __future__ import annotations
+
+
+import pandas as pd
+import pytest
+
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+STEPS = 200  # a short training keeps the test fast; the page default is 2,000
+
+
+def wait_for_graphs(page, n: int) -> None:
+    page.wait_for_function(
+        "n => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(g => g.data && g.data.length).length >= n",
+        arg=n, timeout=120_000,
+    )
+
+
+def test_dko_sweep_figures_exports_and_double_knockouts(page, server):
+    page.goto(server + f"/dko?steps={STEPS}&cell=SIMCELL-0007&k=12")
+    page.wait_for_selector("#dko-sweep-run")
+    wait_for_graphs(page, 1)  # the dataset card draws before any job
+    assert "Simulated demo data" in page.inner_text(".simulated-banner")
+    page.click("#dko-sweep-run")
+    page.wait_for_function("() => document.querySelector('#dko-sweep-status').innerText.startsWith('Finished')",
+                           timeout=300_000)
+    wait_for_graphs(page, 7)
+    page.wait_for_timeout(800)
+    screenshot(page, "dko-sweep-finished")
+    assert "single knockouts scored" in page.inner_text("#dko-summary")
+
+    # CSV of the top-k card is exactly what is drawn
+    with page.expect_download() as info:
+        page.click("#card-dko-topk button:has-text('CSV')")
+    frame = pd.read_csv(info.value.path())
+    drawn = page.evaluate("() => { const g = document.querySelector('#card-dko-topk .js-plotly-plot'); "
+                          "return {x: Array.from(g._fullData[0].x), y: Array.from(g._fullData[0].y)}; }")
+    assert len(frame) == len(drawn["x"]) == 12
+    assert frame["y"].tolist() == drawn["y"]
+    assert frame["x"].to_numpy() == pytest.approx(drawn["x"])
+
+    # the full impact table as a file
+    with page.expect_download() as info:
+        page.click("#dko-download-table")
+    assert info.value.suggested_filename == f"dko_impacts_steps{STEPS}.csv"
+    table = pd.read_csv(info.value.path())
+    assert len(table) == 65785 and {"gene_id", "cell_id", "k_pred"} <= set(table.columns)
+    top_cell = table[table["cell"] == "SIMCELL-0007"].nlargest(12, "k_pred")
+    assert sorted(top_cell["gene"]) == sorted(drawn["y"])
+
+    # drill down into one cluster: the URL keeps it and the heatmap shows single cells
+    page.click("#q-cluster")
+    page.get_by_text("drill down: cells of C2", exact=True).click()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('cluster') === 'C2'")
+    page.wait_for_function(
+        "() => { const g = document.querySelector('#card-dko-heatmap .js-plotly-plot');"
+        " return g && g.data && g.data.length && String(g.data[0].x[0]).startsWith('SIMCELL'); }", timeout=60_000)
+
+    # double knockouts of the default gene set
+    page.click("#dko-double-run")
+    page.wait_for_function("() => document.querySelector('#dko-double-status').innerText.startsWith('Finished')",
+                           timeout=120_000)
+    page.wait_for_function(
+        "() => { const g = document.querySelector('#card-dko-double .js-plotly-plot');"
+        " return g && g.data && g.data.length && g.data[0].type === 'heatmap'; }")
+    page.wait_for_timeout(800)
+    screenshot(page, "dko-drilldown-double")
+    assert page.console_errors == []
+

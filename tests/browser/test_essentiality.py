@@ -1,0 +1,61 @@
+"""The three modifier-gene pages in a real browser."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def _wait_status(page, prefix: str, timeout: int = 240_000) -> None:
+    page.wait_for_function(
+        "p => /^(Finished|Loaded)/.test(document.querySelector(`#${p}-status`).innerText)", arg=prefix, timeout=timeout)
+
+
+def test_modifier_page_analysis_venn_and_export(page, server):
+    page.goto(server + "/essentiality?gene=RPP25L&models=fast")
+    page.wait_for_selector("#ess-analysis-run")
+    page.click("#ess-analysis-run")
+    _wait_status(page, "ess-analysis")
+    page.wait_for_function("() => document.querySelector('#card-ess-venn .js-plotly-plot')?.data?.length > 0")
+    assert "RPP25" in page.inner_text("#card-ess-venn")
+    page.wait_for_timeout(800)
+    screenshot(page, "essentiality-analysis")
+    with page.expect_download() as info:
+        page.click("#card-ess-rmse button:has-text('CSV')")
+    frame = pd.read_csv(info.value.path())
+    drawn = page.evaluate("() => { const g = document.querySelector('#card-ess-rmse .js-plotly-plot'); "
+                          "return {x: Array.from(g._fullData[0].x), y: Array.from(g._fullData[0].y)}; }")
+    assert frame["x"].tolist() == drawn["x"] and frame["y"].to_numpy() == pytest.approx(drawn["y"])
+    assert page.console_errors == []
+
+
+def test_tree_page_uses_stored_analysis_and_highlights_path(page, server):
+    page.goto(server + "/essentiality/tree?gene=RPP25L&models=fast")
+    page.wait_for_selector("#tree-analysis-run")
+    _wait_status(page, "tree-analysis", timeout=240_000)
+    page.click("#q-tree--cell")
+    page.keyboard.type("SIMCL-0001")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => /path through nodes/.test(document.querySelector('#tree-cell-text').innerText)")
+    page.wait_for_timeout(800)
+    screenshot(page, "essentiality-tree")
+    assert page.console_errors == []
+
+
+def test_sweep_page_runs_and_links_to_genes(page, server):
+    page.goto(server + "/essentiality/sweep?n=20&models=fast")
+    page.wait_for_selector("#sweep-run")
+    page.click("#sweep-run")
+    _wait_status(page, "sweep", timeout=480_000)
+    page.wait_for_selector("#sweep-table a")
+    page.wait_for_timeout(800)
+    screenshot(page, "essentiality-sweep")
+    first = page.locator("#sweep-table a").first
+    name = first.inner_text()
+    first.click()
+    page.wait_for_url(f"**/essentiality?gene={name}")
+    assert page.console_errors == []

@@ -165,7 +165,8 @@ def predicted_actual_figure(predictions: pd.DataFrame, target: str, model: str, 
     lo = float(min(predictions["actual"].min(), predictions["predicted"].min()))
     hi = float(max(predictions["actual"].max(), predictions["predicted"].max()))
     fig.add_shape(type="line", x0=lo, y0=lo, x1=hi, y1=hi, line={"color": GREY, "dash": "dot", "width": 1})
-    base_layout(fig, title=f"{target}: {model} on held-out cell lines (test r = {r:.2f}, p = {_p_text(p)})",
+    score = "test r undefined: constant prediction" if np.isnan(r) else f"test r = {r:.2f}, p = {_p_text(p)}"
+    base_layout(fig, title=f"{target}: {model} on held-out cell lines ({score})",
                 x_title=f"actual {target} gene effect", y_title="predicted gene effect")
     return fig
 
@@ -294,8 +295,9 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
         customdata=leaves.index.to_numpy(), hovertemplate="leaf %{customdata}: mean %{marker.color:.2f}<extra></extra>",
     ))
     # which way is "yes": the <= branch is always drawn on the left
-    base_layout(fig, title=f"Decision tree for {target} (depth {int(placed['depth'].max())}; "
-                           f"test r = {test_r:.2f}, p = {_p_text(test_p)}); left branch: ≤, right: >")
+    score = "test r undefined" if np.isnan(test_r) else f"test r = {test_r:.2f}, p = {_p_text(test_p)}"
+    base_layout(fig, title=f"Decision tree for {target} (depth {int(placed['depth'].max())}; {score}); "
+                           "left branch: ≤, right: >")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, range=[placed["y"].min() - 0.6, 0.6])
     fig.update_layout(legend={"orientation": "h", "y": -0.02})

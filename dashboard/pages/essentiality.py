@@ -252,11 +252,12 @@ def _empty_analysis(message: str) -> list:
 def _summary(report, result: dict) -> list:
     items = [
         ("chosen model", report.chosen_model),
-        ("test Pearson r", f"{report.test_pearson:.2f}"),
+        ("test Pearson r", "n/a" if report.test_pearson != report.test_pearson else f"{report.test_pearson:.2f}"),
         ("test RMSE", f"{report.test_rmse:.3f}"),
         ("training-mean RMSE", f"{report.baseline_test_rmse:.3f}"),
         ("modifier genes", str(len(report.modifiers))),
-        ("best single modifier r", f"{report.single_best_pearson:.2f} ({report.single_best_modifier})"),
+        ("best single modifier r", f"{report.single_best_pearson:.2f} ({report.single_best_modifier})"
+         if report.single_best_modifier else "none"),
     ]
     when = "stored result" if result.get("cached") else f"computed in {result.get('seconds', 0):.1f} s"
     return [html.Div([html.B(value), label], className="kpi") for label, value in items] + [
@@ -308,21 +309,32 @@ def show_analysis(result, modifier):
             prov(f"expression-{shown}-vs-{target}"), f"Expression of the two genes across cell lines. Data: {source}."))
     else:
         cards += [[empty_figure(f"No modifier passed the FDR threshold for {target}."), {"displaylogo": False}, ""]] * 2
-    zoo_text = (f"Models ({', '.join(report.validation_rmse)}) were trained on the modifier genes' expression of "
-                f"90% of the training cell lines and compared by RMSE on the other 10%; {report.chosen_model} was "
-                f"refitted on all training lines and evaluated on {int((report.predictions['split'] == 'test').sum())} "
-                f"held-out lines (Pearson r = {report.test_pearson:.3f}, p = {report.test_pearson_p:.2e}; RMSE "
-                f"{report.test_rmse:.3f} vs {report.baseline_test_rmse:.3f} for the training mean). Data: {source}.")
+    n_test = int((report.predictions["split"] == "test").sum())
+    if report.modifiers:
+        zoo_text = (f"Models ({', '.join(report.validation_rmse)}) were trained on the modifier genes' expression "
+                    f"of 90% of the training cell lines and compared by RMSE on the other 10%; {report.chosen_model} "
+                    f"was refitted on all training lines and evaluated on {n_test} held-out lines (Pearson r = "
+                    f"{report.test_pearson:.3f}, p = {report.test_pearson_p:.2e}; RMSE {report.test_rmse:.3f} vs "
+                    f"{report.baseline_test_rmse:.3f} for the training mean). Data: {source}.")
+    else:
+        zoo_text = (f"No modifier gene passed the FDR threshold on the training lines, so {target}'s effect on the "
+                    f"{n_test} held-out lines is predicted by the training mean (RMSE {report.test_rmse:.3f}). "
+                    f"Data: {source}.")
     cards.append(render_card(
         predicted_actual_figure(report.predictions, target, report.chosen_model, report.test_pearson,
                                 report.test_pearson_p), prov("predicted-vs-actual"), zoo_text))
-    cards.append(render_card(
-        validation_rmse_figure(report.validation_rmse, report.chosen_model, report.baseline_test_rmse),
-        prov("validation-rmse"), zoo_text))
-    cards.append(render_card(
-        lineage_weights_figure(analysis.weights, target), prov("lineage-weights"),
-        f"For each lineage with at least 15 cell lines, a linear regression of {target}'s effect on the standardised "
-        f"expression of its modifier genes; colours are the coefficients (red positive, blue negative). Data: {source}."))
+    if not report.modifiers:
+        reason = f"No modifier gene passed BH-FDR < 0.05 for {target}: predictions are the training mean."
+        cards += [[empty_figure(reason), {"displaylogo": False}, reason]] * 2
+    else:
+        cards.append(render_card(
+            validation_rmse_figure(report.validation_rmse, report.chosen_model, report.baseline_test_rmse),
+            prov("validation-rmse"), zoo_text))
+        cards.append(render_card(
+            lineage_weights_figure(analysis.weights, target), prov("lineage-weights"),
+            f"For each lineage with at least 15 cell lines, a linear regression of {target}'s effect on the "
+            f"standardised expression of its modifier genes; colours are the coefficients (red positive, blue negative). "
+            f"Data: {source}."))
     cards.append(render_card(
         heldout_figure(analysis.heldout, target), prov("heldout-lineages"),
         f"For each lineage with at least 40 cell lines, modifiers were selected and a model trained without that "

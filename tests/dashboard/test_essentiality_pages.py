@@ -55,3 +55,16 @@ def test_sweep_service_and_figure():
     fig = sweep_histogram_figure(table)
     assert sum(sum(t.y) for t in fig.data) == table["test_pearson"].notna().sum()
     assert essentiality_sweep.show_sweep(None)[-1] == "Idle."
+
+
+def test_noise_target_without_modifiers_renders_honestly():
+    """A target with no significant modifier falls back to the training mean, and every view says so."""
+    outcome = ess_service.run_analysis("SIM0050", "fast")
+    assert outcome.error is None, outcome.error
+    result = {"target": "SIM0050", "models": "fast"}
+    outputs = essentiality.show_analysis(result, None)
+    n_cards = len(essentiality.ANALYSIS_CARDS)
+    titles = [fig.layout.title.text or "" for fig in outputs[0: 3 * n_cards: 3]]
+    assert all("nan" not in t for t in titles), titles
+    fig, *_ = essentiality_tree.show_tree(result, None)
+    assert fig.data  # a single-leaf tree is still drawn

@@ -1,62 +1,277 @@
-"""DEcode (Tasaki et al. 2020): binding sites of a gene and its expression across tissues."""
+"""DEcode tissues (Tasaki et al. 2020): train the binding-site CNN, its tissue performance and attributions."""
 
 from __future__ import annotations
 
 import dash
-from dash import Input, callback, html
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard import services
-from dashboard.services import overview
-from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.gene_picker import gene_picker, register_gene_picker
+from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
-from dashboard.figures.overview import binding_map_figure, tissue_profile_figure
+from dashboard.components.subnav import subnav
+from dashboard.figures.common import empty_figure
+from dashboard.figures.decode import (attribution_map_figure, gene_profile_figure, performance_figure,
+                                      profile_corr_figure, regulator_heatmap_figure)
+from dashboard.services import decode as svc
 
-dash.register_page(__name__, path="/decode", name="DEcode", title="DEcode · PerturbScope", order=2)
+dash.register_page(__name__, path="/decode", name="DEcode", title="DEcode tissues · PerturbScope", order=2)
 
 KIND = "decode"
+SECTIONS = (("/decode", "Tissues and attribution"), ("/decode/disruption", "Binding-site disruption"))
+DEFAULT_TISSUE = "Liver"
+DEFAULT_TOPK = 20
+BLANK_CONFIG = {"displaylogo": False}
 
 
-def layout(gene: str | None = None, **_):
-    default = overview.decode_default_gene()
-    chosen, notice = services.pick_gene(KIND, gene, default)
+def section_links(active: str, query: dict) -> html.Nav:
+    """Tabs between the two DEcode pages, carrying gene and training settings."""
+    return subnav(SECTIONS, active, query=query)
+
+
+def training_controls(params: dict) -> list:
+    return [
+        html.Label(["Random restarts (paper: 10)", dcc.Input(
+            id="q-dec-restarts", type="number", min=1, max=10, step=1, value=params["n_restarts"], debounce=True,
+        )], className="control"),
+        html.Label(["Max epochs (paper: 100; early stopping 10)", dcc.Input(
+            id="q-dec-epochs", type="number", min=1, max=100, step=1, value=params["max_epochs"], debounce=True,
+        )], className="control"),
+    ]
+
+
+def _topk(value) -> int:
+    try:
+        return max(3, min(60, int(value)))
+    except (TypeError, ValueError):
+        return DEFAULT_TOPK
+
+
+def layout(gene: str | None = None, **query):
+    """Query keys (controls ``q-dec-*``): dec-restarts, dec-epochs, dec-tissue, dec-topk."""
+    chosen, notice = services.pick_gene(KIND, gene, svc.default_gene())
+    params = svc.training_params(query.get("dec-restarts"), query.get("dec-epochs"))
+    tissue, topk = query.get("dec-tissue"), query.get("dec-topk")
+    tissues = svc.tissues()
+    tissue = tissue if tissue in tissues else (DEFAULT_TISSUE if DEFAULT_TISSUE in tissues else tissues[0])
+    data = services.dataset(KIND)
+    query = {"gene": chosen, "dec-restarts": params["n_restarts"], "dec-epochs": params["max_epochs"]}
     return html.Div([
         page_header(
-            "DEcode: binding sites and tissue expression",
-            "Where regulators bind a gene's promoter and mRNA, and how the gene is expressed across tissues "
-            "(Tasaki et al., Nat Mach Intell 2020).",
+            "DEcode: tissue expression from regulator binding sites",
+            "A convolutional network reads where transcription factors bind a gene's promoter and where RNA-binding "
+            "proteins and miRNAs bind its mRNA, and predicts its expression across tissues; DeepLIFT explains "
+            "which regulators drive each tissue (Tasaki et al., Nat Mach Intell 2020).",
             simulated_note=services.SIMULATED_NOTE, notice=notice,
         ),
+        section_links("/decode", query),
         html.Div(className="controls", children=[
             gene_picker("dec-gene", "Gene", services.genes_of(KIND), chosen, notice is not None),
+            *training_controls(params),
+            html.Label(["Tissue to explain", dcc.Dropdown(
+                id="q-dec-tissue", options=tissues, value=tissue, clearable=False,
+            )], className="control"),
+            html.Label(["Regulators in the heatmap", dcc.Input(
+                id="q-dec-topk", type="number", min=3, max=60, step=1, value=_topk(topk), debounce=True,
+            )], className="control"),
+            html.Span(f"{len(data.genes):,} genes · {len(data.promoter_features) - 1} promoter TFs · "
+                      f"{len(data.mrna_features) - 1} RBPs and miRNAs · {len(data.tissues)} tissues · "
+                      "test genes: chr1", className="control-note"),
         ]),
-        figure_card("dec-profile", "Expression across tissues", height=620),
+        dcc.Store(id="dec-model"),
+        dcc.Store(id="dec-attr"),
+        html.Div(className="card", children=[
+            html.H3("1 · Train the model", className="card-title"),
+            html.P("Trains the DEcode CNN (MSE, Adam 1e-3, batch 128, early stopping on a 10% validation set, best of "
+                   "the restarts) on genes off chr1, and a ridge regression on per-feature binding totals as the "
+                   "baseline. Results are cached: the same settings load at once.", className="card-help"),
+            job_panel("dec-train", "Train model"),
+        ]),
         html.Div(className="grid-2", children=[
-            figure_card("dec-promoter", "Promoter binding map", height=520),
-            figure_card("dec-mrna", "mRNA binding map", height=520),
+            figure_card("dec-perf", "Tissue performance: CNN beside the ridge baseline", height=640),
+            figure_card("dec-corr", "Predicted against actual tissue profiles", height=640),
         ]),
+        html.Div(className="grid-2", children=[
+            figure_card("dec-profile", "The chosen gene across tissues", height=640),
+            figure_card("dec-genemap", "The chosen gene's attribution map", height=640),
+        ]),
+        html.Div(className="card", children=[
+            html.H3("2 · Attribution across genes", className="card-title"),
+            html.P("DeepLIFT (DeepSHAP with DEcode's single reference: no binding, exon coverage of the median "
+                   "transcript) for every test gene and tissue; regulator scores are summed over positions and "
+                   "averaged over genes (paper Fig. 3d).", className="card-help"),
+            job_panel("dec-attr", "Run attribution"),
+        ]),
+        figure_card("dec-regulators", "Top regulators by tissue", height=680),
     ])
 
 
 register_gene_picker("dec-gene")
+register_cancel_message("dec-train")
+register_cancel_message("dec-attr")
+clientside_callback(
+    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
+    Output("url", "search", allow_duplicate=True),
+    Input("q-dec-restarts", "value"),
+    Input("q-dec-epochs", "value"),
+    Input("q-dec-tissue", "value"),
+    Input("q-dec-topk", "value"),
+    prevent_initial_call=True,
+)
 
 
-@callback(*figure_outputs("dec-profile"), *figure_outputs("dec-promoter"), *figure_outputs("dec-mrna"),
-          Input("dec-gene", "value"))
-def show_gene(gene):
-    profile, median = overview.decode_profile(gene)
-    promoter, mrna = overview.decode_binding(gene)
-    source = services.provenance(KIND, "tissue-profile", gene)["dataset"]
+@callback(
+    Output("dec-model", "data"),
+    Output("dec-train-error", "children"),
+    Input("dec-train-run", "n_clicks"),
+    State("q-dec-restarts", "value"),
+    State("q-dec-epochs", "value"),
+    **job_callback_kwargs("dec-train"),
+)
+def run_training(set_progress, _n, restarts, epochs):
+    params = svc.training_params(restarts, epochs)
+    outcome = svc.train_job(params, set_progress)
+    if outcome.error:
+        return no_update, outcome.error
+    return {"params": params, "seconds": round(outcome.seconds, 1)}, ""
+
+
+@callback(
+    Output("dec-model", "data", allow_duplicate=True),
+    Input("q-dec-restarts", "value"),
+    Input("q-dec-epochs", "value"),
+    prevent_initial_call="initial_duplicate",
+)
+def load_cached_model(restarts, epochs):
+    """Use a stored model for the current settings at once, if there is one."""
+    params = svc.training_params(restarts, epochs)
+    return {"params": params, "cached": True} if svc.is_trained(params) else None
+
+
+def _blank(message: str) -> tuple:
+    return empty_figure(message), BLANK_CONFIG, ""
+
+
+@callback(
+    *figure_outputs("dec-perf"),
+    *figure_outputs("dec-corr"),
+    Output("dec-train-status", "children", allow_duplicate=True),
+    Input("dec-model", "data"),
+    prevent_initial_call=True,
+)
+def show_performance(model):
+    if not model:
+        message = "Train the model to see how well it predicts held-out genes."
+        return *_blank(message), *_blank(message), "Idle: no model for these settings yet."
+    params = model["params"]
+    fit = svc.load_fit(params)
+    if fit is None:
+        message = "The stored model is gone; train it again."
+        return *_blank(message), *_blank(message), message
+    prov = services.provenance(KIND, "decode-tissue-performance", None, **params)
+    summary = fit.summary()
+    methods = (f"DEcode CNN (Tasaki et al. 2020; mRNA branch 2 x Conv1d k=2, 160 channels; promoter branch 5 x "
+               f"Conv1d k=1, 120 channels; masked sums; 2 x [Linear 160, ReLU, BatchNorm]) trained with MSE and Adam "
+               f"(lr 1e-3, batch 128, at most {params['max_epochs']} epochs, early stopping 10 on validation loss, "
+               f"best of {params['n_restarts']} restart(s)); features bound in fewer than {params['min_genes']} "
+               f"training genes dropped and each scaled by its training maximum. Test: {len(fit.split.test):,} chr1 "
+               f"genes; Spearman per tissue, mean over tissues {summary['cnn']['mean_tissue_spearman']:.3f} (CNN) vs "
+               f"{summary['ridge']['mean_tissue_spearman']:.3f} (ridge on per-feature binding totals). "
+               f"Data: {prov['dataset']}. {prov['app']}.")
+    corr_prov = services.provenance(KIND, "decode-profile-correlation", None, **params)
+    status = ("Loaded the stored model." if model.get("cached")
+              else f"Finished in {model.get('seconds', 0):.1f} s.")
+    return (*render_card(performance_figure(fit.performance), prov, methods),
+            *render_card(profile_corr_figure(fit.profile_corr), corr_prov,
+                         "Spearman correlation over test genes between each tissue's predicted values (rows) and "
+                         "each tissue's measured values (columns); a tissue-specific model is strongest on the "
+                         f"diagonal (paper Fig. 2c). {methods}"),
+            status)
+
+
+@callback(
+    *figure_outputs("dec-profile"),
+    *figure_outputs("dec-genemap"),
+    Input("dec-model", "data"),
+    Input("dec-gene", "value"),
+    Input("q-dec-tissue", "value"),
+)
+def show_gene(model, gene, tissue):
+    if not model or svc.load_fit(model["params"]) is None:
+        prov = services.provenance(KIND, "decode-gene-profile", gene)
+        measured = gene_profile_figure(svc.measured_profile(gene), gene, "measured only: no model yet")
+        return (*render_card(measured, prov, f"Measured log2 fold change of {gene} in each tissue against its "
+                             f"across-tissue median (DEcode's targets). Data: {prov['dataset']}."),
+                *_blank("Train the model to see this gene's attribution map."))
+    params = model["params"]
+    try:
+        profiles = svc.gene_profiles(params, gene)
+        attribution = svc.gene_attribution(params, gene, tissue)
+    except services.InputError as exc:
+        return *_blank(str(exc)), *_blank(str(exc))
+    split = svc.gene_split(params, gene)
+    prov = services.provenance(KIND, "decode-gene-profile", gene, **params)
+    map_prov = services.provenance(KIND, f"decode-attribution-{tissue}", gene, **params)
     return (
-        *render_card(tissue_profile_figure(profile, gene, median), services.provenance(KIND, "tissue-profile", gene),
-                     f"Measured expression of {gene} in {len(profile)} tissues as log fold change against the "
-                     f"gene's median across tissues (DEcode's targets). Data: {source}."),
-        *render_card(binding_map_figure(promoter, gene, "promoter", "position relative to the TSS (bp, 100-bp bins)"),
-                     services.provenance(KIND, "promoter-binding", gene),
-                     f"Transcription-factor binding in 100-bp bins from -2,000 to +1,000 bp around the {gene} "
-                     f"transcription start site; rows are regulators with any binding. Data: {source}."),
-        *render_card(binding_map_figure(mrna, gene, "mRNA", "position along the transcript (100-nt bins)"),
-                     services.provenance(KIND, "mrna-binding", gene),
-                     f"RNA-binding-protein and miRNA binding along the {gene} transcript in 100-nt bins; "
-                     f"rows are regulators with any binding. Data: {source}."),
+        *render_card(gene_profile_figure(profiles, gene, split), prov,
+                     f"Measured and predicted (DEcode CNN and ridge baseline) log2 fold change of {gene} in each "
+                     f"tissue against its across-tissue median; {gene} is a {split} gene. Data: {prov['dataset']}."),
+        *render_card(attribution_map_figure(attribution.promoter, attribution.mrna, gene, tissue), map_prov,
+                     f"DeepLIFT (rescale rule) attribution of the predicted {tissue} value of {gene} to each regulator "
+                     "and 100-bp / 100-nt bin, against DEcode's reference (no binding; exon coverage of the median "
+                     "transcript); red raises, blue lowers the prediction (scaled target units). The 12 regulators "
+                     f"with the largest total |attribution| per branch are shown. Data: {map_prov['dataset']}."),
     )
+
+
+@callback(
+    Output("dec-attr", "data"),
+    Output("dec-attr-error", "children"),
+    Input("dec-attr-run", "n_clicks"),
+    State("dec-model", "data"),
+    **job_callback_kwargs("dec-attr"),
+)
+def run_attribution(set_progress, _n, model):
+    if not model:
+        return no_update, "Train the model first (step 1)."
+    outcome = svc.attribution_job(model["params"], set_progress)
+    if outcome.error:
+        return no_update, outcome.error
+    return {"params": model["params"], "seconds": round(outcome.seconds, 1)}, ""
+
+
+@callback(
+    Output("dec-attr", "data", allow_duplicate=True),
+    Input("dec-model", "data"),
+    prevent_initial_call="initial_duplicate",
+)
+def load_cached_attribution(model):
+    if model and svc.attribution_result(model["params"]) is not None:
+        return {"params": model["params"], "cached": True}
+    return None
+
+
+@callback(
+    *figure_outputs("dec-regulators"),
+    Output("dec-attr-status", "children", allow_duplicate=True),
+    Input("dec-attr", "data"),
+    Input("q-dec-topk", "value"),
+    prevent_initial_call=True,
+)
+def show_regulators(result, topk):
+    if not result:
+        return *_blank("Run the attribution to rank regulators per tissue."), "Idle."
+    scores = svc.attribution_result(result["params"])
+    if scores is None:
+        return *_blank("The stored attribution is gone; run it again."), "Idle."
+    k = _topk(topk)
+    prov = services.provenance(KIND, "decode-regulator-attribution", None, top_k=k, **result["params"])
+    fit = svc.load_fit(result["params"])
+    n_genes = f"{len(fit.split.test):,}" if fit is not None else "the"
+    methods = (f"Mean DeepLIFT attribution (summed over positions, averaged over {n_genes} "
+               f"test genes) of each regulator to each tissue's prediction (paper Fig. 3d); the {k} regulators with "
+               f"the largest |score| in any tissue, promoter TFs as promoter:NAME, RBPs / miRNAs as mrna:NAME. "
+               f"Diverging scale centred at 0. Data: {prov['dataset']}. {prov['app']}.")
+    status = "Loaded the stored attribution." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+    return (*render_card(regulator_heatmap_figure(scores, k), prov, methods), status)

@@ -1,0 +1,302 @@
+"""DEcode binding-site disruption: in-silico removal of binding sites, regulator knockout, co-expression."""
+
+from __future__ import annotations
+
+import dash
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+
+from dashboard import services
+from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.gene_picker import gene_picker, register_gene_picker
+from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
+from dashboard.components.shell import page_header
+from dashboard.components.subnav import subnav
+from dashboard.figures.common import empty_figure
+from dashboard.figures.decode import binding_map_figure, edit_profile_figure, effects_figure
+from dashboard.services import decode as svc
+
+dash.register_page(__name__, path="/decode/disruption", name="DEcode disruption",
+                   title="DEcode binding-site disruption · PerturbScope", order=3)
+
+KIND = "decode"
+SECTIONS = (("/decode", "Tissues and attribution"), ("/decode/disruption", "Binding-site disruption"))
+DEFAULT_N = 1000
+BLANK_CONFIG = {"displaylogo": False}
+PROMOTER_MARKS = {b: f"{-2000 + 100 * b:+d}" for b in range(0, 30, 5)} | {29: "+900"}
+
+
+def _n(value) -> int:
+    try:
+        return max(20, min(100_000, int(value)))
+    except (TypeError, ValueError):
+        return DEFAULT_N
+
+
+def layout(gene: str | None = None, **query):
+    """Query keys: dec-partner, dec-n (controls ``q-dec-*``) and the model's dec-restarts, dec-epochs."""
+    partner, n = query.get("dec-partner"), query.get("dec-n")
+    chosen, notice = services.pick_gene(KIND, gene, svc.default_gene())
+    genes = services.genes_of(KIND)
+    partner = partner if partner in genes and partner != chosen else svc.default_partner()
+    if partner == chosen:
+        partner = next(g for g in genes if g != chosen)
+    params = svc.training_params(query.get("dec-restarts"), query.get("dec-epochs"))
+    length = svc.binding(chosen).length
+    mrna_marks = {b: f"{100 * b}" for b in range(0, length, max(1, length // 6))}
+    regulators = svc.bound_regulators(chosen)
+    carried = {"gene": chosen, "dec-restarts": params["n_restarts"], "dec-epochs": params["max_epochs"]}
+    return html.Div([
+        page_header(
+            "DEcode: binding-site disruption",
+            "Remove binding sites or knock out regulators of a gene in silico and re-predict its expression in every "
+            "tissue; then ask which sites and regulators keep two genes co-expressed (Tasaki et al. 2020, Fig. 6).",
+            simulated_note=services.SIMULATED_NOTE, notice=notice,
+        ),
+        subnav(SECTIONS, "/decode/disruption", query=carried),
+        html.Div(className="controls", children=[
+            gene_picker("dis-gene", "Gene", genes, chosen, notice is not None),
+            html.Span(f"Model: {params['n_restarts']} restart(s), at most {params['max_epochs']} epochs (set on the "
+                      "Tissues page; the trained model is shared).", className="control-note"),
+        ]),
+        dcc.Store(id="dis-params", data=params),
+        dcc.Store(id="dis-model"),
+        dcc.Store(id="dis-coexp"),
+        html.Div(className="card", children=[
+            html.H3("Model", className="card-title"),
+            html.P("Edits need a trained model (cached; the same settings load at once).", className="card-help"),
+            job_panel("dis-train", "Train model"),
+        ]),
+        html.Div(className="card", children=[
+            html.H3("In-silico edit", className="card-title"),
+            html.Div(className="controls", children=[
+                html.Label(["Region to disrupt", dcc.RadioItems(
+                    id="dis-region", value="promoter", inline=True,
+                    options=[{"label": " promoter ", "value": "promoter"}, {"label": " mRNA ", "value": "mrna"},
+                             {"label": " none ", "value": "none"}],
+                )], className="control"),
+                html.Label(["Fraction of binding removed", dcc.Slider(
+                    id="dis-fraction", min=0, max=1, step=0.05, value=1.0,
+                    marks={0: "0", 0.5: "0.5", 1: "1"}, tooltip={"placement": "bottom"},
+                )], className="control", style={"minWidth": "260px"}),
+            ]),
+            html.Label(["Promoter bins (bp from the TSS)", dcc.RangeSlider(
+                id="dis-promoter-bins", min=0, max=29, step=1, value=[15, 24], marks=PROMOTER_MARKS, allowCross=False,
+            )], className="control", style={"marginTop": "10px"}),
+            html.Label([f"mRNA bins (nt from the 5' end; {length} bins)", dcc.RangeSlider(
+                id="dis-mrna-bins", min=0, max=max(1, length - 1), step=1,
+                value=[max(0, length - max(2, length // 3)), max(1, length - 1)], marks=mrna_marks, allowCross=False,
+            )], className="control", style={"marginTop": "10px"}),
+            html.Label(["Knock out regulators (binding removed everywhere)", dcc.Dropdown(
+                id="dis-knockout", options=regulators, value=[], multi=True,
+                placeholder=f"{len(regulators)} regulators bind {chosen}",
+            )], className="control", style={"marginTop": "10px"}),
+        ]),
+        figure_card("dis-profile", "Predicted profile before and after the edit", height=600),
+        html.Div(className="grid-2", children=[
+            figure_card("dis-promoter", "Promoter binding map", height=560),
+            figure_card("dis-mrna", "mRNA binding map", height=560),
+        ]),
+        html.Div(className="card", children=[
+            html.H3("Co-expression experiment", className="card-title"),
+            html.P("Disrupts the gene at random N times (each 500-bp promoter window and each fifth of the transcript "
+                   "removed with probability 0.3, each bound regulator knocked out with probability 0.3), "
+                   "correlates its predicted tissue profile with the partner's (Spearman), and regresses that "
+                   "correlation on what was removed (OLS, Bonferroni-corrected p-values; paper Fig. 6c-d).",
+                   className="card-help"),
+            html.Div(className="controls", children=[
+                html.Label(["Partner gene", dcc.Dropdown(id="q-dec-partner", options=list(genes), value=partner,
+                                                         clearable=False)], className="control"),
+                html.Label(["Random disruptions (paper: 10,000)", dcc.Input(
+                    id="q-dec-n", type="number", min=20, max=100000, step=10, value=_n(n), debounce=True,
+                )], className="control"),
+            ]),
+            job_panel("dis-coexp", "Run experiment"),
+        ]),
+        html.Div(className="grid-2", children=[
+            figure_card("dis-regions", "Effect of each region on co-expression", height=560),
+            figure_card("dis-regulators", "Effect of each regulator on co-expression", height=560),
+        ]),
+    ])
+
+
+register_gene_picker("dis-gene")
+register_cancel_message("dis-train")
+register_cancel_message("dis-coexp")
+clientside_callback(
+    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
+    Output("url", "search", allow_duplicate=True),
+    Input("q-dec-partner", "value"),
+    Input("q-dec-n", "value"),
+    prevent_initial_call=True,
+)
+
+
+def _blank(message: str) -> tuple:
+    return empty_figure(message), BLANK_CONFIG, ""
+
+
+@callback(
+    Output("dis-model", "data"),
+    Output("dis-train-error", "children"),
+    Input("dis-train-run", "n_clicks"),
+    State("dis-params", "data"),
+    **job_callback_kwargs("dis-train"),
+)
+def run_training(set_progress, _n_clicks, params):
+    params = svc.training_params(params.get("n_restarts"), params.get("max_epochs"))
+    outcome = svc.train_job(params, set_progress)
+    if outcome.error:
+        return no_update, outcome.error
+    return {"params": params, "seconds": round(outcome.seconds, 1)}, ""
+
+
+@callback(
+    Output("dis-model", "data", allow_duplicate=True),
+    Input("dis-params", "data"),
+    prevent_initial_call="initial_duplicate",
+)
+def load_cached_model(params):
+    params = svc.training_params(params.get("n_restarts"), params.get("max_epochs"))
+    return {"params": params, "cached": True} if svc.is_trained(params) else None
+
+
+@callback(
+    Output("dis-train-status", "children", allow_duplicate=True),
+    Input("dis-model", "data"),
+    prevent_initial_call=True,
+)
+def model_status(model):
+    if not model:
+        return "Idle: no model for these settings yet."
+    return "Loaded the stored model." if model.get("cached") else f"Finished in {model.get('seconds', 0):.1f} s."
+
+
+@callback(
+    *figure_outputs("dis-promoter"),
+    *figure_outputs("dis-mrna"),
+    Input("dis-gene", "value"),
+    Input("dis-region", "value"),
+    Input("dis-promoter-bins", "value"),
+    Input("dis-mrna-bins", "value"),
+)
+def show_binding(gene, region, promoter_bins, mrna_bins):
+    promoter, mrna = svc.binding(gene).frames()
+    promoter = promoter.iloc[1:] if len(promoter) and promoter.index[0] == "promoter" else promoter
+    mrna = mrna.drop(index="exon", errors="ignore")
+    prov_p = services.provenance(KIND, "decode-promoter-binding", gene)
+    prov_m = services.provenance(KIND, "decode-mrna-binding", gene)
+    return (
+        *render_card(binding_map_figure(promoter, gene, "promoter", "position relative to the TSS (bp, 100-bp bins)",
+                                        tuple(promoter_bins) if region == "promoter" else None), prov_p,
+                     f"Transcription-factor binding (covered fraction of each 100-bp bin, -2,000..+1,000 bp around the "
+                     f"TSS) of {gene}; the red box is the region being disrupted. Data: {prov_p['dataset']}."),
+        *render_card(binding_map_figure(mrna, gene, "mRNA", "position along the transcript (nt, 100-nt bins)",
+                                        tuple(mrna_bins) if region == "mrna" else None), prov_m,
+                     f"RNA-binding-protein and miRNA binding along the {gene} transcript (covered fraction of each "
+                     f"100-nt bin); the red box is the region being disrupted. Data: {prov_m['dataset']}."),
+    )
+
+
+@callback(
+    *figure_outputs("dis-profile"),
+    Input("dis-model", "data"),
+    Input("dis-gene", "value"),
+    Input("dis-region", "value"),
+    Input("dis-promoter-bins", "value"),
+    Input("dis-mrna-bins", "value"),
+    Input("dis-fraction", "value"),
+    Input("dis-knockout", "value"),
+    prevent_initial_call=True,
+)
+def show_edit(model, gene, region, promoter_bins, mrna_bins, fraction, knockout):
+    if not model or svc.load_fit(model["params"]) is None:
+        return _blank("Train the model to re-predict this gene after an edit.")
+    try:
+        frame = svc.edit_profile(model["params"], gene, region, promoter_bins, mrna_bins, fraction or 0.0,
+                                 knockout or [])
+    except services.InputError as exc:
+        return _blank(str(exc))
+    parts = []
+    if region == "promoter":
+        parts.append(f"removing {float(fraction or 0):.0%} of promoter binding at "
+                     f"{-2000 + 100 * promoter_bins[0]:+d}..{-2000 + 100 * (promoter_bins[1] + 1):+d} bp")
+    elif region == "mrna":
+        parts.append(f"removing {float(fraction or 0):.0%} of mRNA binding at nt {100 * mrna_bins[0]}-"
+                     f"{100 * (mrna_bins[1] + 1)}")
+    if knockout:
+        parts.append("knocking out " + ", ".join(knockout[:4]) + ("…" if len(knockout) > 4 else ""))
+    description = " and ".join(parts) or "no edit"
+    prov = services.provenance(KIND, "decode-edit", gene, region=region, promoter_bins=promoter_bins,
+                               mrna_bins=mrna_bins, fraction=fraction, knockout=knockout or [], **model["params"])
+    methods = (f"DEcode CNN prediction of {gene}'s log2 fold change per tissue before and after {description} "
+               "(binding values in the range multiplied by 1 - fraction; knocked-out regulators set to 0 everywhere; "
+               "the promoter mark and exon coverage are kept), re-predicted in one forward pass. "
+               f"Data: {prov['dataset']}. {prov['app']}.")
+    return render_card(edit_profile_figure(frame, gene, description), prov, methods)
+
+
+@callback(
+    Output("dis-coexp", "data"),
+    Output("dis-coexp-error", "children"),
+    Input("dis-coexp-run", "n_clicks"),
+    State("dis-model", "data"),
+    State("dis-gene", "value"),
+    State("q-dec-partner", "value"),
+    State("q-dec-n", "value"),
+    **job_callback_kwargs("dis-coexp"),
+)
+def run_coexpression(set_progress, _n_clicks, model, gene, partner, n):
+    if not model:
+        return no_update, "Train the model first."
+    outcome = svc.coexpression_job(model["params"], gene, partner, _n(n), set_progress)
+    if outcome.error:
+        return no_update, outcome.error
+    return {"params": model["params"], "gene": gene, "partner": partner, "n": _n(n),
+            "seconds": round(outcome.seconds, 1)}, ""
+
+
+@callback(
+    Output("dis-coexp", "data", allow_duplicate=True),
+    Input("dis-model", "data"),
+    Input("dis-gene", "value"),
+    Input("q-dec-partner", "value"),
+    Input("q-dec-n", "value"),
+    prevent_initial_call="initial_duplicate",
+)
+def load_cached_coexpression(model, gene, partner, n):
+    if model and svc.coexpression_result(model["params"], gene, partner, _n(n)) is not None:
+        return {"params": model["params"], "gene": gene, "partner": partner, "n": _n(n), "cached": True}
+    return None
+
+
+@callback(
+    *figure_outputs("dis-regions"),
+    *figure_outputs("dis-regulators"),
+    Output("dis-coexp-status", "children", allow_duplicate=True),
+    Input("dis-coexp", "data"),
+    prevent_initial_call=True,
+)
+def show_coexpression(result):
+    if not result:
+        message = "Run the co-expression experiment to see which sites keep the two genes co-expressed."
+        return *_blank(message), *_blank(message), "Idle."
+    payload = svc.coexpression_result(result["params"], result["gene"], result["partner"], result["n"])
+    if payload is None:
+        message = "The stored result is gone; run the experiment again."
+        return *_blank(message), *_blank(message), message
+    gene, partner, n = result["gene"], result["partner"], result["n"]
+    effects = payload["effects"]
+    baseline = float(payload["baseline"])
+    prov = services.provenance(KIND, f"decode-coexpression-{partner}", gene, partner=partner, n=n, **result["params"])
+    methods = (f"{n:,} random in-silico disruptions of {gene} (each of six 500-bp promoter windows and five fifths of "
+               "the transcript removed with probability 0.3; each bound regulator the model uses knocked out with "
+               f"probability 0.3); for each, the Spearman correlation between {gene}'s and {partner}'s predicted tissue "
+               f"profiles (unedited: {baseline:.2f}) was regressed on the removal indicators by OLS; bars are "
+               "coefficients ±1.96 SE, coloured when the Bonferroni-corrected p < 0.05 (Tasaki et al. Fig. 6c-d). "
+               f"Data: {prov['dataset']}. {prov['app']}.")
+    status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+    return (*render_card(effects_figure(effects, "region", gene, partner), prov, methods),
+            *render_card(effects_figure(effects, "regulator", gene, partner),
+                         services.provenance(KIND, f"decode-coexpression-regulators-{partner}", gene, partner=partner,
+                                             n=n, **result["params"]), methods),
+            status)

@@ -1,19 +1,25 @@
-"""Datasets: seeded demo generators with planted truth (and, soon, real-format loaders).
+"""Datasets: seeded demo generators with planted truth, and loaders of real formats.
 
 Every ``make_*`` function is deterministic given its ``seed`` and returns a
 dataclass with ``save(directory)`` / ``load(directory)`` and a ``description``
 for the UI. :func:`load_demo` reads a demo built by
-``python -m core.datasets.build_demo``.
+``python -m core.datasets.build_demo``. The ``load_*`` functions read the
+formats users bring (DepMap releases, single-cell matrices, DEcode bundles,
+L1000 signatures, network edge lists) and raise :class:`core.errors.InputError`
+with a message naming the file and the fix.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from core.datasets.decode_bundle import load_decode, load_decode_toy, write_decode
 from core.datasets.decode_demo import DecodeData, make_decode_demo
+from core.datasets.depmap import DepMapData, load_depmap
 from core.datasets.dko_demo import DKOData, make_dko_demo, true_knockout_impact
 from core.datasets.essentiality_demo import EssentialityData, make_essentiality_demo
 from core.datasets.perturbation_demo import PerturbationData, make_perturbation_demo
+from core.datasets.singlecell import load_singlecell
 from core.errors import InputError
 
 #: Demo kind -> (dataclass, generator).
@@ -62,7 +68,8 @@ def load_demo(kind: str, directory: str | Path | None = None):
 
 
 __all__ = [
-    "DEMO_KINDS", "DecodeData", "DKOData", "EssentialityData", "PerturbationData", "load_demo",
+    "DEMO_KINDS", "DecodeData", "DepMapData", "DKOData", "EssentialityData", "PerturbationData", "load_decode",
+    "load_decode_toy", "load_demo", "load_depmap", "load_singlecell", "write_decode",
     "make_decode_demo", "make_dko_demo", "make_essentiality_demo", "make_perturbation_demo",
     "true_knockout_impact",
 ]

@@ -18,7 +18,9 @@ from core.datasets.decode_demo import DecodeData, make_decode_demo
 from core.datasets.depmap import DepMapData, load_depmap
 from core.datasets.dko_demo import DKOData, make_dko_demo, true_knockout_impact
 from core.datasets.essentiality_demo import EssentialityData, make_essentiality_demo
+from core.datasets.networks import load_network
 from core.datasets.perturbation_demo import PerturbationData, make_perturbation_demo
+from core.datasets.signatures import load_signatures
 from core.datasets.singlecell import load_singlecell
 from core.errors import InputError
 
@@ -69,7 +71,8 @@ def load_demo(kind: str, directory: str | Path | None = None):
 
 __all__ = [
     "DEMO_KINDS", "DecodeData", "DepMapData", "DKOData", "EssentialityData", "PerturbationData", "load_decode",
-    "load_decode_toy", "load_demo", "load_depmap", "load_singlecell", "write_decode",
+    "load_decode_toy", "load_demo", "load_depmap", "load_network", "load_signatures", "load_singlecell",
+    "write_decode",
     "make_decode_demo", "make_dko_demo", "make_essentiality_demo", "make_perturbation_demo",
     "true_knockout_impact",
 ]

@@ -122,10 +122,6 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y):
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-        from sklearn.preprocessing import StandardScaler
-
         from threadpoolctl import threadpool_limits
 
         X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)

@@ -1,0 +1,94 @@
+"""Honest baselines every TranscriptionNet result is shown beside.
+
+* :class:`MeanSignature`: the training-mean signature for every gene.
+* :class:`RidgeSignature`: ridge regression on the standardised embedding, penalty chosen by
+  efficient leave-one-out cross-validation on the training genes.
+* :class:`KNNSignature`: mean signature of the k training genes nearest in the network
+  embedding (cosine similarity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.errors import InputError
+from core.transcriptionnet.fundnn import check_xy
+
+
+class MeanSignature:
+    """Predict the training-mean signature for every gene."""
+
+    def fit(self, x, y) -> "MeanSignature":
+        _, y = check_xy(x, y)
+        self.mean_ = y.mean(axis=0)
+        return self
+
+    def predict(self, x) -> np.ndarray:
+        x, _ = check_xy(x)
+        return np.repeat(self.mean_[None, :], x.shape[0], axis=0)
+
+
+class RidgeSignature:
+    """Ridge regression from the standardised embedding to all landmarks (one penalty, LOO-chosen).
+
+    Parameters
+    ----------
+    alphas
+        Candidate penalties; the one with the lowest leave-one-out error on training genes wins.
+    """
+
+    def __init__(self, alphas: tuple[float, ...] = tuple(np.logspace(-1, 5, 13))):
+        self.alphas = alphas
+
+    def fit(self, x, y) -> "RidgeSignature":
+        from sklearn.linear_model import RidgeCV
+
+        x, y = check_xy(x, y)
+        self.x_mean_, self.x_scale_ = x.mean(axis=0), x.std(axis=0)
+        self.x_scale_[self.x_scale_ <= 1e-12] = 1.0
+        self.model_ = RidgeCV(alphas=self.alphas).fit((x - self.x_mean_) / self.x_scale_, y)
+        self.alpha_ = float(self.model_.alpha_)
+        return self
+
+    def predict(self, x) -> np.ndarray:
+        x, _ = check_xy(x)
+        return self.model_.predict((x - self.x_mean_) / self.x_scale_).astype(np.float32)
+
+
+class KNNSignature:
+    """Mean signature of the ``k`` training genes most similar in the embedding (cosine).
+
+    Parameters
+    ----------
+    k
+        Number of neighbours.
+    """
+
+    def __init__(self, k: int = 10):
+        self.k = k
+
+    def fit(self, x, y) -> "KNNSignature":
+        x, y = check_xy(x, y)
+        if self.k < 1:
+            raise InputError(f"k must be at least 1, got {self.k}")
+        self.x_mean_ = x.mean(axis=0)
+        self.train_ = self._unit(x)
+        self.y_ = y
+        return self
+
+    def _unit(self, x: np.ndarray) -> np.ndarray:
+        centred = x - self.x_mean_
+        norms = np.linalg.norm(centred, axis=1, keepdims=True)
+        return centred / np.where(norms > 0, norms, 1.0)
+
+    def neighbours(self, x, exclude_self: bool = False) -> np.ndarray:
+        """Indices of the k nearest training genes (rows of the training set) for each row of x."""
+        x, _ = check_xy(x)
+        sim = self._unit(x) @ self.train_.T
+        if exclude_self:
+            sim[sim > 1 - 1e-6] = -np.inf
+        k = min(self.k, self.train_.shape[0])
+        return np.argsort(-sim, axis=1)[:, :k]
+
+    def predict(self, x) -> np.ndarray:
+        return self.y_[self.neighbours(x)].mean(axis=1)

@@ -1,0 +1,126 @@
+"""Held-out accuracy on TranscriptionNet's real L1000 example data.
+
+``python -m core.transcriptionnet.validate --data PATH`` reads the
+``transcriptionnet_example`` layout (``datasets/{RNAi,CRISPR,OE}/{GECs,feature}_{train,valid,test}.csv.gz``,
+``gene_networks/{corum,disease,drug}.txt``, ``gene_meta/gene_meta.csv``), keeps the given
+train / valid / test split, and trains every model twice: (a) on the given 512-d features and
+(b) on embeddings from our own integration of the CORUM, disease and drug layers. Genes without an
+embedding in (b) are left out of training and scoring (``n_test`` says how many remain). It prints
+one JSON object with the mean held-out metrics per type and model, and the seconds per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from core.errors import InputError
+
+LAYERS = ("corum", "disease", "drug")
+PARTS = ("train", "valid", "test")
+REPORTED = ("pearson", "pearson_delta", "cosine", "top50_pearson")
+
+
+def load_example(root: str | Path, types=("RNAi", "CRISPR", "OE")):
+    """Signatures, the given split and the given features of the example layout."""
+    from core.datasets.signatures import load_signatures
+
+    root = Path(root)
+    signatures, splits, features = {}, {}, []
+    for t in types:
+        folder = root / "datasets" / t
+        if not folder.is_dir():
+            raise InputError(f"{folder} is missing; expected datasets/{{RNAi,CRISPR,OE}}/ under {root}")
+        parts = {p: load_signatures(folder / f"GECs_{p}.csv.gz") for p in PARTS}
+        signatures[t] = pd.concat(parts.values())
+        splits[t] = {p: list(parts[p].index) for p in PARTS}
+        for p in PARTS:
+            feat = pd.read_csv(folder / f"feature_{p}.csv.gz", index_col=0)
+            feat.index = feat.index.astype(str)
+            features.append(feat)
+    given = pd.concat(features)
+    given = given[~given.index.duplicated()]  # a gene perturbed in several types has one feature vector
+    return signatures, splits, given
+
+
+def load_layers(root: str | Path) -> dict[str, pd.DataFrame]:
+    """The three network layers, ids mapped to Entrez through the gene table (unknown ids dropped)."""
+    from core.datasets.networks import gene_table, load_network
+
+    root = Path(root)
+    genes = gene_table(root / "gene_meta" / "gene_meta.csv")
+    return {name: load_network(root / "gene_networks" / f"{name}.txt", genes, to="entrez", on_unmapped="drop")
+            for name in LAYERS}
+
+
+def _table(model) -> dict:
+    out: dict = {}
+    for row in model.summary_.itertuples(index=False):
+        out.setdefault(row.type, {})[row.model] = {m: round(float(getattr(row, m)), 4) for m in REPORTED}
+    return out
+
+
+def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, verbose: bool = False) -> dict:
+    """Train and score both settings; return the JSON-able report."""
+    import torch
+
+    from core.transcriptionnet.embedding import network_embedding
+    from core.transcriptionnet.pipeline import TranscriptionNet
+
+    torch.manual_seed(seed)
+    log = (lambda f, m: print(f"{f:5.1%} {m}", file=sys.stderr)) if verbose else None
+    seconds, report, n_test = {}, {}, {}
+    tick = time.perf_counter()
+    signatures, splits, given = load_example(root)
+    layers = load_layers(root)
+    seconds["load"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    model = TranscriptionNet(max_epochs=max_epochs, seed=seed).fit(given, signatures, splits, progress=log)
+    seconds["given_features_training"] = time.perf_counter() - tick
+    report["given_features"] = _table(model)
+    n_test["given_features"] = {t: len(s["test"]) for t, s in model.splits_.items()}
+
+    tick = time.perf_counter()
+    embedding = network_embedding(layers, dim=dim, seed=seed)
+    seconds["own_embedding"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    own = TranscriptionNet(max_epochs=max_epochs, seed=seed).fit(embedding, signatures, splits, progress=log)
+    seconds["own_embedding_training"] = time.perf_counter() - tick
+    report["own_embedding"] = _table(own)
+    n_test["own_embedding"] = {t: len(s["test"]) for t, s in own.splits_.items()}
+    report["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+    report["n_test"] = n_test
+    report["embedding"] = {"genes": int(embedding.shape[0]), "dim": int(embedding.shape[1]),
+                           "edges": {k: int(len(v)) for k, v in layers.items()}}
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="folder in the transcriptionnet_example layout")
+    parser.add_argument("--dim", type=int, default=128, help="dimension of our own embedding")
+    parser.add_argument("--max-epochs", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--verbose", action="store_true", help="progress on stderr")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    try:
+        report = run(args.data, args.dim, args.max_epochs, args.seed, args.verbose)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

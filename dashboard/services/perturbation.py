@@ -1,0 +1,187 @@
+"""Perturbation-signature services: TranscriptionNet training as a cached background job, and views of it."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InputError
+from dashboard.services import JobOutcome, cached_result, dataset, run_cached_job
+
+KIND = "perturbation"
+NAMESPACE = "perturbation.transcriptionnet"
+CODE_VERSION = "1"
+TYPES = ("RNAi", "CRISPR", "OE")
+EMBEDDING_DIM = 64
+WIDTHS = (128, 256, 512, 1024)
+DEFAULT_WIDTH, DEFAULT_EPOCHS = 1024, 15
+MAX_EPOCHS = 200
+
+
+def job_params(epochs: int, width: int) -> dict[str, Any]:
+    """The parameters that identify one trained set of models."""
+    return {"epochs": int(epochs), "hidden": int(width), "embedding_dim": EMBEDDING_DIM, "seed": 0,
+            "refine_folds": 2, "split": "random 70/15/15 per type"}
+
+
+def check_params(epochs, width) -> tuple[int, int]:
+    """Validated (epochs, width) from UI values."""
+    try:
+        epochs = int(epochs)
+    except (TypeError, ValueError):
+        raise InputError(f"epochs must be a whole number between 1 and {MAX_EPOCHS}, got {epochs!r}") from None
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise InputError(f"epochs must be between 1 and {MAX_EPOCHS}, got {epochs}")
+    try:
+        width = int(width)
+    except (TypeError, ValueError):
+        width = -1
+    if width not in WIDTHS:
+        raise InputError(f"hidden width must be one of {', '.join(map(str, WIDTHS))} (1024 as published)")
+    return epochs, width
+
+
+def train(epochs, width, set_progress=None) -> JobOutcome:
+    """Background job: embed the network layers, train FunDNN + refiner + baselines, score held-out genes."""
+    try:
+        epochs, width = check_params(epochs, width)
+    except InputError as exc:
+        return JobOutcome(key=None, error=str(exc))
+
+    def compute(report):
+        import torch
+
+        from core.transcriptionnet import TranscriptionNet, network_embedding
+
+        torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+        data = dataset(KIND)
+        embedding = network_embedding(data.layers, dim=EMBEDDING_DIM, seed=0,
+                                      progress=lambda f, m: report(0.08 * f, m))
+        model = TranscriptionNet(hidden=width, max_epochs=epochs, patience=5, refine_folds=2,
+                                 refine_epochs=max(5, epochs), refine_patience=5, seed=0)
+        model.fit(embedding, data.signatures, progress=lambda f, m: report(0.08 + 0.9 * f, m))
+        payload: dict[str, Any] = {"summary": model.summary_, "per_gene": model.per_gene_,
+                                   "seconds": {k: round(v, 2) for k, v in model.seconds_.items()}}
+        status = {}
+        for t in model.types:
+            predictions, status[t] = model.predict_all(t)
+            payload[f"predicted_{t}"] = predictions.astype(np.float32)
+        payload["status"] = pd.DataFrame(status)
+        return payload
+
+    return run_cached_job(NAMESPACE, KIND, job_params(epochs, width), compute, set_progress, CODE_VERSION)
+
+
+def result(epochs, width) -> dict | None:
+    """The stored training result for these parameters, or None (never trains)."""
+    try:
+        epochs, width = check_params(epochs, width)
+    except InputError:
+        return None
+    return cached_result(NAMESPACE, KIND, job_params(epochs, width), CODE_VERSION)
+
+
+# --- views ---------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def all_genes() -> tuple[str, ...]:
+    """Every gene in any network layer (each one gets a prediction)."""
+    return tuple(sorted(map(str, dataset(KIND).genes.index)))
+
+
+def default_gene() -> str:
+    """The first gene with a measured signature of every type."""
+    signatures = dataset(KIND).signatures.values()
+    common = set.intersection(*[set(map(str, s.index)) for s in signatures])
+    return sorted(common)[0] if common else all_genes()[0]
+
+
+def pick_gene(requested: str | None) -> tuple[str, str | None]:
+    """The gene to show and, when the request was replaced, why."""
+    default = default_gene()
+    if not requested:
+        return default, None
+    match = {g.upper(): g for g in all_genes()}.get(str(requested).upper())
+    if match:
+        return match, None
+    return default, f"{requested} is in none of the network layers of this dataset; showing {default}."
+
+
+def pick_type(requested: str | None) -> str:
+    return requested if requested in TYPES else TYPES[0]
+
+
+def measured(gene: str, kind: str) -> pd.Series | None:
+    """The measured signature of a gene, or None."""
+    signatures = dataset(KIND).signatures[kind]
+    return signatures.loc[gene].astype(float) if gene in signatures.index else None
+
+
+def predicted(payload: dict, gene: str, kind: str) -> tuple[pd.Series | None, str | None]:
+    """A gene's predicted signature (refined model) and its status, from a stored result."""
+    frame = payload[f"predicted_{kind}"]
+    if gene not in frame.index:
+        return None, None
+    return frame.loc[gene].astype(float), str(payload["status"].loc[gene, kind])
+
+
+def similar_genes(payload: dict, gene: str, kind: str, n: int = 15) -> pd.DataFrame:
+    """Genes whose predicted signatures are most similar (cosine) to this gene's.
+
+    The average predicted signature is removed first: every prediction shares the common response,
+    so raw cosines are all close to 1 and would rank genes by little more than noise.
+    """
+    frame = payload[f"predicted_{kind}"]
+    if gene not in frame.index:
+        return pd.DataFrame(columns=["gene", "cosine", "status"])
+    values = frame.to_numpy(np.float64)
+    values = values - values.mean(axis=0)
+    norms = np.linalg.norm(values, axis=1)
+    target = values[frame.index.get_loc(gene)]
+    cos = values @ target / np.where(norms > 0, norms, 1.0) / max(np.linalg.norm(target), 1e-12)
+    order = [i for i in np.argsort(-cos) if frame.index[i] != gene][:n]
+    return pd.DataFrame({"gene": frame.index[order], "cosine": cos[order].round(4),
+                         "status": payload["status"][kind].iloc[order].to_numpy()})
+
+
+def neighbourhood(gene: str, per_layer: int = 12) -> pd.DataFrame:
+    """Edges of a gene's neighbourhood in every layer: its strongest neighbours, and edges among them.
+
+    Returns columns ``gene1, gene2, weight, layer, direct`` (``direct``: the edge touches the gene).
+    """
+    frames = []
+    layers = dataset(KIND).layers
+    for name, edges in layers.items():
+        touching = edges[(edges["gene1"] == gene) | (edges["gene2"] == gene)]
+        touching = touching.nlargest(per_layer, "weight")
+        frames.append(touching.assign(layer=name, direct=True))
+    direct = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if direct.empty:
+        return pd.DataFrame(columns=["gene1", "gene2", "weight", "layer", "direct"])
+    neighbours = set(direct["gene1"]) | set(direct["gene2"])
+    among = [edges[edges["gene1"].isin(neighbours) & edges["gene2"].isin(neighbours)
+                   & (edges["gene1"] != gene) & (edges["gene2"] != gene)].assign(layer=name, direct=False)
+             for name, edges in layers.items()]
+    return pd.concat([direct, *among], ignore_index=True)[["gene1", "gene2", "weight", "layer", "direct"]]
+
+
+def verdict(summary: pd.DataFrame) -> str:
+    """A plain sentence on whether the deep model beats the baselines in Pearson delta, per type."""
+    if summary is None or summary.empty:
+        return ""
+    parts = []
+    for kind, part in summary.groupby("type", sort=False):
+        scores = part.set_index("model")["pearson_delta"]
+        deep = scores.get("refined", scores.get("fundnn"))
+        best_base = scores[[m for m in ("mean", "ridge", "knn") if m in scores]].max()
+        base_name = scores[[m for m in ("mean", "ridge", "knn") if m in scores]].idxmax()
+        if deep > best_base:
+            parts.append(f"{kind}: the model beats every baseline (Pearson delta {deep:.3f} vs {best_base:.3f}, "
+                         f"{base_name})")
+        else:
+            parts.append(f"{kind}: the model does NOT beat the best baseline ({base_name}, Pearson delta "
+                         f"{best_base:.3f} vs the model's {deep:.3f})")
+    return "On held-out genes, " + "; ".join(parts) + "."

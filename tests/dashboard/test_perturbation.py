@@ -1,0 +1,83 @@
+"""Perturbation page callbacks and services called directly (no browser): a tiny training job end to end."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import app  # noqa: F401  (registers pages and callbacks)
+from dashboard import exports
+from dashboard.pages import perturbation as page
+from dashboard.services import dataset
+from dashboard.services import perturbation as tnet
+
+torch.set_num_threads(1)
+EPOCHS, WIDTH = 2, 128
+
+
+@pytest.fixture(scope="module")
+def trained():
+    outcome = tnet.train(EPOCHS, WIDTH)
+    assert outcome.error is None, outcome.error
+    return tnet.result(EPOCHS, WIDTH)
+
+
+def test_training_job_is_cached_and_covers_every_gene(trained):
+    data = dataset("perturbation")
+    for kind in tnet.TYPES:
+        assert trained[f"predicted_{kind}"].shape == (len(data.genes), len(data.landmarks))
+        counts = trained["status"][kind].value_counts()
+        assert counts["measured"] + counts["held-out"] == len(data.signatures[kind])
+    assert set(trained["summary"]["model"]) == {"fundnn", "refined", "mean", "ridge", "knn"}
+    again = tnet.train(EPOCHS, WIDTH)  # served from the artifact store
+    assert again.key is not None and again.seconds < 5
+
+
+def test_bad_parameters_give_a_message_not_a_crash():
+    assert "epochs" in tnet.train(0, WIDTH).error
+    assert "width" in tnet.train(3, 100).error
+    assert tnet.result("x", WIDTH) is None
+
+
+def test_results_callback_draws_the_stored_models(trained):
+    gene = tnet.default_gene()
+    out = page.show_results({"epochs": EPOCHS, "width": WIDTH, "seconds": 1.0}, gene, "RNAi")
+    sig_fig, _, sig_methods, scatter_fig, _, _, models_fig, _, _, rows, similar, verdict, status = out
+    assert {t.name for t in sig_fig.data} == {"predicted", "measured"}
+    assert sig_fig.layout.meta["provenance"]["gene"] == gene
+    assert len(scatter_fig.data[0].x) == len(dataset("perturbation").landmarks)
+    assert len(rows) == 15 and len(similar) == 15 and gene not in {r["gene"] for r in similar}
+    assert "Pearson delta" in verdict and status.startswith("Finished")
+    # the bar CSV holds exactly the drawn numbers
+    content, filename = exports.build_download(sig_fig.to_plotly_json(), "csv")
+    frame = pd.read_csv(io.StringIO(content))
+    drawn = np.concatenate([np.asarray(t.x, float) for t in sig_fig.data])
+    assert np.allclose(frame["x"].to_numpy(), drawn)
+    predicted = trained["predicted_RNAi"].loc[gene]
+    assert np.allclose(np.asarray(sig_fig.data[0].x, float), predicted.reindex(sig_fig.data[0].y).to_numpy(),
+                       atol=1e-6)
+
+
+def test_similar_genes_are_ranked_by_cosine(trained):
+    gene = tnet.default_gene()
+    table = tnet.similar_genes(trained, gene, "OE", n=5)
+    values = trained["predicted_OE"] - trained["predicted_OE"].mean()
+    target = values.loc[gene].to_numpy(float)
+    ref = {g: float(values.loc[g].to_numpy(float) @ target / np.linalg.norm(values.loc[g]) / np.linalg.norm(target))
+           for g in values.index if g != gene}
+    best = sorted(ref, key=ref.get, reverse=True)[:5]
+    assert list(table["gene"]) == best
+
+
+def test_page_without_training_and_network_view():
+    assert page.layout(gene="nonexistent", type="OE", epochs="x", width="7") is not None
+    out = page.show_results(None, "SIM0001", "CRISPR")
+    assert out[-1] == "Idle." and out[-4] == []
+    fig, config, methods = page.show_network(tnet.default_gene())
+    layers = {t.name.split(" (")[0] for t in fig.data if t.mode == "lines"}
+    assert layers <= set(dataset("perturbation").layers) and layers
+    assert "neighbours" in methods
+    assert tnet.pick_gene("sim0002") == ("SIM0002", None)
+    assert tnet.pick_gene("nope")[1] is not None

@@ -53,20 +53,12 @@ def top_correlates_figure(table: pd.DataFrame, target: str, n: int = 25) -> go.F
 def effect_scatter_figure(expression: pd.Series, effect: pd.Series, lineage: pd.Series,
                           gene: str, target: str, r: float | None = None, q: float | None = None) -> go.Figure:
     """Scatter of one gene's expression against the target's effect, coloured by lineage."""
-    frame = pd.DataFrame({"x": expression, "y": effect, "lineage": lineage.reindex(expression.index)}).dropna()
-    fig = go.Figure()
-    for i, (name, part) in enumerate(frame.groupby("lineage", sort=True)):
-        fig.add_trace(go.Scattergl(
-            x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers", name=str(name),
-            marker={"size": 6, "color": QUALITATIVE[i % len(QUALITATIVE)], "opacity": 0.75},
-            text=part.index.to_numpy(),
-            hovertemplate="%{text}<br>expression %{x:.2f}<br>effect %{y:.2f}<extra>" + str(name) + "</extra>",
-        ))
     q_text = "< 1e-300" if q == 0 else f"= {q:.1e}"  # float64 underflow, not an exact zero
     stats = "" if r is None else f" (r = {r:.2f}, BH q {q_text})"
-    base_layout(fig, title=f"{target} effect against {gene} expression{stats}",
-                x_title=f"{gene} expression, log2(TPM + 1)", y_title=f"{target} gene effect")
-    return fig
+    return lineage_scatter_figure(
+        expression, effect, lineage, title=f"{target} effect against {gene} expression{stats}",
+        x_title=f"{gene} expression, log2(TPM + 1)", y_title=f"{target} gene effect",
+    )
 
 
 # --- modifier-gene report ------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dash
 
+from dashboard import security
 from dashboard.jobs import make_background_manager
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +33,8 @@ def create_app() -> dash.Dash:
     from dashboard.components.shell import shell
 
     app.layout = shell(dash.page_container)
+    security.install_basic_auth(app.server)
+    security.apply_upload_limit(app.server)
     import dashboard.app_callbacks  # noqa: F401  (registers callbacks)
     import dashboard.exports  # noqa: F401
 

@@ -7,8 +7,10 @@ parameters or code never serves a stale result.
 An artifact is a small bundle of named parts: pandas DataFrames (stored as
 parquet), numpy arrays (``.npy`` without pickle) and JSON-able values. Nothing
 is ever pickled. Each bundle is written to a temporary folder and renamed into
-place in one step, and carries a manifest of SHA-256 digests that is checked on
-every read: a torn or corrupted entry is discarded and recomputed, never served.
+place in one step, and carries a manifest of SHA-256 digests (of every part
+file, and of the manifest itself with its inline JSON values and its key) that
+is checked on every read: a torn or corrupted entry is discarded and
+recomputed, never served.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -30,6 +33,7 @@ from core import __version__
 Payload = dict[str, Any]
 
 _MANIFEST = "manifest.json"
+STALE_TMP_SECONDS = 6 * 3600  # no put() takes this long
 
 
 def hash_files(paths: list[Path] | list[str]) -> str:
@@ -98,6 +102,8 @@ class ArtifactStore:
             return None
         try:
             manifest = json.loads(manifest_file.read_text())
+            if manifest.get("sha256") != _manifest_digest(manifest) or manifest.get("key") != key:
+                raise ValueError("manifest digest or key mismatch")
             payload: Payload = {}
             for name, entry in manifest["parts"].items():
                 if entry["kind"] == "json":
@@ -119,6 +125,7 @@ class ArtifactStore:
         """Write a payload atomically (readers see the old entry or the new one)."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(path.parent)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
         try:
             parts: dict[str, Any] = {}
@@ -142,7 +149,9 @@ class ArtifactStore:
                 raw = buffer.getvalue()
                 _write_synced(tmp / filename, raw)
                 parts[name] = {"kind": kind, "file": filename, "sha256": hashlib.sha256(raw).hexdigest()}
-            _write_synced(tmp / _MANIFEST, json.dumps({"key": key, "parts": parts}).encode())
+            manifest = {"key": key, "parts": parts}
+            manifest["sha256"] = _manifest_digest(manifest)
+            _write_synced(tmp / _MANIFEST, json.dumps(manifest).encode())
             if path.exists():
                 shutil.rmtree(path, ignore_errors=True)
             try:
@@ -163,6 +172,24 @@ class ArtifactStore:
         payload = dict(compute())
         self.put(key, payload)
         return self.get(key) or payload
+
+
+def _remove_stale_temporaries(folder: Path, max_age_s: float = STALE_TMP_SECONDS) -> None:
+    # a writer killed inside put() leaves its temporary folder behind; one that
+    # old cannot belong to a live writer
+    now = time.time()
+    for tmp in folder.glob(".tmp-*"):
+        try:
+            if now - tmp.stat().st_mtime > max_age_s:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _manifest_digest(manifest: Mapping[str, Any]) -> str:
+    # covers the part digests and the JSON values stored inline in the manifest
+    blob = json.dumps({"key": manifest.get("key"), "parts": manifest.get("parts")}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _write_synced(path: Path, raw: bytes) -> None:

@@ -86,8 +86,11 @@ def write_decode(data: DecodeData, path: str | Path) -> Path:
 
 def _frame(coo: np.ndarray, value: np.ndarray, name: str, path: Path) -> pd.DataFrame:
     if coo.ndim != 2 or coo.shape[1] != 3 or len(value) != len(coo):
-        raise InputError(f"{path}: {name}_coo must have 3 columns (gene, feature, bin) and one value per row; "
+        raise InputError(f"{path.name}: {name}_coo must have 3 columns (gene, feature, bin) and one value per row; "
                          f"got shape {coo.shape} with {len(value)} values")
+    if not (np.issubdtype(coo.dtype, np.integer) and np.issubdtype(value.dtype, np.number)):
+        raise InputError(f"{path.name}: {name}_coo must hold integers and {name}_value numbers; found "
+                         f"{coo.dtype} and {value.dtype}")
     return pd.DataFrame({"gene": coo[:, 0].astype(np.int32), "feature": coo[:, 1].astype(np.int32),
                          "bin": coo[:, 2].astype(np.int32), "value": value.astype(np.float32)})
 
@@ -97,16 +100,16 @@ def _check_coo(frame: pd.DataFrame, n_genes: int, n_features: int, lengths: np.n
     if frame.empty:
         return
     if frame["gene"].min() < 0 or frame["gene"].max() >= n_genes:
-        raise InputError(f"{path}: {branch} gene index out of range 0..{n_genes - 1}")
+        raise InputError(f"{path.name}: {branch} gene index out of range 0..{n_genes - 1}")
     if frame["feature"].min() < 0 or frame["feature"].max() >= n_features:
-        raise InputError(f"{path}: {branch} feature index out of range 0..{n_features - 1} "
+        raise InputError(f"{path.name}: {branch} feature index out of range 0..{n_features - 1} "
                          f"({n_features} {branch} feature names)")
     limit = lengths if np.isscalar(lengths) else np.asarray(lengths)[frame["gene"].to_numpy()]
     if (frame["bin"] < 0).any() or (frame["bin"].to_numpy() >= limit).any():
-        raise InputError(f"{path}: {branch} bin index outside the gene's bins "
+        raise InputError(f"{path.name}: {branch} bin index outside the gene's bins "
                          f"({'0..29' if branch == 'promoter' else 'below mrna_length'})")
     if not np.isfinite(frame["value"]).all() or (frame["value"] < 0).any():
-        raise InputError(f"{path}: {branch} binding values must be finite and non-negative")
+        raise InputError(f"{path.name}: {branch} binding values must be finite and non-negative")
 
 
 def load_decode(path: str | Path) -> DecodeData:
@@ -132,24 +135,48 @@ def load_decode(path: str | Path) -> DecodeData:
     if not path.is_file():
         raise InputError(f"DEcode bundle {path} not found; write one with core.datasets.decode_bundle.write_decode")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        loaded = np.load(path, allow_pickle=False)
+        if not hasattr(loaded, "files"):  # a single .npy array, not a bundle
+            raise InputError(f"{path.name} holds one array, not a DEcode bundle (.npz of named arrays); write "
+                             "bundles with core.datasets.decode_bundle.write_decode")
+        with loaded as z:
             arrays = {k: z[k] for k in z.files}
+    except InputError:
+        raise
+    except ValueError as exc:  # numpy refuses pickled content when allow_pickle=False
+        kind = "holds object arrays" if "Object arrays" in str(exc) else "is not an .npz bundle"
+        raise InputError(f"{path.name} {kind}: only plain numeric and text arrays are accepted; pickles are "
+                         "refused and never loaded. Write bundles with core.datasets.decode_bundle.write_decode"
+                         ) from None
     except Exception as exc:
-        raise InputError(f"{path} is not a readable .npz DEcode bundle ({type(exc).__name__}: {exc}); "
-                         "object arrays (pickles) are refused") from None
+        raise InputError(f"{path.name} is not a readable .npz DEcode bundle ({type(exc).__name__}: "
+                         f"{str(exc)[:200]}); object arrays (pickles) are refused") from None
     missing = [k for k in _REQUIRED if k not in arrays]
     if missing:
-        raise InputError(f"{path} lacks the arrays {', '.join(missing)}; found {', '.join(sorted(arrays))}")
-    genes = [str(g) for g in arrays["genes"]]
+        raise InputError(f"{path.name} lacks the arrays {', '.join(missing)}; found {', '.join(sorted(arrays))}")
+    genes = [str(g) for g in np.atleast_1d(arrays["genes"])]
     n = len(genes)
+    if not np.issubdtype(arrays["mrna_length"].dtype, np.number):
+        raise InputError(f"{path.name}: mrna_length must hold integers (bins per transcript), found "
+                         f"{arrays['mrna_length'].dtype}")
     lengths = arrays["mrna_length"].astype(np.int64)
     targets = arrays["targets"]
     names = [str(t) for t in arrays["target_names"]]
     if lengths.shape != (n,) or targets.shape != (n, len(names)):
-        raise InputError(f"{path}: {n} genes but mrna_length has shape {lengths.shape} and targets "
+        raise InputError(f"{path.name}: {n} genes but mrna_length has shape {lengths.shape} and targets "
                          f"{targets.shape} (expected ({n},) and ({n}, {len(names)}))")
+    if n < 2:
+        raise InputError(f"{path.name}: the bundle holds {n} gene(s); training and evaluation need at least 2 "
+                         "(in practice hundreds)")
+    if len(set(genes)) != n:
+        dup = pd.Index(genes)[pd.Index(genes).duplicated()]
+        raise InputError(f"{path.name}: gene ids appear more than once (e.g. {', '.join(dup[:3])}); each gene needs "
+                         "one row")
+    if not np.issubdtype(targets.dtype, np.number) or not np.isfinite(targets).all():
+        raise InputError(f"{path.name}: targets must be finite numbers (log expression); found missing, infinite or "
+                         "non-numeric values")
     if "median" not in names:
-        raise InputError(f"{path}: target_names must include 'median' (log median expression); got {names[:5]}...")
+        raise InputError(f"{path.name}: target_names must include 'median' (log median expression); got {names[:5]}...")
     promoter_features = [str(f) for f in arrays["promoter_features"]]
     mrna_features = [str(f) for f in arrays["mrna_features"]]
     promoter = _frame(arrays["promoter_coo"], arrays["promoter_value"], "promoter", path)

@@ -19,6 +19,7 @@ The result has the same fields as the demo data (``expression``, ``effect``,
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,13 +68,39 @@ class DepMapData(Persistable):
                 f"genes, {self.cells['lineage'].replace('', np.nan).nunique()} lineages.")
 
 
+def _short(error: Exception, limit: int = 200) -> str:
+    text = str(error)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{path.name}: file not found at {path}")
     try:
-        return pd.read_csv(path, low_memory=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise InputError(f"{path.name}: not a readable CSV file ({error})") from None
+        frame = pd.read_csv(path, low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path.name}: not a readable CSV file: the file is empty; expected a comma-separated "
+                         "DepMap table") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name}: the file is not UTF-8 text (another encoding such as UTF-16 or Latin-1, or "
+                         "a binary file); save it as UTF-8 CSV") from None
+    except (OSError, ValueError) as error:  # ParserError is a ValueError; a bad .gz raises OSError
+        raise InputError(f"{path.name}: not a readable CSV file ({type(error).__name__}: {_short(error)}); "
+                         "DepMap files are comma-separated with one header line") from None
+    header = str(frame.columns[0]) if frame.shape[1] else ""
+    if frame.shape[1] == 1 and (";" in header or "\t" in header):
+        kind = "semicolons" if ";" in header else "tabs"
+        raise InputError(f"{path.name}: the columns are separated by {kind}, but DepMap files are comma-separated "
+                         "CSV; re-export the file with commas")
+    # pandas renames a repeated header 'X' to 'X.1': catch columns that were duplicated in the file
+    names = set(map(str, frame.columns))
+    repeated = [str(c) for c in frame.columns if re.search(r"\.\d+$", str(c)) and
+                re.sub(r"\.\d+$", "", str(c)) in names]
+    if repeated:
+        original = re.sub(r"\.\d+$", "", repeated[0])
+        raise InputError(f"{path.name}: column {original!r} appears more than once in the header; every gene "
+                         "(or annotation) column must be unique")
+    return frame
 
 
 def _index_by_model(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -126,6 +153,19 @@ def _gene_matrix(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.Serie
         raise InputError(f"{name}: column {column} holds non-numeric values (e.g. {example.iloc[0]!r}); every "
                          "gene column must hold numbers")
     values = frame.to_numpy(np.float32)
+    if np.isinf(values).any():
+        row, col = np.argwhere(np.isinf(values))[0]
+        raise InputError(f"{name}: infinite value at cell line {frame.index[row]}, gene {frame.columns[col]}; "
+                         "values must be finite numbers (leave a cell empty when it was not measured)")
+    if values.shape[1] < 2:
+        raise InputError(f"{name}: only {values.shape[1]} gene column; a DepMap matrix needs many genes "
+                         "(columns 'SYMBOL (ENTREZ)'), so this looks truncated")
+    with warnings.catch_warnings():  # all-NaN columns (genes not screened) warn
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spread = np.nanmax(values, axis=0) - np.nanmin(values, axis=0) if values.shape[0] else np.zeros(0)
+    if values.shape[0] > 1 and not (np.nan_to_num(spread) > 0).any():
+        raise InputError(f"{name}: every gene column is constant (or empty) across cell lines; the file holds no "
+                         "measurements. Is it a placeholder or a failed export?")
     out = pd.DataFrame(values, index=frame.index, columns=pd.Index(symbols, name="gene"))
     first = ~out.columns.duplicated()  # the same symbol with two Entrez ids: keep the first
     return out.loc[:, first], pd.Series(np.asarray(entrez)[first], index=out.columns[first], name="entrez")
@@ -192,6 +232,9 @@ def load_depmap(effect: str | Path, expression: str | Path, models: str | Path |
                                      expression_path.name)
     if np.isnan(expr.to_numpy()).all(axis=0).any():
         expr = expr.loc[:, ~np.isnan(expr.to_numpy()).all(axis=0)]
+    if not expr.shape[1]:
+        raise InputError(f"{expression_path.name}: every expression value is missing; expected log2(TPM+1) "
+                         "numbers for each cell line and gene")
     finite = expr.to_numpy()
     if np.nanmax(finite) > 30 or np.nanmin(finite) < -1e-6:
         raise InputError(

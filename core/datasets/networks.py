@@ -103,8 +103,15 @@ def _read_edge_table(path: Path) -> pd.DataFrame:
             first = next((line for line in handle if line.strip() and not line.startswith("#")), "")
         sep = "," if "," in first else ("\t" if "\t" in first else r"\s+")
         raw = pd.read_csv(path, sep=sep, header=None, dtype=str, comment="#", skipinitialspace=True)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"could not read network {path.name}: {exc}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"network {path.name} is empty; expected one edge a line: gene1 gene2 [weight]") from None
+    except UnicodeDecodeError:
+        raise InputError(f"network {path.name} is not UTF-8 text (another encoding such as UTF-16, a compressed "
+                         "or a binary file); save the edge list as plain UTF-8 text") from None
+    except (OSError, ValueError) as exc:  # ParserError is a ValueError; a bad .gz raises OSError
+        raise InputError(f"could not read network {path.name} ({type(exc).__name__}: {str(exc)[:200].strip()}); "
+                         "expected one edge a line: gene1 gene2 [weight], separated by tabs, spaces or commas"
+                         ) from None
     if raw.shape[1] not in (2, 3):
         raise InputError(
             f"network {path.name} must have 2 or 3 columns (gene1 gene2 [weight]), found {raw.shape[1]}"

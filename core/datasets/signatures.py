@@ -12,6 +12,7 @@ CMap files put genes in rows; :func:`load_signatures` always returns signatures 
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -28,6 +29,19 @@ def _open_text(path: Path):
 
 def _read_gct(path: Path, sample_field: str | None) -> pd.DataFrame:
     """GCT 1.2 / 1.3 -> signatures x genes."""
+    try:
+        return _parse_gct(path, sample_field)
+    except InputError:
+        raise
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name}: not UTF-8 text (another encoding or a binary file); save the GCT as "
+                         "UTF-8 text") from None
+    except (OSError, ValueError, IndexError, KeyError) as exc:  # a bad .gz raises OSError (BadGzipFile)
+        raise InputError(f"{path.name} is not a readable GCT file ({type(exc).__name__}: {str(exc)[:200]}); "
+                         "expected the CMap GCT 1.2 / 1.3 text layout") from None
+
+
+def _parse_gct(path: Path, sample_field: str | None) -> pd.DataFrame:
     with _open_text(path) as handle:
         version = handle.readline().strip()
         dims = handle.readline().split()
@@ -73,9 +87,11 @@ def _read_gctx(path: Path, sample_field: str | None) -> pd.DataFrame:
                     raise InputError(f"{path.name} has no column metadata field {sample_field!r}; found: "
                                      f"{', '.join(handle['0/META/COL'].keys())}")
                 cols = text(handle[f"0/META/COL/{sample_field}"][...])
-    except (OSError, KeyError) as exc:
-        raise InputError(f"{path.name} is not a readable GCTX file ({exc}); expected /0/DATA/0/matrix "
-                         f"and /0/META/ROW/id, /0/META/COL/id") from None
+    except InputError:
+        raise
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path.name} is not a readable GCTX file ({str(exc)[:200]}); expected a numeric "
+                         f"/0/DATA/0/matrix and /0/META/ROW/id, /0/META/COL/id") from None
     if matrix.shape != (len(cols), len(rows)):
         raise InputError(f"{path.name}: matrix shape {matrix.shape} does not match {len(cols)} column ids "
                          f"x {len(rows)} row ids")
@@ -84,9 +100,31 @@ def _read_gctx(path: Path, sample_field: str | None) -> pd.DataFrame:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, index_col=0)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"could not read signatures from {path.name}: {exc}") from None
+        sep = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
+        frame = pd.read_csv(path, index_col=0, sep=sep)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path.name}: the file is empty; expected perturbed genes in rows and landmark genes "
+                         "in columns") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name}: not UTF-8 text (another encoding such as UTF-16, or a binary file); save "
+                         "it as UTF-8 CSV") from None
+    except (OSError, ValueError) as exc:  # ParserError is a ValueError; a bad .gz raises OSError
+        raise InputError(f"could not read signatures from {path.name} ({type(exc).__name__}: {str(exc)[:200]}); "
+                         "expected a comma-separated table") from None
+    label = str(frame.index.name or "")
+    if frame.shape[1] == 0 and (";" in label or "\t" in label):
+        kind = "semicolons" if ";" in label else "tabs"
+        raise InputError(f"{path.name}: the columns are separated by {kind}; signature .csv files must be "
+                         "comma-separated (or name a tab-separated file .tsv)")
+    names = set(map(str, frame.columns))
+    repeated = [str(c) for c in frame.columns
+                if re.search(r"\.\d+$", str(c)) and re.sub(r"\.\d+$", "", str(c)) in names]
+    if repeated:
+        raise InputError(f"{path.name}: landmark {re.sub(r'[.][0-9]+$', '', repeated[0])!r} appears more than "
+                         "once in the header; every landmark column must be unique")
+    if frame.empty:
+        raise InputError(f"{path.name} holds no signatures: expected one row per perturbed gene under the "
+                         "landmark header")
     non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if non_numeric:
         raise InputError(f"{path.name}: landmark columns must be numbers; non-numeric: "
@@ -133,7 +171,7 @@ def load_signatures(path: str | Path, *, genes: pd.DataFrame | str | Path | None
     if not path.is_file():
         raise InputError(f"signature file {path} does not exist")
     name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
+    if name.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz")):
         frame = _read_csv(path)
     elif name.endswith((".gct", ".gct.gz")):
         frame = _read_gct(path, sample_field)

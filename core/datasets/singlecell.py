@@ -8,6 +8,7 @@ files (cells x genes, transposed on reading). Every reader ends in
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,13 +63,23 @@ def _read_h5ad(path: Path) -> pd.DataFrame:
     except ImportError as exc:  # pragma: no cover - anndata is a dependency
         raise InputError(f"{path.name}: reading .h5ad needs the anndata package") from exc
     try:
-        adata = anndata.read_h5ad(path)
+        with warnings.catch_warnings():  # old-format notes from anndata are not the user's concern
+            warnings.simplefilter("ignore")
+            adata = anndata.read_h5ad(path)
     except Exception as exc:
-        raise InputError(f"{path.name}: not a readable .h5ad file ({exc})") from exc
+        raise InputError(f"{path.name}: not a readable .h5ad file ({str(exc)[:200]}); expected an AnnData file "
+                         "(written by anndata / scanpy) with the expression matrix X, obs and var") from None
     matrix = adata.X
+    if matrix is None:
+        raise InputError(f"{path.name}: the .h5ad file has no expression matrix X; store the counts in X")
     if hasattr(matrix, "toarray"):
         matrix = matrix.toarray()
-    return pd.DataFrame(np.asarray(matrix, dtype=float).T, index=adata.var_names.astype(str),
+    try:
+        matrix = np.asarray(matrix, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{path.name}: the expression matrix X holds non-numeric values; store counts as "
+                         "numbers") from None
+    return pd.DataFrame(matrix.T, index=adata.var_names.astype(str),
                         columns=adata.obs_names.astype(str))
 
 
@@ -76,11 +87,26 @@ def _read_table(path: Path, sep: str | None) -> pd.DataFrame:
     name = path.name
     try:
         first = pd.read_csv(path, sep=sep, header=None, nrows=1, engine="python", dtype=str)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{name}: the file is empty; expected genes in rows and cells in columns") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: the file is not UTF-8 text (another encoding such as UTF-16 or Latin-1, or a "
+                         "binary file); save it as UTF-8 CSV/TSV") from None
     except Exception as exc:
-        raise InputError(f"{name}: not a readable text table ({exc})") from exc
+        raise InputError(f"{name}: not a readable text table ({type(exc).__name__}: {str(exc)[:200]})") from None
     if first.empty:
         raise InputError(f"{name}: the file is empty")
+    if first.shape[1] == 1 and first.iloc[0, 0] is not None and any(c in str(first.iloc[0, 0]) for c in ";\t"):
+        kind = "semicolons" if ";" in str(first.iloc[0, 0]) else "tabs"
+        raise InputError(f"{name}: the columns look separated by {kind}; use commas in a .csv file or tabs in a "
+                         ".tsv file (genes in rows, cells in columns)")
     headerless = _is_number(first.iloc[0, 0])
+    if not headerless:
+        header = first.iloc[0, 1:].astype(str)
+        dup = header[header.duplicated()]
+        if len(dup):
+            raise InputError(f"{name}: duplicated cell names in the header, e.g. {', '.join(dup.head(3))}; every "
+                             "cell needs a unique name")
     try:
         if headerless:
             raw = pd.read_csv(path, sep=sep, header=None, engine="python", dtype=str)
@@ -91,8 +117,8 @@ def _read_table(path: Path, sep: str | None) -> pd.DataFrame:
             raw.index = raw.index.astype(str)
             raw.columns = raw.columns.astype(str)
     except Exception as exc:
-        raise InputError(f"{name}: could not parse the table ({exc}); expected genes in rows and cells in "
-                         "columns, comma- or tab-separated") from exc
+        raise InputError(f"{name}: could not parse the table ({type(exc).__name__}: {str(exc)[:200]}); expected "
+                         "genes in rows and cells in columns, comma- or tab-separated") from None
     numeric = raw.apply(pd.to_numeric, errors="coerce")
     bad = numeric.isna() & raw.notna() & ~raw.isin(["nan", "NaN", "NA"])
     if bad.to_numpy().any():
@@ -158,6 +184,9 @@ def check_expression(frame: pd.DataFrame, source: str = "expression matrix") -> 
         if len(dup):
             raise InputError(f"{source}: duplicated {axis} names, e.g. {', '.join(map(str, dup[:3]))}; every "
                              f"{axis} needs a unique name")
+    if (values.max(axis=1) == values.min(axis=1)).all():
+        raise InputError(f"{source}: every gene has the same value in all cells; the matrix carries no "
+                         "cell-to-cell variation (a placeholder or a failed export?)")
     empty = np.flatnonzero(values.sum(axis=0) == 0)
     if empty.size:
         names = ", ".join(map(str, frame.columns[empty[:3]]))

@@ -1,0 +1,102 @@
+"""Every file of the bad-input corpus (tests/bad_inputs/) is refused with a helpful InputError.
+
+Each malformed file goes through the loader named in ``MANIFEST.csv``; bad DepMap files
+are paired with the good fixtures of ``tests/fixtures/depmap/current/`` in the other slots.
+The loader must raise :class:`core.errors.InputError` (nothing else may escape) whose
+message names the file and is long enough to say what is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import pickle
+from pathlib import Path
+
+import pytest
+
+from core.datasets import load_decode, load_depmap, load_network, load_signatures, load_singlecell
+from core.errors import InputError
+
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+GOOD = Path(__file__).resolve().parent / "fixtures" / "depmap" / "current"
+GOOD_EFFECT = GOOD / "CRISPRGeneEffect.csv"
+GOOD_EXPRESSION = GOOD / "OmicsExpressionProteinCodingGenesTPMLogp1.csv"
+GOOD_MODELS = GOOD / "Model.csv"
+NOT_DATA = {"make_corpus.py", "__init__.py", "MANIFEST.csv", "README.md"}
+
+LOADERS = {
+    "depmap_effect": lambda p: load_depmap(p, GOOD_EXPRESSION, GOOD_MODELS),
+    "depmap_expression": lambda p: load_depmap(GOOD_EFFECT, p, GOOD_MODELS),
+    "depmap_models": lambda p: load_depmap(GOOD_EFFECT, GOOD_EXPRESSION, p),
+    "singlecell": load_singlecell,
+    "decode": load_decode,
+    "signatures": load_signatures,
+    "network": load_network,
+}
+
+
+def _manifest() -> list[dict[str, str]]:
+    with open(CORPUS / "MANIFEST.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+MANIFEST = _manifest()
+
+
+def test_manifest_covers_the_corpus():
+    listed = [row["file"] for row in MANIFEST]
+    on_disk = sorted(p.name for p in CORPUS.iterdir() if p.is_file() and p.name not in NOT_DATA)
+    assert sorted(listed) == on_disk
+    assert len(listed) >= 40
+    assert {row["loader"] for row in MANIFEST} == set(LOADERS)
+    assert all(row["what_is_wrong"].strip() for row in MANIFEST)
+
+
+def test_good_partners_load():
+    """The pairing fixtures are valid, so a DepMap failure is due to the bad file."""
+    data = load_depmap(GOOD_EFFECT, GOOD_EXPRESSION, GOOD_MODELS)
+    assert data.effect.shape[0] >= 10
+
+
+@pytest.mark.parametrize("row", MANIFEST, ids=[row["file"] for row in MANIFEST])
+def test_bad_file_raises_input_error_naming_it(row):
+    path = CORPUS / row["file"]
+    try:
+        LOADERS[row["loader"]](path)
+    except InputError as error:
+        message = str(error)
+    except Exception as error:  # pragma: no cover - the failure this test exists to catch
+        pytest.fail(f"{row['file']} ({row['what_is_wrong']}): {type(error).__name__} escaped instead of "
+                    f"InputError: {error}")
+    else:
+        pytest.fail(f"{row['file']} ({row['what_is_wrong']}) loaded without an error")
+    assert row["file"] in message, message
+    assert len(message) > 30, message
+    assert len(message) < 2000, "messages are shown in an alert: keep them short"
+    assert "Traceback" not in message
+
+
+def test_input_error_is_a_value_error():
+    assert issubclass(InputError, ValueError)
+
+
+def test_disguised_pickle_is_never_unpickled(monkeypatch):
+    """Loading the pickle renamed to .npz must not call pickle.load at all."""
+    calls = []
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: calls.append(a))
+    with pytest.raises(InputError):
+        load_decode(CORPUS / "decode_pickle_disguised.npz")
+    with pytest.raises(InputError):
+        load_decode(CORPUS / "decode_object_array.npz")
+    assert calls == []
+
+
+def test_committed_corpus_matches_the_generator(tmp_path):
+    """make_corpus.py is deterministic and the committed files are its current output."""
+    from tests.bad_inputs.make_corpus import main
+
+    rows = main(tmp_path)
+    for name, _, _ in rows:
+        assert (tmp_path / name).read_bytes() == (CORPUS / name).read_bytes(), f"{name}: rerun make_corpus"
+    assert (tmp_path / "MANIFEST.csv").read_bytes() == (CORPUS / "MANIFEST.csv").read_bytes()

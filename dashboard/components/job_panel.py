@@ -56,3 +56,52 @@ def register_cancel_message(prefix: str) -> None:
 
             return no_update, no_update
         return "Cancelled. Earlier results are kept.", "0"
+
+
+def register_cached_job(prefix: str, store_id: str, controls: list[tuple[str, str]], *, params, run, stored) -> None:
+    """Wire a job panel to a cached background job, and show a stored result at once.
+
+    Parameters
+    ----------
+    prefix : str
+        The :func:`job_panel` prefix.
+    store_id : str
+        A ``dcc.Store`` that receives the job's parameters when a result is
+        ready: ``{**params, "seconds": s}`` after a run, ``{**params,
+        "cached": True}`` when the result was already stored, ``None`` when not.
+        The page draws its figures from this store.
+    controls : list of (component id, property)
+        The controls whose values define the job.
+    params : callable
+        ``params(*values) -> dict``: the normalised, JSON-able parameters.
+    run : callable
+        ``run(params, set_progress) -> JobOutcome`` (see ``dashboard.services``).
+    stored : callable
+        ``stored(params) -> bool``: whether a result is already in the store.
+    """
+    from dash import State, callback, no_update
+
+    register_cancel_message(prefix)
+
+    @callback(
+        Output(store_id, "data"),
+        Output(f"{prefix}-error", "children"),
+        Input(f"{prefix}-run", "n_clicks"),
+        *[State(component, prop) for component, prop in controls],
+        **job_callback_kwargs(prefix),
+    )
+    def _run(set_progress, _n_clicks, *values):
+        chosen = params(*values)
+        outcome = run(chosen, set_progress)
+        if outcome.error:
+            return no_update, outcome.error
+        return {**chosen, "seconds": round(outcome.seconds, 2)}, ""
+
+    @callback(
+        Output(store_id, "data", allow_duplicate=True),
+        *[Input(component, prop) for component, prop in controls],
+        prevent_initial_call="initial_duplicate",
+    )
+    def _show_stored(*values):
+        chosen = params(*values)
+        return {**chosen, "cached": True} if stored(chosen) else None

@@ -10,7 +10,7 @@ from dashboard.services import essentiality as screen_service
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.essentiality_controls import DEFAULT_TARGET, KIND, SECTIONS, models_choice, models_control, models_id
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
-from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
+from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
 from dashboard.components.subnav import subnav
 from dashboard.components.tables import data_table
@@ -137,35 +137,12 @@ def show_lineages(target):
     return render_card(fig, prov, methods)
 
 
-register_cancel_message("ess-screen")
-
-
-@callback(
-    Output("ess-result", "data"),
-    Output("ess-screen-error", "children"),
-    Input("ess-screen-run", "n_clicks"),
-    State("ess-target", "value"),
-    State("q-perms", "value"),
-    **job_callback_kwargs("ess-screen"),
+register_cached_job(
+    "ess-screen", "ess-result", [("ess-target", "value"), ("q-perms", "value")],
+    params=lambda target, perms: {"target": target, "perms": _perms(perms)},
+    run=lambda p, set_progress: screen_service.essentiality_screen(p["target"], p["perms"], set_progress),
+    stored=lambda p: screen_service.essentiality_screen_result(p["target"], p["perms"]) is not None,
 )
-def run_screen(set_progress, _n, target, perms):
-    outcome = screen_service.essentiality_screen(target, _perms(perms), set_progress)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"target": target, "perms": _perms(perms), "seconds": round(outcome.seconds, 2)}, ""
-
-
-@callback(
-    Output("ess-result", "data", allow_duplicate=True),
-    Input("ess-target", "value"),
-    Input("q-perms", "value"),
-    prevent_initial_call="initial_duplicate",
-)
-def load_cached_screen(target, perms):
-    """Show a stored screen for the current parameters at once, if there is one."""
-    if screen_service.essentiality_screen_result(target, _perms(perms)) is None:
-        return None
-    return {"target": target, "perms": _perms(perms), "cached": True}
 
 
 @callback(
@@ -213,35 +190,12 @@ def show_screen(result):
 
 # --- per-target analysis ------------------------------------------------------------------
 
-register_cancel_message("ess-analysis")
-
-
-@callback(
-    Output("ess-analysis-result", "data"),
-    Output("ess-analysis-error", "children"),
-    Input("ess-analysis-run", "n_clicks"),
-    State("ess-target", "value"),
-    State(models_id("ess"), "value"),
-    **job_callback_kwargs("ess-analysis"),
+register_cached_job(
+    "ess-analysis", "ess-analysis-result", [("ess-target", "value"), (models_id("ess"), "value")],
+    params=lambda target, models: {"target": target, "models": models_choice(models)},
+    run=lambda p, set_progress: screen_service.run_analysis(p["target"], p["models"], set_progress),
+    stored=lambda p: screen_service.analysis_result(p["target"], p["models"]) is not None,
 )
-def run_analysis(set_progress, _n, target, models):
-    outcome = screen_service.run_analysis(target, models_choice(models), set_progress)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"target": target, "models": models_choice(models), "seconds": round(outcome.seconds, 2)}, ""
-
-
-@callback(
-    Output("ess-analysis-result", "data", allow_duplicate=True),
-    Input("ess-target", "value"),
-    Input(models_id("ess"), "value"),
-    prevent_initial_call="initial_duplicate",
-)
-def load_cached_analysis(target, models):
-    """Show a stored analysis for the current target and models at once, if there is one."""
-    if screen_service.analysis_result(target, models_choice(models)) is None:
-        return None
-    return {"target": target, "models": models_choice(models), "cached": True}
 
 
 def _empty_analysis(message: str) -> list:

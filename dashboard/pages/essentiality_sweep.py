@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
 
 from dashboard import services
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
-from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
+from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
 from dashboard.components.subnav import subnav
 from dashboard.components.tables import data_table
@@ -61,7 +61,6 @@ def layout(gene: str | None = None, n: str | None = None, models: str | None = N
     ])
 
 
-register_cancel_message("sweep")
 clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
     Output("url", "search", allow_duplicate=True),
@@ -71,31 +70,12 @@ clientside_callback(
 )
 
 
-@callback(
-    Output("sweep-result", "data"),
-    Output("sweep-error", "children"),
-    Input("sweep-run", "n_clicks"),
-    State("q-sweep--n", "value"),
-    State(models_id("sweep"), "value"),
-    **job_callback_kwargs("sweep"),
+register_cached_job(
+    "sweep", "sweep-result", [("q-sweep--n", "value"), (models_id("sweep"), "value")],
+    params=lambda size, models: {"n": _size(size), "models": models_choice(models, "fast")},
+    run=lambda p, set_progress: ess_service.run_sweep(SIZES[p["n"]], p["models"], set_progress),
+    stored=lambda p: ess_service.sweep_result(SIZES[p["n"]], p["models"]) is not None,
 )
-def run_sweep(set_progress, _n, size, models):
-    outcome = ess_service.run_sweep(SIZES[_size(size)], models_choice(models, "fast"), set_progress)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"n": _size(size), "models": models_choice(models, "fast"), "seconds": round(outcome.seconds, 1)}, ""
-
-
-@callback(
-    Output("sweep-result", "data", allow_duplicate=True),
-    Input("q-sweep--n", "value"),
-    Input(models_id("sweep"), "value"),
-    prevent_initial_call="initial_duplicate",
-)
-def load_cached_sweep(size, models):
-    if ess_service.sweep_result(SIZES[_size(size)], models_choice(models, "fast")) is None:
-        return None
-    return {"n": _size(size), "models": models_choice(models, "fast"), "cached": True}
 
 
 @callback(

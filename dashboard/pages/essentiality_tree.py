@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
 
 from dashboard import services
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
+from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
 from dashboard.components.subnav import subnav
 from dashboard.figures.common import empty_figure
@@ -51,7 +51,6 @@ def layout(gene: str | None = None, models: str | None = None, cell: str | None 
 
 
 register_gene_picker("tree-target")
-register_cancel_message("tree-analysis")
 clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
     Output("url", "search", allow_duplicate=True),
@@ -61,31 +60,12 @@ clientside_callback(
 )
 
 
-@callback(
-    Output("tree-result", "data"),
-    Output("tree-analysis-error", "children"),
-    Input("tree-analysis-run", "n_clicks"),
-    State("tree-target", "value"),
-    State(models_id("tree"), "value"),
-    **job_callback_kwargs("tree-analysis"),
+register_cached_job(
+    "tree-analysis", "tree-result", [("tree-target", "value"), (models_id("tree"), "value")],
+    params=lambda target, models: {"target": target, "models": models_choice(models)},
+    run=lambda p, set_progress: ess_service.run_analysis(p["target"], p["models"], set_progress),
+    stored=lambda p: ess_service.analysis_result(p["target"], p["models"]) is not None,
 )
-def run_tree(set_progress, _n, target, models):
-    outcome = ess_service.run_analysis(target, models_choice(models), set_progress)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"target": target, "models": models_choice(models)}, ""
-
-
-@callback(
-    Output("tree-result", "data", allow_duplicate=True),
-    Input("tree-target", "value"),
-    Input(models_id("tree"), "value"),
-    prevent_initial_call="initial_duplicate",
-)
-def load_cached_tree(target, models):
-    if ess_service.analysis_result(target, models_choice(models)) is None:
-        return None
-    return {"target": target, "models": models_choice(models), "cached": True}
 
 
 @callback(

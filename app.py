@@ -12,13 +12,14 @@ from pathlib import Path
 import dash
 
 from dashboard import security
-from dashboard.jobs import make_background_manager
+from dashboard.jobs import keep_server_single_threaded, make_background_manager
 
 HERE = Path(__file__).resolve().parent
 
 
 def create_app() -> dash.Dash:
     """Build the Dash app with all pages and app-level callbacks registered."""
+    keep_server_single_threaded()
     manager = make_background_manager()
     app = dash.Dash(
         __name__,

@@ -6,6 +6,7 @@
 | ``PERTURBSCOPE_CACHE_DIR`` | artifact store and job cache | ``<data dir>/cache`` |
 | ``PERTURBSCOPE_SEED`` | seed of the demo generators | ``0`` |
 | ``PERTURBSCOPE_N_JOBS`` | worker processes for parallel sweeps | ``1`` |
+| ``PERTURBSCOPE_JOB_THREADS`` | torch threads inside one background job | ``min(2, CPUs)`` |
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Settings:
     cache_dir: Path
     seed: int
     n_jobs: int
+    job_threads: int
 
     @property
     def demo_dir(self) -> Path:
@@ -51,4 +53,5 @@ def get_settings() -> Settings:
         cache_dir=cache_dir,
         seed=_int_env("PERTURBSCOPE_SEED", 0),
         n_jobs=_int_env("PERTURBSCOPE_N_JOBS", 1),
+        job_threads=max(1, _int_env("PERTURBSCOPE_JOB_THREADS", min(2, len(os.sched_getaffinity(0))))),
     )

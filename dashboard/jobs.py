@@ -32,3 +32,28 @@ def make_celery(redis_url: str):
     from celery import Celery
 
     return Celery("perturbscope", broker=redis_url, backend=redis_url)
+
+
+# GNU OpenMP (torch's CPU thread pool) is not fork-safe: once the serving process
+# has run a multi-threaded torch op, a forked job process that uses torch hangs
+# for ever. So the serving process keeps torch single-threaded, and only the
+# processes forked from it for jobs get more threads.
+_SERVER_PID: int | None = None
+
+
+def keep_server_single_threaded() -> None:
+    """Called once by the serving process before any job is forked."""
+    global _SERVER_PID
+    import torch
+
+    torch.set_num_threads(1)
+    _SERVER_PID = os.getpid()
+
+
+def use_job_threads() -> None:
+    """In a job process forked from the server: use the configured torch threads."""
+    if _SERVER_PID is None or os.getpid() == _SERVER_PID:
+        return
+    import torch
+
+    torch.set_num_threads(get_settings().job_threads)

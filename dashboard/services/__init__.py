@@ -22,6 +22,7 @@ import core
 from core.cache import ArtifactStore, make_key
 from core.config import get_settings
 from core.errors import InputError
+from dashboard.jobs import use_job_threads
 
 DATASETS = {
     "essentiality": "Modifier genes demo",
@@ -162,6 +163,7 @@ def run_cached_job(
     try:
         if artifacts.get(key) is None:
             report(0.0, "starting")
+            use_job_threads()
             artifacts.put(key, compute(report))
         report(1.0, "finished")
         return JobOutcome(key=key, seconds=time.perf_counter() - started)

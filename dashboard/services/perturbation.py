@@ -52,11 +52,8 @@ def train(epochs, width, set_progress=None) -> JobOutcome:
         return JobOutcome(key=None, error=str(exc))
 
     def compute(report):
-        import torch
-
         from core.transcriptionnet import TranscriptionNet, network_embedding
 
-        torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
         data = dataset(KIND)
         embedding = network_embedding(data.layers, dim=EMBEDDING_DIM, seed=0,
                                       progress=lambda f, m: report(0.08 * f, m))

@@ -22,6 +22,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+_SERVER_LOGS: list[str] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test shows the end of the server's log (a job's traceback, a hang)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _SERVER_LOGS:
+        tail = Path(_SERVER_LOGS[-1]).read_text(errors="replace")[-6000:]
+        report.sections.append(("server log (last 6,000 characters)", tail))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -35,6 +48,7 @@ def server(tmp_path_factory, demo_data):
     cache = tmp_path_factory.mktemp("server-cache")
     env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PERTURBSCOPE_CACHE_DIR": str(cache)}
     log = open(tmp_path_factory.mktemp("server-log") / "server.log", "w+")
+    _SERVER_LOGS.append(log.name)
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90

@@ -4,6 +4,8 @@
 |---|---|---|
 | ``PERTURBSCOPE_DATA_DIR`` | where demo and uploaded data live | ``<repo>/data`` |
 | ``PERTURBSCOPE_CACHE_DIR`` | artifact store and job cache | ``<data dir>/cache`` |
+| ``PERTURBSCOPE_REGISTRY_DIR`` | datasets registered on the Datasets page | ``<data dir>/registry`` |
+| ``PERTURBSCOPE_IMPORT_DIR`` | the only folder server-side paths may name | ``<data dir>`` |
 | ``PERTURBSCOPE_SEED`` | seed of the demo generators | ``0`` |
 | ``PERTURBSCOPE_N_JOBS`` | worker processes for parallel sweeps | ``1`` |
 | ``PERTURBSCOPE_JOB_THREADS`` | torch threads inside one background job | ``min(2, CPUs)`` |
@@ -24,6 +26,8 @@ class Settings:
 
     data_dir: Path
     cache_dir: Path
+    registry_dir: Path
+    import_dir: Path
     seed: int
     n_jobs: int
     job_threads: int
@@ -51,6 +55,8 @@ def get_settings() -> Settings:
     return Settings(
         data_dir=data_dir,
         cache_dir=cache_dir,
+        registry_dir=Path(os.environ.get("PERTURBSCOPE_REGISTRY_DIR") or data_dir / "registry").resolve(),
+        import_dir=Path(os.environ.get("PERTURBSCOPE_IMPORT_DIR") or data_dir).resolve(),
         seed=_int_env("PERTURBSCOPE_SEED", 0),
         n_jobs=_int_env("PERTURBSCOPE_N_JOBS", 1),
         job_threads=max(1, _int_env("PERTURBSCOPE_JOB_THREADS", min(2, len(os.sched_getaffinity(0))))),

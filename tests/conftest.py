@@ -17,6 +17,9 @@ def pytest_configure(config):
     # Results computed by tests must not leak into (or come from) the user's cache.
     cache = Path(os.environ.get("PERTURBSCOPE_TEST_CACHE", "/tmp")) / f"perturbscope-test-cache-{os.getpid()}"
     os.environ.setdefault("PERTURBSCOPE_CACHE_DIR", str(cache))
+    # Registered datasets and server-side imports of the tests live in a private folder too.
+    os.environ.setdefault("PERTURBSCOPE_REGISTRY_DIR", str(cache / "registry"))
+    os.environ.setdefault("PERTURBSCOPE_IMPORT_DIR", str(cache / "import"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,3 +28,27 @@ def demo_data():
     subprocess.run([sys.executable, "-m", "core.datasets.build_demo"], cwd=ROOT, check=True,
                    capture_output=True)
     return ROOT / "data" / "demo"
+
+
+@pytest.fixture(scope="session")
+def user_files(tmp_path_factory):
+    """One valid dataset of each registrable kind, as files (see tests/user_files.py)."""
+    from tests.user_files import all_kinds
+
+    return all_kinds(tmp_path_factory.mktemp("user-files"))
+
+
+@pytest.fixture
+def registered(user_files, tmp_path, monkeypatch):
+    """A fresh registry holding one dataset of each kind; returns kind -> dataset id."""
+    from core.datasets.registry import DatasetRegistry
+    from dashboard import services
+
+    reg = DatasetRegistry(tmp_path / "registry")
+    monkeypatch.setattr(services, "registry", lambda: reg)
+    ids = {}
+    for kind, files in user_files.items():
+        entry, report, _ = reg.register(kind, f"My {kind} data", files)
+        assert entry is not None, report.checks
+        ids[kind] = entry.ident
+    return ids

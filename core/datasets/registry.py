@@ -1,0 +1,572 @@
+"""Datasets that users bring: validate, store by content hash, register under a name, load.
+
+A registration is one kind of dataset, the kinds the method pages use:
+
+==================  ===========================================  ==========================
+kind                files (roles)                                 read by
+==================  ===========================================  ==========================
+``essentiality``    DepMap gene effect + expression (+ models)   :func:`load_depmap`
+``dko``             one single-cell matrix (CSV/TSV/h5ad)        :func:`load_singlecell`
+``decode``          one DEcode bundle (.npz) or toy folder        :func:`load_decode_any`
+``perturbation``    network edge lists + RNAi/CRISPR/OE           :func:`load_network`,
+                    signatures (+ gene table)                     :func:`load_signatures`
+==================  ===========================================  ==========================
+
+Files are copied to ``<root>/<kind>/<digest>/`` where ``digest`` is the SHA-256
+of the kind, each role and each file's bytes, so registering the same files
+twice stores nothing new. Validation is loading: the files go through the same
+loaders the pages use, then through minimum-size and plausibility checks, and
+the outcome is a :class:`ValidationReport` written for biologists. Nothing is
+unpickled; entries are JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InputError
+
+ENTRY_FILE = "entry.json"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,59}$")
+
+
+@dataclass(frozen=True)
+class Role:
+    """One file slot of a dataset kind."""
+
+    key: str
+    label: str
+    required: bool = True
+    multiple: bool = False
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What one kind of dataset is made of and which page uses it."""
+
+    kind: str
+    label: str
+    page: str
+    roles: tuple[Role, ...]
+    about: str
+
+
+SPECS: dict[str, KindSpec] = {
+    "essentiality": KindSpec(
+        "essentiality", "DepMap release", "/essentiality",
+        (Role("effect", "CRISPR gene effect", hint="CRISPRGeneEffect.csv or Achilles_gene_effect.csv"),
+         Role("expression", "Expression, log2(TPM+1)",
+              hint="OmicsExpressionProteinCodingGenesTPMLogp1.csv or CCLE_expression.csv"),
+         Role("models", "Cell-line annotation (optional)", required=False, hint="Model.csv or sample_info.csv")),
+        "Gene effect and expression of the same DepMap release; the annotation adds lineages.",
+    ),
+    "dko": KindSpec(
+        "dko", "Single-cell matrix", "/dko",
+        (Role("matrix", "Expression matrix", hint="genes x cells .csv/.tsv (or DKO's Ptrain.csv), or .h5ad"),),
+        "Non-negative expression, genes in rows and cells in columns (an .h5ad is cells x genes).",
+    ),
+    "decode": KindSpec(
+        "decode", "DEcode bundle", "/decode",
+        (Role("bundle", "DEcode bundle", hint=".npz written by core.datasets.write_decode, or a toy-layout folder "
+                                              "(server path only)"),),
+        "Promoter and mRNA binding sites with tissue expression targets.",
+    ),
+    "perturbation": KindSpec(
+        "perturbation", "L1000 signatures + networks", "/perturbation",
+        (Role("network", "Network layers", multiple=True, hint="edge lists: gene1 gene2 [weight], one file a layer"),
+         Role("RNAi", "RNAi signatures", required=False, hint="CSV, GCT or GCTX: perturbed genes x landmarks"),
+         Role("CRISPR", "CRISPR signatures", required=False, hint="CSV, GCT or GCTX"),
+         Role("OE", "Overexpression signatures", required=False, hint="CSV, GCT or GCTX"),
+         Role("genes", "Gene table (optional)", required=False,
+              hint="entrez and symbol columns, to map Entrez ids to symbols")),
+        "One file per network layer and at least one signature type, all with the same landmark genes.",
+    ),
+}
+KINDS: tuple[str, ...] = tuple(SPECS)
+
+#: Smallest datasets the methods can work with.
+MIN_CELL_LINES = 50
+MIN_EXPRESSED_GENES = 10
+MIN_SC_CELLS = 20
+MIN_SC_GENES = 5
+MAX_SC_GENES = 3000  # DKO's weights are genes x genes
+MIN_DECODE_GENES = 100
+MIN_SIGNATURE_GENES = 20
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating one set of files, for people.
+
+    Attributes
+    ----------
+    kind
+        Dataset kind (a key of :data:`SPECS`).
+    checks
+        ``(level, text)`` with level ``ok``, ``warning`` or ``error``, in the order checked.
+    summary
+        Headline figures (label -> formatted value).
+    """
+
+    kind: str
+    checks: list[tuple[str, str]] = field(default_factory=list)
+    summary: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed."""
+        return not any(level == "error" for level, _ in self.checks)
+
+    def add(self, level: str, text: str) -> None:
+        self.checks.append((level, text))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "checks": [list(c) for c in self.checks], "summary": self.summary}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ValidationReport":
+        return cls(data["kind"], [tuple(c) for c in data["checks"]], dict(data["summary"]))
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A stored, registered dataset.
+
+    Attributes
+    ----------
+    kind, name
+        Dataset kind and the user's name for it.
+    digest
+        SHA-256 over the kind, roles and file contents (hex).
+    files
+        role -> file names inside the entry's folder.
+    original
+        role -> the names the files had when they were given.
+    created
+        Unix time of registration.
+    report
+        The validation report (JSON form).
+    """
+
+    kind: str
+    name: str
+    digest: str
+    files: dict[str, list[str]]
+    original: dict[str, list[str]]
+    created: float
+    report: dict[str, Any]
+
+    @property
+    def ident(self) -> str:
+        """Short id used in URLs and cache keys (first 16 hex digits of the digest)."""
+        return self.digest[:16]
+
+
+# --- paths ----------------------------------------------------------------------------------------
+
+def resolve_inside(root: str | Path, user_path: str) -> Path:
+    """Resolve a user-given path so that it cannot leave ``root``.
+
+    Relative paths are taken from ``root``; absolute ones must lie inside it.
+    Symbolic links are followed before the check, so a link pointing outside is
+    refused too.
+
+    Raises
+    ------
+    core.errors.InputError
+        Empty path, a path outside ``root``, or one that does not exist.
+    """
+    text = (user_path or "").strip()
+    if not text:
+        raise InputError("give a path to a file inside the data folder")
+    if "\x00" in text:
+        raise InputError("the path contains a NUL character")
+    base = Path(root).resolve()
+    candidate = Path(text).expanduser()
+    target = (candidate if candidate.is_absolute() else base / candidate).resolve()
+    if not target.is_relative_to(base):
+        raise InputError(f"{text}: only paths inside the data folder {base} can be read; copy the file there first")
+    if not target.exists():
+        raise InputError(f"{text}: no such file or folder inside {base}")
+    return target
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for part in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(part.relative_to(path).as_posix().encode() + b"\0")
+            digest.update(_file_digest(part).encode())
+        return digest.hexdigest()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def content_digest(kind: str, files: dict[str, list[Path]]) -> str:
+    """SHA-256 of a dataset: its kind, each role and the bytes of each file (names do not count)."""
+    digest = hashlib.sha256(f"perturbscope-dataset-v1\0{kind}\0".encode())
+    for role in sorted(files):
+        for path in files[role]:
+            digest.update(f"{role}\0{_file_digest(Path(path))}\0".encode())
+    return digest.hexdigest()
+
+
+def check_name(name: str | None) -> str:
+    """A dataset name as typed, validated (letters, digits, space and ``._()+-``; at most 60 characters)."""
+    text = (name or "").strip()
+    if not text:
+        raise InputError("give the dataset a name (for example 'DepMap 24Q4')")
+    if not NAME_PATTERN.match(text):
+        raise InputError(f"{text[:80]!r} is not a usable name: use at most 60 letters, digits, spaces and . _ ( ) + -, "
+                         "starting with a letter or digit")
+    if text.lower() == "demo":
+        raise InputError("'demo' is the name of the built-in demo dataset; choose another name")
+    return text
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+def _one(files: dict[str, list[Path]], role: str) -> Path | None:
+    paths = files.get(role) or []
+    return Path(paths[0]) if paths else None
+
+
+def _check_roles(kind: str, files: dict[str, list[Path]]) -> None:
+    spec = SPECS[kind]
+    known = {r.key for r in spec.roles}
+    unknown = sorted(set(files) - known)
+    if unknown:
+        raise InputError(f"unexpected file role(s) {', '.join(unknown)} for a {spec.label}")
+    for role in spec.roles:
+        given = files.get(role.key) or []
+        if role.required and not given:
+            raise InputError(f"{spec.label}: the {role.label.lower()} file is missing ({role.hint})")
+        if len(given) > 1 and not role.multiple:
+            raise InputError(f"{spec.label}: give one {role.label.lower()} file, not {len(given)}")
+
+
+def _validate_essentiality(files, report: ValidationReport):
+    from core.datasets.depmap import load_depmap
+
+    data = load_depmap(_one(files, "effect"), _one(files, "expression"), _one(files, "models"))
+    n_cells = data.effect.shape[0]
+    report.summary.update({"cell lines (in both files)": f"{n_cells:,}",
+                           "expression genes": f"{data.expression.shape[1]:,}",
+                           "gene-effect genes": f"{data.effect.shape[1]:,}"})
+    report.add("ok", f"gene effect and expression share {n_cells:,} cell lines")
+    if n_cells < MIN_CELL_LINES:
+        report.add("error", f"only {n_cells} shared cell lines; the modifier-gene models split cell lines 75/25 and "
+                            f"need at least {MIN_CELL_LINES}")
+    varying = int((data.expression.std(axis=0) > 0).sum())
+    if varying < MIN_EXPRESSED_GENES:
+        report.add("error", f"only {varying} expression genes vary across cell lines; at least "
+                            f"{MIN_EXPRESSED_GENES} are needed to look for modifiers")
+    values = data.effect.to_numpy(dtype=float)
+    median = float(np.nanmedian(values))
+    report.summary["median gene effect"] = f"{median:.2f}"
+    if abs(median) > 0.5:
+        report.add("warning", f"the median gene effect is {median:.2f}; DepMap's scale has a median near 0 and "
+                              "common-essential genes near -1. Is this a different score (for example a probability)?")
+    else:
+        report.add("ok", f"gene effect on DepMap's scale (median {median:.2f})")
+    missing = float(np.isnan(values).mean())
+    if missing > 0.2:
+        report.add("warning", f"{missing:.0%} of gene-effect values are missing; targets with few screened cell "
+                              "lines give unreliable modifiers")
+    lineages = data.cells["lineage"].replace("", np.nan)
+    if lineages.notna().any():
+        report.summary["lineages"] = f"{lineages.nunique()}"
+        report.add("ok", f"{lineages.nunique()} lineages from the annotation")
+    else:
+        report.add("warning", "no cell-line annotation: per-lineage views will show a single group")
+    return data
+
+
+def _validate_dko(files, report: ValidationReport):
+    from core.datasets.singlecell import load_singlecell
+
+    frame = load_singlecell(_one(files, "matrix"))
+    n_genes, n_cells = frame.shape
+    present = (frame.to_numpy() > 0)
+    report.summary.update({"genes": f"{n_genes:,}", "cells": f"{n_cells:,}",
+                           "median genes present per cell": f"{int(np.median(present.sum(axis=0))):,}"})
+    report.add("ok", f"non-negative matrix of {n_genes:,} genes x {n_cells:,} cells")
+    if n_cells < MIN_SC_CELLS:
+        report.add("error", f"only {n_cells} cells; DKO holds out 20 % for validation and needs at least "
+                            f"{MIN_SC_CELLS}")
+    if n_genes < MIN_SC_GENES:
+        report.add("error", f"only {n_genes} genes; at least {MIN_SC_GENES} are needed")
+    if n_genes > MAX_SC_GENES:
+        report.add("error", f"{n_genes:,} genes: DKO learns a genes x genes matrix; select at most "
+                            f"{MAX_SC_GENES:,} genes (for example the most variable ones) before uploading")
+    elif n_genes > 500:
+        report.add("warning", f"{n_genes:,} genes: training and knocking out every gene will take a while")
+    always = int(present.all(axis=1).sum())
+    if always == n_genes:
+        report.add("error", "every gene is present in every cell, so no cell differs in which genes it has; "
+                            "DKO learns from differences in presence (zeros)")
+    elif always:
+        report.add("warning", f"{always} genes are present in every cell")
+    return frame
+
+
+def _validate_decode(files, report: ValidationReport):
+    from core.datasets.decode_bundle import load_decode_any
+
+    data = load_decode_any(_one(files, "bundle"))
+    n_genes = len(data.genes)
+    tissues = [t for t in data.targets.columns]
+    report.summary.update({"genes": f"{n_genes:,}", "promoter features": f"{len(data.promoter_features):,}",
+                           "mRNA features": f"{len(data.mrna_features):,}", "targets": f"{len(tissues):,}"})
+    report.add("ok", f"{n_genes:,} genes with binding sites and {len(tissues)} expression targets")
+    if n_genes < MIN_DECODE_GENES:
+        report.add("error", f"only {n_genes} genes; the CNN is trained, validated and tested on genes split by "
+                            f"chromosome and needs at least {MIN_DECODE_GENES}")
+    chromosomes = pd.Series(data.chromosome).astype(str)
+    report.summary["chromosomes"] = f"{chromosomes.nunique()}"
+    if chromosomes.nunique() < 3:
+        report.add("error", f"genes lie on {chromosomes.nunique()} chromosome(s); the chromosome split needs "
+                            "at least 3 (test, validation, training)")
+    if not (chromosomes == "chr1").any():
+        report.add("warning", "no gene on chr1, the default test chromosome; choose the test genes on the page")
+    return data
+
+
+def _validate_perturbation(files, report: ValidationReport):
+    from core.datasets.networks import gene_table, load_network
+    from core.datasets.perturbation_demo import PerturbationData
+    from core.datasets.signatures import load_signatures
+
+    table = gene_table(_one(files, "genes")) if _one(files, "genes") is not None else None
+    types = [t for t in ("RNAi", "CRISPR", "OE") if files.get(t)]
+    if not types:
+        raise InputError("give at least one signature file (RNAi, CRISPR or OE)")
+    layers: dict[str, pd.DataFrame] = {}
+    for path in files["network"]:
+        name = Path(path).name.split(".")[0] or "layer"
+        while name in layers:
+            name += "_2"
+        layers[name] = load_network(path, table)
+    nodes = set().union(*[set(e["gene1"]) | set(e["gene2"]) for e in layers.values()])
+    report.add("ok", f"{len(layers)} network layer(s) with {len(nodes):,} genes")
+    signatures: dict[str, pd.DataFrame] = {}
+    landmarks: list[str] | None = None
+    for kind in types:
+        frame = load_signatures(_one(files, kind), genes=table, landmarks=landmarks)
+        landmarks = list(frame.columns) if landmarks is None else landmarks
+        signatures[kind] = frame
+        in_network = int(frame.index.isin(list(nodes)).sum())
+        report.summary[f"{kind} signatures"] = f"{len(frame):,} ({in_network:,} in the networks)"
+        if in_network < MIN_SIGNATURE_GENES:
+            report.add("error", f"{kind}: only {in_network} of {len(frame):,} perturbed genes are in the networks; "
+                                f"at least {MIN_SIGNATURE_GENES} are needed to train. Are the ids of the two files the "
+                                "same kind (symbols vs Entrez)? A gene table maps one to the other.")
+        else:
+            report.add("ok", f"{kind}: {in_network:,} of {len(frame):,} perturbed genes are in the networks")
+    report.summary["landmark genes"] = f"{len(landmarks):,}"
+    report.summary["network genes"] = f"{len(nodes):,}"
+    names = sorted(nodes | set().union(*[set(s.index) for s in signatures.values()]) | set(landmarks))
+    genes = pd.DataFrame(index=pd.Index(names, name="gene"))
+    genes["entrez"] = -1
+    if table is not None and "symbol" in table.columns and "entrez" in table.columns:
+        mapping = table.drop_duplicates("symbol").set_index("symbol")["entrez"]
+        genes["entrez"] = pd.to_numeric(mapping.reindex(genes.index), errors="coerce").fillna(-1).astype(int)
+    return PerturbationData(genes=genes, layers=layers, landmarks=landmarks, signatures=signatures,
+                            truth=pd.DataFrame(index=genes.index), params={"source": "registered"})
+
+
+VALIDATORS = {"essentiality": _validate_essentiality, "dko": _validate_dko, "decode": _validate_decode,
+              "perturbation": _validate_perturbation}
+
+
+def validate(kind: str, files: dict[str, list[str | Path]]) -> tuple[Any, ValidationReport]:
+    """Load and check one dataset's files.
+
+    Parameters
+    ----------
+    kind
+        A key of :data:`SPECS`.
+    files
+        role -> list of paths (see the kind's :class:`Role` entries).
+
+    Returns
+    -------
+    (data, report)
+        ``data`` is what the loaders returned (None when a loader refused the
+        files); ``report.ok`` says whether it can be registered.
+    """
+    if kind not in SPECS:
+        raise InputError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)}")
+    report = ValidationReport(kind)
+    clean = {role: [Path(p) for p in paths] for role, paths in files.items() if paths}
+    try:
+        _check_roles(kind, clean)
+        data = VALIDATORS[kind](clean, report)
+    except InputError as exc:
+        report.add("error", str(exc))
+        return None, report
+    return data, report
+
+
+# --- the registry ---------------------------------------------------------------------------------
+
+def to_page_data(kind: str, loaded: Any, name: str):
+    """The dataclass a method page works on, from what :func:`validate` loaded."""
+    if kind == "essentiality":
+        from core.datasets.essentiality_demo import EssentialityData
+
+        truth = pd.DataFrame(columns=["target", "kind", "modifiers", "weights", "excluded_lineage", "lineage",
+                                      "description"])
+        return EssentialityData(expression=loaded.expression, effect=loaded.effect, cells=loaded.cells,
+                                truth=truth, params={**loaded.params, "registered": name})
+    if kind == "dko":
+        from core.datasets.dko_demo import DKOData
+
+        cells = pd.DataFrame({"cell_type": ""}, index=pd.Index(loaded.columns, name="cell"))
+        empty = pd.DataFrame()
+        return DKOData(expression=loaded, cells=cells, network=pd.DataFrame(columns=["regulator", "target", "weight"]),
+                       growth_rates=empty, knockouts=pd.DataFrame(columns=["sample", "gene", "cell"]),
+                       knockout_profiles=empty, keystones=[], params={"registered": name})
+    loaded.params = {**loaded.params, "registered": name}
+    return loaded
+
+
+class DatasetRegistry:
+    """Registered datasets under one folder (``<data dir>/registry`` in the app).
+
+    Parameters
+    ----------
+    root
+        Folder holding ``<kind>/<digest>/entry.json`` and the stored files.
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def entries(self, kind: str | None = None) -> list[Registration]:
+        """Registered datasets (of one kind), oldest first; unreadable entries are skipped."""
+        found = []
+        kinds = [kind] if kind else list(KINDS)
+        for k in kinds:
+            for entry in sorted((self.root / k).glob(f"*/{ENTRY_FILE}")):
+                try:
+                    found.append(Registration(**json.loads(entry.read_text())))
+                except (OSError, ValueError, TypeError):
+                    continue
+        return sorted(found, key=lambda r: r.created)
+
+    def find(self, kind: str, ident: str) -> Registration:
+        """The registration of ``kind`` whose id (digest prefix) or name is ``ident``."""
+        for entry in self.entries(kind):
+            if ident in (entry.ident, entry.digest, entry.name):
+                return entry
+        raise InputError(f"no {SPECS[kind].label if kind in SPECS else kind} dataset {ident!r} is registered")
+
+    def folder(self, entry: Registration) -> Path:
+        return self.root / entry.kind / entry.digest
+
+    def paths(self, entry: Registration) -> dict[str, list[Path]]:
+        """role -> stored paths of a registration."""
+        folder = self.folder(entry)
+        return {role: [folder / name for name in names] for role, names in entry.files.items()}
+
+    def register(self, kind: str, name: str, files: dict[str, list[str | Path]],
+                 original: dict[str, list[str]] | None = None) -> tuple[Registration | None, ValidationReport, bool]:
+        """Validate files and store them under their content hash.
+
+        Parameters
+        ----------
+        kind
+            A key of :data:`SPECS`.
+        name
+            The name users will pick the dataset by (see :func:`check_name`).
+        files
+            role -> paths; read, never moved.
+        original
+            role -> the names the user knows the files by (default: the paths' names).
+
+        Returns
+        -------
+        (registration, report, created)
+            ``registration`` is None when validation failed; ``created`` is False
+            when the same files were registered before (nothing is stored then).
+
+        Raises
+        ------
+        core.errors.InputError
+            Unknown kind, unusable name, or a name already used for other files.
+        """
+        if kind not in SPECS:
+            raise InputError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)}")
+        name = check_name(name)
+        clean = {role: [Path(p) for p in paths] for role, paths in files.items() if paths}
+        missing = [str(p.name) for paths in clean.values() for p in paths if not p.exists()]
+        if missing:
+            raise InputError(f"file(s) not found: {', '.join(missing)}")
+        digest = content_digest(kind, clean)
+        for entry in self.entries(kind):
+            if entry.digest == digest:
+                report = ValidationReport.from_json(entry.report)
+                report.add("ok", f"these files are already registered as {entry.name!r}; nothing new was stored")
+                return entry, report, False
+            if entry.name.lower() == name.lower():
+                raise InputError(f"the name {name!r} is already used by another {SPECS[kind].label} dataset; "
+                                 "choose another name")
+        data, report = validate(kind, clean)
+        if data is None or not report.ok:
+            return None, report, False
+        entry = self._store(kind, name, digest, clean, original, report)
+        return entry, report, True
+
+    def _store(self, kind, name, digest, files, original, report) -> Registration:
+        final = self.root / kind / digest
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{digest[:8]}-{uuid.uuid4().hex[:6]}-", dir=final.parent))
+        stored: dict[str, list[str]] = {}
+        try:
+            for role, paths in files.items():
+                stored[role] = []
+                for i, path in enumerate(paths):
+                    suffix = "".join(s for s in path.suffixes[-2:] if re.fullmatch(r"\.[A-Za-z0-9]{1,6}", s))
+                    target = f"{role}_{i}{suffix.lower()}"
+                    if path.is_dir():
+                        shutil.copytree(path, staging / target)
+                    else:
+                        shutil.copyfile(path, staging / target)
+                    stored[role].append(target)
+            entry = Registration(kind=kind, name=name, digest=digest, files=stored,
+                                 original=original or {r: [p.name for p in ps] for r, ps in files.items()},
+                                 created=time.time(), report=report.to_json())
+            (staging / ENTRY_FILE).write_text(json.dumps(asdict(entry), indent=1))
+            os.replace(staging, final)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if (final / ENTRY_FILE).is_file():  # a concurrent registration of the same files won
+                return Registration(**json.loads((final / ENTRY_FILE).read_text()))
+            raise
+        return entry
+
+    def load(self, kind: str, ident: str):
+        """The page dataclass (EssentialityData, DKOData, DecodeData, PerturbationData) of a registration."""
+        entry = self.find(kind, ident)
+        data, report = validate(kind, self.paths(entry))
+        if data is None:
+            problems = "; ".join(text for level, text in report.checks if level == "error")
+            raise InputError(f"the stored dataset {entry.name!r} no longer loads: {problems}")
+        return to_page_data(kind, data, entry.name)

@@ -12,6 +12,7 @@ NAV = (
     ("/decode", "DEcode"),
     ("/dko", "DKO"),
     ("/perturbation", "Perturbation signatures"),
+    ("/datasets", "Datasets"),
 )
 
 

@@ -1,0 +1,176 @@
+"""Datasets: bring your own DepMap release, single-cell matrix, DEcode bundle or L1000 files."""
+
+from __future__ import annotations
+
+import dash
+from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
+from dash import no_update
+
+from core.config import get_settings
+from core.datasets.registry import KINDS, SPECS, ValidationReport
+from core.errors import InputError
+from dashboard import security
+from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
+from dashboard.components.shell import NAV, page_header
+from dashboard.services import datasets as datasets_service
+
+dash.register_page(__name__, path="/datasets", name="Datasets", title="Datasets · PerturbScope", order=5)
+
+ICONS = {"ok": "✓", "warning": "⚠", "error": "✗"}
+PAGE_LABELS = dict(NAV)
+
+
+def layout(kind: str | None = None, **_):
+    kind = kind if kind in SPECS else KINDS[0]
+    spec = SPECS[kind]
+    limit_mb = security.max_upload_bytes() / 2**20
+    return html.Div([
+        page_header(
+            "Datasets",
+            "Bring your own data: each file is checked, stored once under its content hash, and can then be "
+            "chosen in the Dataset menu of the page that uses it.",
+        ),
+        html.Div(className="card", children=[
+            html.H3("1. What kind of data", className="card-title"),
+            dcc.RadioItems(id="q-kind", value=kind, className="kind-choice",
+                           options=[{"label": f"{SPECS[k].label}", "value": k} for k in KINDS]),
+            html.P(spec.about, className="card-note"),
+        ]),
+        html.Div(className="card", children=[
+            html.H3("2. Files", className="card-title"),
+            html.P(f"Upload a file (at most {limit_mb:,.0f} MB) or give the path of a file in the server's data "
+                   f"folder ({get_settings().import_dir}); gzipped text files (.gz) are read too.",
+                   className="card-note"),
+            html.Div(className="file-slots", children=[_slot(role) for role in spec.roles]),
+        ]),
+        html.Div(className="card", children=[
+            html.H3("3. Name and register", className="card-title"),
+            html.Div(className="controls", children=[
+                html.Div(className="control", children=[
+                    html.Label("Name", htmlFor="ds-name"),
+                    dcc.Input(id="ds-name", type="text", maxLength=60, placeholder="e.g. DepMap 24Q4",
+                              debounce=False),
+                ]),
+            ]),
+            job_panel("ds-register", "Check and register"),
+            html.Div(id="ds-report", className="validation-report"),
+        ]),
+        html.Div(className="card", children=[
+            html.H3("Registered datasets", className="card-title"),
+            html.Div(id="ds-list", children=registered_table()),
+        ]),
+    ])
+
+
+def _slot(role) -> html.Div:
+    """Upload area, server-path box and status line of one file role."""
+    key = {"role": role.key}
+    return html.Div(className="file-slot", children=[
+        html.Div(className="file-slot-label", children=[
+            html.Strong(role.label), html.Span(f" · {role.hint}", className="control-note"),
+        ]),
+        dcc.Upload(id={"type": "ds-upload", **key}, multiple=role.multiple, max_size=security.max_upload_bytes(),
+                   className="upload-area",
+                   children=html.Div(["Drop file(s) here or ", html.A("choose")] if role.multiple
+                                     else ["Drop a file here or ", html.A("choose")])),
+        dcc.Input(id={"type": "ds-path", **key}, type="text", debounce=True, className="path-input",
+                  placeholder="or a server path" + (" (several: separate with ;)" if role.multiple else "")),
+        dcc.Store(id={"type": "ds-staged", **key}, data=[]),
+        html.Div(id={"type": "ds-file", **key}, className="file-status", role="status"),
+    ])
+
+
+def report_view(report: ValidationReport, entry=None, created: bool = False) -> html.Div:
+    """The validation report: one line per check, the headline figures, and where to use the data."""
+    checks = html.Ul(className="checks", children=[
+        html.Li([html.Span(ICONS[level], className=f"check-icon check-{level}"), html.Span(text)],
+                className=f"check check-{level}")
+        for level, text in report.checks
+    ])
+    summary = html.Table(className="report-summary", children=[
+        html.Tr([html.Th(label), html.Td(value)]) for label, value in report.summary.items()
+    ]) if report.summary else None
+    if entry is None:
+        outcome = html.P("Not registered: fix the problems marked ✗ and try again. Nothing was stored.",
+                         className="report-outcome report-failed")
+    else:
+        spec = SPECS[entry.kind]
+        verb = "Registered" if created else "Already registered"
+        outcome = html.P(className="report-outcome report-ok", children=[
+            f"{verb} as “", html.Strong(entry.name), f"” (id {entry.ident}). ",
+            dcc.Link(f"Open it on the {PAGE_LABELS[spec.page]} page →", href=f"{spec.page}?data={entry.ident}",
+                     id="ds-open-link"),
+        ])
+    return html.Div([outcome, checks, summary])
+
+
+def registered_table() -> html.Div:
+    rows = datasets_service.registrations()
+    if not rows:
+        return html.P("None yet: the pages use the built-in demo data.", className="card-note")
+    return html.Table(className="registered-table", children=[
+        html.Tr([html.Th(h) for h in ("name", "kind", "size", "id", "registered", "")]),
+        *[html.Tr([html.Td(r["name"]), html.Td(r["kind"]), html.Td(r["summary"]), html.Td(html.Code(r["id"])),
+                   html.Td(r["registered"]), html.Td(dcc.Link("open", href=r["href"]))]) for r in rows],
+    ])
+
+
+clientside_callback(
+    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
+    Output("url", "search", allow_duplicate=True),
+    Input("q-kind", "value"),
+    prevent_initial_call=True,
+)
+register_cancel_message("ds-register")
+
+
+@callback(
+    Output({"type": "ds-staged", "role": MATCH}, "data"),
+    Output({"type": "ds-file", "role": MATCH}, "children"),
+    Input({"type": "ds-upload", "role": MATCH}, "contents"),
+    State({"type": "ds-upload", "role": MATCH}, "filename"),
+    prevent_initial_call=True,
+)
+def stage(contents, filenames):
+    """Decode uploaded file(s) into the staging folder; the page keeps tokens, never paths."""
+    return upload_files(contents, filenames)
+
+
+def upload_files(contents, filenames) -> tuple[list[dict] | object, object]:
+    """What :func:`stage` returns: (staged items, status line); bad uploads leave earlier ones in place."""
+    if not contents:
+        return no_update, no_update
+    contents = contents if isinstance(contents, list) else [contents]
+    filenames = filenames if isinstance(filenames, list) else [filenames]
+    staged = []
+    try:
+        for data, name in zip(contents, filenames):
+            staged.append(datasets_service.stage_upload(data, name))
+    except InputError as exc:
+        return no_update, html.Span(f"✗ {exc}", className="check-error")
+    return staged, ", ".join(f"{item['name']} ({item['bytes'] / 1024:,.1f} kB)" for item in staged)
+
+
+@callback(
+    Output("ds-report", "children"),
+    Output("ds-register-error", "children"),
+    Output("ds-list", "children"),
+    Input("ds-register-run", "n_clicks"),
+    State("q-kind", "value"),
+    State("ds-name", "value"),
+    State({"type": "ds-staged", "role": ALL}, "data"),
+    State({"type": "ds-staged", "role": ALL}, "id"),
+    State({"type": "ds-path", "role": ALL}, "value"),
+    State({"type": "ds-path", "role": ALL}, "id"),
+    **job_callback_kwargs("ds-register"),
+)
+def register(set_progress, n_clicks, kind, name, staged, staged_ids, typed, typed_ids):
+    def progress(fraction, message):
+        set_progress((int(100 * fraction), 100, message))
+
+    entry, report, created = datasets_service.register(
+        kind, name, {i["role"]: s or [] for s, i in zip(staged, staged_ids)},
+        {i["role"]: t for t, i in zip(typed, typed_ids)}, progress)
+    outcome = "registered." if entry is not None else "not registered, see the report."
+    progress(1.0, f"Finished check {n_clicks}: {outcome}")
+    return report_view(report, entry, created), "", registered_table()

@@ -100,3 +100,74 @@ def test_committed_corpus_matches_the_generator(tmp_path):
     for name, _, _ in rows:
         assert (tmp_path / name).read_bytes() == (CORPUS / name).read_bytes(), f"{name}: rerun make_corpus"
     assert (tmp_path / "MANIFEST.csv").read_bytes() == (CORPUS / "MANIFEST.csv").read_bytes()
+
+
+# --- the same corpus through the Datasets page's upload callback --------------------------------
+
+UPLOAD_SLOTS = {  # loader -> (dataset kind, role of the bad file, good partner files by role)
+    "depmap_effect": ("essentiality", "effect", {"expression": GOOD_EXPRESSION, "models": GOOD_MODELS}),
+    "depmap_expression": ("essentiality", "expression", {"effect": GOOD_EFFECT, "models": GOOD_MODELS}),
+    "depmap_models": ("essentiality", "models", {"effect": GOOD_EFFECT, "expression": GOOD_EXPRESSION}),
+    "singlecell": ("dko", "matrix", {}),
+    "decode": ("decode", "bundle", {}),
+    "signatures": ("perturbation", "RNAi", {"network": "good network"}),
+    "network": ("perturbation", "network", {"RNAi": "good signatures"}),
+}
+
+
+@pytest.fixture(scope="module")
+def client():
+    """The real Dash app behind a Flask test client (requests go through Dash's dispatcher)."""
+    import app as app_module
+
+    with app_module.server.test_client() as test_client:
+        assert test_client.get("/datasets").status_code == 200
+        yield test_client
+
+
+def _upload(client, role: str, path: Path) -> dict:
+    """POST one file to the Datasets page's upload callback, as the browser does."""
+    import base64
+    import json
+
+    ids = {name: {"role": role, "type": name} for name in ("ds-staged", "ds-file", "ds-upload")}
+    match = lambda t: json.dumps({"role": ["MATCH"], "type": t}, separators=(",", ":"))  # noqa: E731
+    body = {
+        "output": f"..{match('ds-staged')}.data...{match('ds-file')}.children..",
+        "outputs": [{"id": ids["ds-staged"], "property": "data"}, {"id": ids["ds-file"], "property": "children"}],
+        "inputs": [{"id": ids["ds-upload"], "property": "contents",
+                    "value": "data:application/octet-stream;base64," + base64.b64encode(path.read_bytes()).decode()}],
+        "state": [{"id": ids["ds-upload"], "property": "filename", "value": path.name}],
+        "changedPropIds": [json.dumps(ids["ds-upload"], separators=(",", ":")) + ".contents"],
+    }
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.data[:500]
+    return response.get_json()["response"]
+
+
+@pytest.mark.parametrize("row", MANIFEST, ids=[row["file"] for row in MANIFEST])
+def test_bad_file_through_the_upload_callback(row, client, user_files):
+    from dashboard.services import datasets as datasets_service
+
+    kind, role, partners = UPLOAD_SLOTS[row["loader"]]
+    good = {"good network": user_files["perturbation"]["network"][0],
+            "good signatures": user_files["perturbation"]["RNAi"][0]}
+    staged = {}
+    for slot, path in [(role, CORPUS / row["file"]), *partners.items()]:
+        path = good.get(path, path)
+        response = _upload(client, slot, Path(path))
+        staged[slot] = response[json_id("ds-staged", slot)]["data"]
+    before = sorted(datasets_service.services.registry().root.rglob("entry.json"))
+    entry, report, created = datasets_service.register(kind, "bad upload", staged, {})
+    errors = " ".join(text for level, text in report.checks if level == "error")
+    assert entry is None and not created, f"{row['file']} was registered"
+    assert row["file"] in errors, errors
+    assert "Traceback" not in errors
+    assert sorted(datasets_service.services.registry().root.rglob("entry.json")) == before
+    assert client.get("/datasets").status_code == 200  # the app keeps serving
+
+
+def json_id(kind: str, role: str) -> str:
+    import json
+
+    return json.dumps({"role": role, "type": kind}, separators=(",", ":"))

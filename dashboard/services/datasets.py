@@ -22,7 +22,7 @@ from core.config import get_settings
 from core.datasets.registry import SPECS, Registration, ValidationReport, resolve_inside
 from core.errors import InputError
 from dashboard import security
-from dashboard.services import registry
+from dashboard import services
 
 STAGING_DIR = ".staging"
 STAGING_MAX_AGE_S = 24 * 3600
@@ -136,7 +136,7 @@ def register(kind: str, name: str | None, staged: dict[str, list[dict]], typed: 
     try:
         files, names = collect_files(kind, staged, typed)
         report(0.1, "reading and checking the files")
-        return registry().register(kind, name or "", files, original=names)
+        return services.registry().register(kind, name or "", files, original=names)
     except InputError as exc:
         failed = ValidationReport(kind)
         failed.add("error", str(exc))
@@ -146,7 +146,7 @@ def register(kind: str, name: str | None, staged: dict[str, list[dict]], typed: 
 def registrations() -> list[dict[str, Any]]:
     """Registered datasets as table rows (newest first)."""
     rows = []
-    for entry in reversed(registry().entries()):
+    for entry in reversed(services.registry().entries()):
         spec = SPECS[entry.kind]
         summary = ", ".join(f"{k}: {v}" for k, v in list(entry.report.get("summary", {}).items())[:3])
         rows.append({"name": entry.name, "kind": spec.label, "summary": summary, "id": entry.ident,

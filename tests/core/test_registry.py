@@ -1,0 +1,124 @@
+"""The dataset registry: validation reports, content-hash storage, names, paths that cannot escape."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.datasets import load_singlecell
+from core.datasets.registry import (
+    DatasetRegistry, check_name, content_digest, resolve_inside, validate,
+)
+from core.errors import InputError
+
+
+@pytest.fixture
+def reg(tmp_path):
+    return DatasetRegistry(tmp_path / "registry")
+
+
+def _folders(reg, kind):
+    return sorted(p.name for p in (reg.root / kind).glob("*") if not p.name.startswith("."))
+
+
+@pytest.mark.parametrize("kind", ["essentiality", "dko", "decode", "perturbation"])
+def test_each_kind_registers_once_and_loads_as_page_data(reg, user_files, kind):
+    entry, report, created = reg.register(kind, f"My {kind}", user_files[kind])
+    assert created and report.ok and entry.kind == kind
+    assert all(level != "error" for level, _ in report.checks) and report.summary
+    again, report2, created2 = reg.register(kind, "Another name", user_files[kind])
+    assert not created2 and again.ident == entry.ident and "already registered" in report2.checks[-1][1]
+    assert _folders(reg, kind) == [entry.digest]
+    data = reg.load(kind, entry.ident)
+    assert data.params["registered"] == f"My {kind}"
+    assert reg.find(kind, f"My {kind}").digest == entry.digest
+
+
+def test_loaded_single_cell_data_equal_the_loader(reg, user_files):
+    entry, _, _ = reg.register("dko", "cells", user_files["dko"])
+    data = reg.load("dko", entry.ident)
+    pd.testing.assert_frame_equal(data.expression, load_singlecell(user_files["dko"]["matrix"][0]))
+    assert data.keystones == [] and set(data.cells["cell_type"]) == {""}
+
+
+def test_digest_depends_on_bytes_and_roles_not_file_names(tmp_path, user_files):
+    src = user_files["dko"]["matrix"][0]
+    renamed = tmp_path / "other_name.csv"
+    renamed.write_bytes(src.read_bytes())
+    assert content_digest("dko", {"matrix": [src]}) == content_digest("dko", {"matrix": [renamed]})
+    changed = tmp_path / "changed.csv"
+    changed.write_bytes(src.read_bytes().replace(b"\n", b"\n", 1) + b"\n")
+    assert content_digest("dko", {"matrix": [src]}) != content_digest("dko", {"matrix": [changed]})
+    assert content_digest("dko", {"matrix": [src]}) != content_digest("decode", {"matrix": [src]})
+
+
+def test_failed_validation_stores_nothing(reg, tmp_path):
+    one_cell = tmp_path / "one.csv"
+    one_cell.write_text("gene,c1\nA,1\nB,2\n")
+    entry, report, created = reg.register("dko", "tiny", {"matrix": [one_cell]})
+    assert entry is None and not created and not report.ok
+    assert "one.csv" in " ".join(text for _, text in report.checks)
+    assert not (reg.root / "dko").exists() or _folders(reg, "dko") == []
+
+
+def test_minimum_sizes_and_plausibility_are_reported(tmp_path):
+    counts = np.random.default_rng(0).poisson(1.0, (6, 12)).astype(float)
+    frame = pd.DataFrame(counts, index=[f"g{i}" for i in range(6)], columns=[f"c{j}" for j in range(12)])
+    path = tmp_path / "small.csv"
+    frame.to_csv(path)
+    data, report = validate("dko", {"matrix": [path]})
+    errors = [text for level, text in report.checks if level == "error"]
+    assert data is not None and not report.ok
+    assert any("only 12 cells" in text for text in errors)
+
+
+def test_missing_required_role_is_named(reg, user_files):
+    files = {"effect": user_files["essentiality"]["effect"]}
+    entry, report, _ = reg.register("essentiality", "half", files)
+    assert entry is None and "expression" in report.checks[-1][1]
+
+
+def test_names_are_checked_and_unique_per_kind(reg, user_files):
+    for bad in ["", "   ", "<script>alert(1)</script>", "x" * 61, "demo", "../up"]:
+        with pytest.raises(InputError):
+            check_name(bad)
+    reg.register("dko", "Cells", user_files["dko"])
+    with pytest.raises(InputError, match="already used"):
+        reg.register("dko", "cells", user_files["decode"] | {})  # wrong roles never get this far
+    assert check_name("  DepMap 24Q4 (public)  ") == "DepMap 24Q4 (public)"
+
+
+def test_paths_cannot_leave_the_root(tmp_path):
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "ok.csv").write_text("x")
+    outside = tmp_path / "secret.csv"
+    outside.write_text("secret")
+    os.symlink(outside, root / "link.csv")
+    assert resolve_inside(root, "sub/ok.csv") == (root / "sub" / "ok.csv").resolve()
+    assert resolve_inside(root, str(root / "sub" / "ok.csv")) == (root / "sub" / "ok.csv").resolve()
+    for bad in ["../secret.csv", str(outside), "link.csv", "sub/../../secret.csv", "", "a\x00b", "missing.csv"]:
+        with pytest.raises(InputError):
+            resolve_inside(root, bad)
+
+
+def test_unreadable_entry_is_skipped_and_concurrent_registrations_store_once(reg, user_files):
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(reg.register("dko", "Cells", user_files["dko"])))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({entry.digest for entry, _, _ in results}) == 1
+    assert len(_folders(reg, "dko")) == 1
+    broken = reg.root / "dko" / ("f" * 64)
+    broken.mkdir()
+    (broken / "entry.json").write_text("{not json")
+    assert [e.name for e in reg.entries("dko")] == ["Cells"]
+    assert json.loads((reg.root / "dko" / results[0][0].digest / "entry.json").read_text())["name"] == "Cells"

@@ -63,6 +63,18 @@ def _dataset_summary(kind: str) -> str:
             f"measured signatures: {sigs}")
 
 
+def _registered_line(kind: str, path: str) -> html.P:
+    """Which of the user's datasets this page can also show, with links."""
+    options = services.sources(kind)[1:]
+    if not options:
+        return html.P(["Your own data: none registered yet (", dcc.Link("Datasets", href="/datasets"), ")."],
+                      className="dataset-line")
+    links = []
+    for option in options:
+        links += [", " if links else "", dcc.Link(option["label"], href=f"{path}?data={option['value']}")]
+    return html.P([html.Strong("Your datasets: "), *links], className="dataset-line")
+
+
 def layout(**_):
     cards = []
     for method in METHODS:
@@ -75,8 +87,9 @@ def layout(**_):
             html.P(method["text"]),
             html.P(["Paper: ", html.A(method["paper"], href=method["url"], target="_blank", rel="noopener")],
                    className="paper"),
-            html.P([html.Strong("Dataset in use: "), f"{services.DATASETS[method['kind']]} (simulated) — {summary}."],
+            html.P([html.Strong("Default dataset: "), f"{services.DATASETS[method['kind']]} (simulated) — {summary}."],
                    className="dataset-line"),
+            _registered_line(method["kind"], method["path"]),
         ]))
     return html.Div([
         page_header(

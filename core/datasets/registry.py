@@ -338,13 +338,18 @@ def _validate_decode(files, report: ValidationReport):
     if n_genes < MIN_DECODE_GENES:
         report.add("error", f"only {n_genes} genes; the CNN is trained, validated and tested on genes split by "
                             f"chromosome and needs at least {MIN_DECODE_GENES}")
+    split = data.params.get("split")
     chromosomes = pd.Series(data.chromosome).astype(str)
     report.summary["chromosomes"] = f"{chromosomes.nunique()}"
-    if chromosomes.nunique() < 3:
+    if split:
+        sizes = ", ".join(f"{name} {len(genes):,}" for name, genes in split.items())
+        report.add("ok", f"the bundle's own gene split is used ({sizes})")
+    elif chromosomes.nunique() < 3:
         report.add("error", f"genes lie on {chromosomes.nunique()} chromosome(s); the chromosome split needs "
                             "at least 3 (test, validation, training)")
-    if not (chromosomes == "chr1").any():
-        report.add("warning", "no gene on chr1, the default test chromosome; choose the test genes on the page")
+    elif not (chromosomes == "chr1").any():
+        report.add("warning", "no gene on chr1, the paper's test chromosome; choose the test chromosome on the "
+                              "DEcode page")
     return data
 
 

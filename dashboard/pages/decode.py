@@ -6,6 +6,7 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard import services
+from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
@@ -19,6 +20,7 @@ from dashboard.services import decode as svc
 dash.register_page(__name__, path="/decode", name="DEcode", title="DEcode tissues · PerturbScope", order=2)
 
 KIND = "decode"
+PAGE = "decode"
 SECTIONS = (("/decode", "Tissues and attribution"), ("/decode/disruption", "Binding-site disruption"))
 DEFAULT_TISSUE = "Liver"
 DEFAULT_TOPK = 20
@@ -26,17 +28,22 @@ BLANK_CONFIG = {"displaylogo": False}
 
 
 def section_links(active: str, query: dict) -> html.Nav:
-    """Tabs between the two DEcode pages, carrying gene and training settings."""
+    """Tabs between the two DEcode pages, carrying dataset, gene and training settings."""
     return subnav(SECTIONS, active, query=query)
 
 
-def training_controls(params: dict) -> list:
+def training_controls(params: dict, source: str) -> list:
+    options = svc.chromosome_options(source)
     return [
         html.Label(["Random restarts (paper: 10)", dcc.Input(
             id="q-dec-restarts", type="number", min=1, max=10, step=1, value=params["n_restarts"], debounce=True,
         )], className="control"),
         html.Label(["Max epochs (paper: 100; early stopping 10)", dcc.Input(
             id="q-dec-epochs", type="number", min=1, max=100, step=1, value=params["max_epochs"], debounce=True,
+        )], className="control"),
+        html.Label(["Test chromosome (paper: chr1)", dcc.Dropdown(
+            id="q-dec-testchr", options=options, value=params["test_chromosome"] or None, clearable=False,
+            disabled=not options, placeholder="published split",
         )], className="control"),
     ]
 
@@ -48,44 +55,53 @@ def _topk(value) -> int:
         return DEFAULT_TOPK
 
 
-def layout(gene: str | None = None, **query):
-    """Query keys (controls ``q-dec-*``): dec-restarts, dec-epochs, dec-tissue, dec-topk."""
-    chosen, notice = services.pick_gene(KIND, gene, svc.default_gene())
-    params = svc.training_params(query.get("dec-restarts"), query.get("dec-epochs"))
+def default_tissue(tissues: list[str]) -> str:
+    """Liver when the dataset has it, else its first tissue."""
+    return DEFAULT_TISSUE if DEFAULT_TISSUE in tissues else tissues[0]
+
+
+def layout(gene: str | None = None, data: str | None = None, **query):
+    """Query keys (controls ``q-dec-*``): data, dec-restarts, dec-epochs, dec-testchr, dec-tissue, dec-topk."""
+    source, data_notice = services.pick_source(KIND, data)
+    chosen, gene_notice = services.pick_gene(KIND, gene, svc.default_gene(source), source)
+    params = svc.training_params(query.get("dec-restarts"), query.get("dec-epochs"), query.get("dec-testchr"),
+                                 source=source)
     tissue, topk = query.get("dec-tissue"), query.get("dec-topk")
-    tissues = svc.tissues()
-    tissue = tissue if tissue in tissues else (DEFAULT_TISSUE if DEFAULT_TISSUE in tissues else tissues[0])
-    data = services.dataset(KIND)
-    query = {"gene": chosen, "dec-restarts": params["n_restarts"], "dec-epochs": params["max_epochs"]}
+    tissues = svc.tissues(source)
+    tissue = tissue if tissue in tissues else default_tissue(tissues)
+    dataset = services.dataset(KIND, source)
+    held_out = svc.held_out_note(params, source)
     return html.Div([
         page_header(
             "DEcode: tissue expression from regulator binding sites",
             "A convolutional network reads where transcription factors bind a gene's promoter and where RNA-binding "
             "proteins and miRNAs bind its mRNA, and predicts its expression across tissues; DeepLIFT explains "
             "which regulators drive each tissue (Tasaki et al., Nat Mach Intell 2020).",
-            simulated_note=services.SIMULATED_NOTE, notice=notice,
+            simulated_note=services.simulated_note(source), notice=svc.combine_notices(data_notice, gene_notice),
         ),
-        section_links("/decode", query),
+        section_links("/decode", svc.page_query(source, chosen, params)),
         html.Div(className="controls", children=[
-            gene_picker("dec-gene", "Gene", services.genes_of(KIND), chosen, notice is not None),
-            *training_controls(params),
+            dataset_picker(PAGE, KIND, source),
+            gene_picker("dec-gene", "Gene", services.genes_of(KIND, source), chosen, gene_notice is not None),
+            *training_controls(params, source),
             html.Label(["Tissue to explain", dcc.Dropdown(
                 id="q-dec-tissue", options=tissues, value=tissue, clearable=False,
             )], className="control"),
             html.Label(["Regulators in the heatmap", dcc.Input(
                 id="q-dec-topk", type="number", min=3, max=60, step=1, value=_topk(topk), debounce=True,
             )], className="control"),
-            html.Span(f"{len(data.genes):,} genes · {len(data.promoter_features) - 1} promoter TFs · "
-                      f"{len(data.mrna_features) - 1} RBPs and miRNAs · {len(data.tissues)} tissues · "
-                      "test genes: chr1", className="control-note"),
+            html.Span(f"{len(dataset.genes):,} genes · {len(dataset.promoter_features) - 1} promoter TFs · "
+                      f"{len(dataset.mrna_features) - 1} RBPs and miRNAs · {len(dataset.tissues)} tissues · "
+                      f"{held_out}", className="control-note"),
         ]),
         dcc.Store(id="dec-model"),
         dcc.Store(id="dec-attr"),
         html.Div(className="card", children=[
             html.H3("1 · Train the model", className="card-title"),
             html.P("Trains the DEcode CNN (MSE, Adam 1e-3, batch 128, early stopping on a 10% validation set, best of "
-                   "the restarts) on genes off chr1, and a ridge regression on per-feature binding totals as the "
-                   "baseline. Results are cached: the same settings load at once.", className="card-help"),
+                   "the restarts) on the genes that are not test genes, and a ridge regression on per-feature "
+                   f"binding totals as the baseline ({held_out}). Results are cached: the same settings and "
+                   "dataset load at once.", className="card-help"),
             job_panel("dec-train", "Train model"),
         ]),
         html.Div(className="grid-2", children=[
@@ -107,6 +123,7 @@ def layout(gene: str | None = None, **query):
     ])
 
 
+register_dataset_picker(PAGE)
 register_gene_picker("dec-gene")
 register_cancel_message("dec-train")
 register_cancel_message("dec-attr")
@@ -115,6 +132,7 @@ clientside_callback(
     Output("url", "search", allow_duplicate=True),
     Input("q-dec-restarts", "value"),
     Input("q-dec-epochs", "value"),
+    Input("q-dec-testchr", "value"),
     Input("q-dec-tissue", "value"),
     Input("q-dec-topk", "value"),
     prevent_initial_call=True,
@@ -127,11 +145,13 @@ clientside_callback(
     Input("dec-train-run", "n_clicks"),
     State("q-dec-restarts", "value"),
     State("q-dec-epochs", "value"),
+    State("q-dec-testchr", "value"),
+    source_state(PAGE),
     **job_callback_kwargs("dec-train"),
 )
-def run_training(set_progress, _n, restarts, epochs):
-    params = svc.training_params(restarts, epochs)
-    outcome = svc.train_job(params, set_progress)
+def run_training(set_progress, _n, restarts, epochs, test_chromosome, source):
+    params = svc.training_params(restarts, epochs, test_chromosome, source=source)
+    outcome = svc.train_job(params, set_progress, source=source)
     if outcome.error:
         return no_update, outcome.error
     return {"params": params, "seconds": round(outcome.seconds, 1)}, ""
@@ -141,12 +161,14 @@ def run_training(set_progress, _n, restarts, epochs):
     Output("dec-model", "data", allow_duplicate=True),
     Input("q-dec-restarts", "value"),
     Input("q-dec-epochs", "value"),
+    Input("q-dec-testchr", "value"),
+    source_state(PAGE),
     prevent_initial_call="initial_duplicate",
 )
-def load_cached_model(restarts, epochs):
-    """Use a stored model for the current settings at once, if there is one."""
-    params = svc.training_params(restarts, epochs)
-    return {"params": params, "cached": True} if svc.is_trained(params) else None
+def load_cached_model(restarts, epochs, test_chromosome, source):
+    """Use a stored model for the current settings and dataset at once, if there is one."""
+    params = svc.training_params(restarts, epochs, test_chromosome, source=source)
+    return {"params": params, "cached": True} if svc.is_trained(params, source) else None
 
 
 def _blank(message: str) -> tuple:
@@ -158,28 +180,30 @@ def _blank(message: str) -> tuple:
     *figure_outputs("dec-corr"),
     Output("dec-train-status", "children", allow_duplicate=True),
     Input("dec-model", "data"),
+    source_state(PAGE),
     prevent_initial_call=True,
 )
-def show_performance(model):
+def show_performance(model, source):
     if not model:
         message = "Train the model to see how well it predicts held-out genes."
         return *_blank(message), *_blank(message), "Idle: no model for these settings yet."
     params = model["params"]
-    fit = svc.load_fit(params)
+    fit = svc.load_fit(params, source)
     if fit is None:
         message = "The stored model is gone; train it again."
         return *_blank(message), *_blank(message), message
-    prov = services.provenance(KIND, "decode-tissue-performance", None, **params)
+    prov = services.provenance(KIND, "decode-tissue-performance", None, source=source, **params)
     summary = fit.summary()
     methods = (f"DEcode CNN (Tasaki et al. 2020; mRNA branch 2 x Conv1d k=2, 160 channels; promoter branch 5 x "
                f"Conv1d k=1, 120 channels; masked sums; 2 x [Linear 160, ReLU, BatchNorm]) trained with MSE and Adam "
                f"(lr 1e-3, batch 128, at most {params['max_epochs']} epochs, early stopping 10 on validation loss, "
                f"best of {params['n_restarts']} restart(s)); features bound in fewer than {params['min_genes']} "
-               f"training genes dropped and each scaled by its training maximum. Test: {len(fit.split.test):,} chr1 "
-               f"genes; Spearman per tissue, mean over tissues {summary['cnn']['mean_tissue_spearman']:.3f} (CNN) vs "
-               f"{summary['ridge']['mean_tissue_spearman']:.3f} (ridge on per-feature binding totals). "
+               f"training genes dropped and each scaled by its training maximum. Test: {len(fit.split.test):,} "
+               f"{svc.split_label(params)} genes; Spearman per tissue, mean over tissues "
+               f"{summary['cnn']['mean_tissue_spearman']:.3f} (CNN) vs {summary['ridge']['mean_tissue_spearman']:.3f} "
+               "(ridge on per-feature binding totals). "
                f"Data: {prov['dataset']}. {prov['app']}.")
-    corr_prov = services.provenance(KIND, "decode-profile-correlation", None, **params)
+    corr_prov = services.provenance(KIND, "decode-profile-correlation", None, source=source, **params)
     status = ("Loaded the stored model." if model.get("cached")
               else f"Finished in {model.get('seconds', 0):.1f} s.")
     return (*render_card(performance_figure(fit.performance), prov, methods),
@@ -196,23 +220,24 @@ def show_performance(model):
     Input("dec-model", "data"),
     Input("dec-gene", "value"),
     Input("q-dec-tissue", "value"),
+    source_state(PAGE),
 )
-def show_gene(model, gene, tissue):
-    if not model or svc.load_fit(model["params"]) is None:
-        prov = services.provenance(KIND, "decode-gene-profile", gene)
-        measured = gene_profile_figure(svc.measured_profile(gene), gene, "measured only: no model yet")
+def show_gene(model, gene, tissue, source):
+    if not model or svc.load_fit(model["params"], source) is None:
+        prov = services.provenance(KIND, "decode-gene-profile", gene, source=source)
+        measured = gene_profile_figure(svc.measured_profile(gene, source), gene, "measured only: no model yet")
         return (*render_card(measured, prov, f"Measured log2 fold change of {gene} in each tissue against its "
                              f"across-tissue median (DEcode's targets). Data: {prov['dataset']}."),
                 *_blank("Train the model to see this gene's attribution map."))
     params = model["params"]
     try:
-        profiles = svc.gene_profiles(params, gene)
-        attribution = svc.gene_attribution(params, gene, tissue)
+        profiles = svc.gene_profiles(params, gene, source)
+        attribution = svc.gene_attribution(params, gene, tissue, source)
     except services.InputError as exc:
         return *_blank(str(exc)), *_blank(str(exc))
-    split = svc.gene_split(params, gene)
-    prov = services.provenance(KIND, "decode-gene-profile", gene, **params)
-    map_prov = services.provenance(KIND, f"decode-attribution-{tissue}", gene, **params)
+    split = svc.gene_split(params, gene, source)
+    prov = services.provenance(KIND, "decode-gene-profile", gene, source=source, **params)
+    map_prov = services.provenance(KIND, f"decode-attribution-{tissue}", gene, source=source, **params)
     return (
         *render_card(gene_profile_figure(profiles, gene, split), prov,
                      f"Measured and predicted (DEcode CNN and ridge baseline) log2 fold change of {gene} in each "
@@ -230,12 +255,13 @@ def show_gene(model, gene, tissue):
     Output("dec-attr-error", "children"),
     Input("dec-attr-run", "n_clicks"),
     State("dec-model", "data"),
+    source_state(PAGE),
     **job_callback_kwargs("dec-attr"),
 )
-def run_attribution(set_progress, _n, model):
+def run_attribution(set_progress, _n, model, source):
     if not model:
         return no_update, "Train the model first (step 1)."
-    outcome = svc.attribution_job(model["params"], set_progress)
+    outcome = svc.attribution_job(model["params"], set_progress, source=source)
     if outcome.error:
         return no_update, outcome.error
     return {"params": model["params"], "seconds": round(outcome.seconds, 1)}, ""
@@ -244,10 +270,11 @@ def run_attribution(set_progress, _n, model):
 @callback(
     Output("dec-attr", "data", allow_duplicate=True),
     Input("dec-model", "data"),
+    source_state(PAGE),
     prevent_initial_call="initial_duplicate",
 )
-def load_cached_attribution(model):
-    if model and svc.attribution_result(model["params"]) is not None:
+def load_cached_attribution(model, source):
+    if model and svc.attribution_result(model["params"], source) is not None:
         return {"params": model["params"], "cached": True}
     return None
 
@@ -257,17 +284,19 @@ def load_cached_attribution(model):
     Output("dec-attr-status", "children", allow_duplicate=True),
     Input("dec-attr", "data"),
     Input("q-dec-topk", "value"),
+    source_state(PAGE),
     prevent_initial_call=True,
 )
-def show_regulators(result, topk):
+def show_regulators(result, topk, source):
     if not result:
         return *_blank("Run the attribution to rank regulators per tissue."), "Idle."
-    scores = svc.attribution_result(result["params"])
+    scores = svc.attribution_result(result["params"], source)
     if scores is None:
         return *_blank("The stored attribution is gone; run it again."), "Idle."
     k = _topk(topk)
-    prov = services.provenance(KIND, "decode-regulator-attribution", None, top_k=k, **result["params"])
-    fit = svc.load_fit(result["params"])
+    prov = services.provenance(KIND, "decode-regulator-attribution", None, source=source, top_k=k,
+                               **result["params"])
+    fit = svc.load_fit(result["params"], source)
     n_genes = f"{len(fit.split.test):,}" if fit is not None else "the"
     methods = (f"Mean DeepLIFT attribution (summed over positions, averaged over {n_genes} "
                f"test genes) of each regulator to each tissue's prediction (paper Fig. 3d); the {k} regulators with "

@@ -6,6 +6,7 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard import services
+from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
@@ -19,6 +20,7 @@ dash.register_page(__name__, path="/decode/disruption", name="DEcode disruption"
                    title="DEcode binding-site disruption · PerturbScope", order=3)
 
 KIND = "decode"
+PAGE = "decode-dis"
 SECTIONS = (("/decode", "Tissues and attribution"), ("/decode/disruption", "Binding-site disruption"))
 DEFAULT_N = 1000
 BLANK_CONFIG = {"displaylogo": False}
@@ -32,31 +34,56 @@ def _n(value) -> int:
         return DEFAULT_N
 
 
-def layout(gene: str | None = None, **query):
-    """Query keys: dec-partner, dec-n (controls ``q-dec-*``) and the model's dec-restarts, dec-epochs."""
-    partner, n = query.get("dec-partner"), query.get("dec-n")
-    chosen, notice = services.pick_gene(KIND, gene, svc.default_gene())
-    genes = services.genes_of(KIND)
-    partner = partner if partner in genes and partner != chosen else svc.default_partner()
-    if partner == chosen:
-        partner = next(g for g in genes if g != chosen)
-    params = svc.training_params(query.get("dec-restarts"), query.get("dec-epochs"))
-    length = svc.binding(chosen).length
+def _stored_params(stored: dict | None, source: str) -> dict:
+    """Training parameters from the page's ``dis-params`` store, cleaned for ``source``."""
+    stored = stored or {}
+    return svc.training_params(stored.get("n_restarts"), stored.get("max_epochs"), stored.get("test_chromosome"),
+                               source=source)
+
+
+def _partner(requested: str | None, chosen: str, genes, source: str) -> str:
+    """The URL's partner gene when usable, else the dataset's default partner (never ``chosen``)."""
+    partner = requested if requested in genes and requested != chosen else svc.default_partner(source)
+    return partner if partner != chosen else next(g for g in genes if g != chosen)
+
+
+def _coexpression_help(source: str) -> list:
+    text = ("Disrupts the gene at random N times (each 500-bp promoter window and each fifth of the transcript "
+            "removed with probability 0.3, each bound regulator knocked out with probability 0.3), "
+            "correlates its predicted tissue profile with the partner's (Spearman), and regresses that "
+            "correlation on what was removed (OLS, Bonferroni-corrected p-values; paper Fig. 6c-d).")
+    caution = svc.few_tissues_note(source)
+    return [html.P(text, className="card-help"),
+            html.P(caution, className="card-help notice", id="dis-few-tissues") if caution else None]
+
+
+def layout(gene: str | None = None, data: str | None = None, **query):
+    """Query keys: data, dec-partner, dec-n (controls ``q-dec-*``) and the model's dec-restarts, dec-epochs,
+    dec-testchr."""
+    source, data_notice = services.pick_source(KIND, data)
+    chosen, gene_notice = services.pick_gene(KIND, gene, svc.default_gene(source), source)
+    genes = services.genes_of(KIND, source)
+    partner = _partner(query.get("dec-partner"), chosen, genes, source)
+    n = query.get("dec-n")
+    params = svc.training_params(query.get("dec-restarts"), query.get("dec-epochs"), query.get("dec-testchr"),
+                                 source=source)
+    length = svc.binding(chosen, source).length
     mrna_marks = {b: f"{100 * b}" for b in range(0, length, max(1, length // 6))}
-    regulators = svc.bound_regulators(chosen)
-    carried = {"gene": chosen, "dec-restarts": params["n_restarts"], "dec-epochs": params["max_epochs"]}
+    regulators = svc.bound_regulators(chosen, source)
     return html.Div([
         page_header(
             "DEcode: binding-site disruption",
             "Remove binding sites or knock out regulators of a gene in silico and re-predict its expression in every "
             "tissue; then ask which sites and regulators keep two genes co-expressed (Tasaki et al. 2020, Fig. 6).",
-            simulated_note=services.SIMULATED_NOTE, notice=notice,
+            simulated_note=services.simulated_note(source), notice=svc.combine_notices(data_notice, gene_notice),
         ),
-        subnav(SECTIONS, "/decode/disruption", query=carried),
+        subnav(SECTIONS, "/decode/disruption", query=svc.page_query(source, chosen, params)),
         html.Div(className="controls", children=[
-            gene_picker("dis-gene", "Gene", genes, chosen, notice is not None),
-            html.Span(f"Model: {params['n_restarts']} restart(s), at most {params['max_epochs']} epochs (set on the "
-                      "Tissues page; the trained model is shared).", className="control-note"),
+            dataset_picker(PAGE, KIND, source),
+            gene_picker("dis-gene", "Gene", genes, chosen, gene_notice is not None),
+            html.Span(f"Model: {params['n_restarts']} restart(s), at most {params['max_epochs']} epochs, "
+                      f"{svc.held_out_note(params, source)} (set on the Tissues page; the trained model is shared).",
+                      className="control-note"),
         ]),
         dcc.Store(id="dis-params", data=params),
         dcc.Store(id="dis-model"),
@@ -98,11 +125,7 @@ def layout(gene: str | None = None, **query):
         ]),
         html.Div(className="card", children=[
             html.H3("Co-expression experiment", className="card-title"),
-            html.P("Disrupts the gene at random N times (each 500-bp promoter window and each fifth of the transcript "
-                   "removed with probability 0.3, each bound regulator knocked out with probability 0.3), "
-                   "correlates its predicted tissue profile with the partner's (Spearman), and regresses that "
-                   "correlation on what was removed (OLS, Bonferroni-corrected p-values; paper Fig. 6c-d).",
-                   className="card-help"),
+            *_coexpression_help(source),
             html.Div(className="controls", children=[
                 html.Label(["Partner gene", dcc.Dropdown(id="q-dec-partner", options=list(genes), value=partner,
                                                          clearable=False)], className="control"),
@@ -119,6 +142,7 @@ def layout(gene: str | None = None, **query):
     ])
 
 
+register_dataset_picker(PAGE)
 register_gene_picker("dis-gene")
 register_cancel_message("dis-train")
 register_cancel_message("dis-coexp")
@@ -140,11 +164,12 @@ def _blank(message: str) -> tuple:
     Output("dis-train-error", "children"),
     Input("dis-train-run", "n_clicks"),
     State("dis-params", "data"),
+    source_state(PAGE),
     **job_callback_kwargs("dis-train"),
 )
-def run_training(set_progress, _n_clicks, params):
-    params = svc.training_params(params.get("n_restarts"), params.get("max_epochs"))
-    outcome = svc.train_job(params, set_progress)
+def run_training(set_progress, _n_clicks, stored, source):
+    params = _stored_params(stored, source)
+    outcome = svc.train_job(params, set_progress, source=source)
     if outcome.error:
         return no_update, outcome.error
     return {"params": params, "seconds": round(outcome.seconds, 1)}, ""
@@ -153,11 +178,12 @@ def run_training(set_progress, _n_clicks, params):
 @callback(
     Output("dis-model", "data", allow_duplicate=True),
     Input("dis-params", "data"),
+    source_state(PAGE),
     prevent_initial_call="initial_duplicate",
 )
-def load_cached_model(params):
-    params = svc.training_params(params.get("n_restarts"), params.get("max_epochs"))
-    return {"params": params, "cached": True} if svc.is_trained(params) else None
+def load_cached_model(stored, source):
+    params = _stored_params(stored, source)
+    return {"params": params, "cached": True} if svc.is_trained(params, source) else None
 
 
 @callback(
@@ -178,13 +204,14 @@ def model_status(model):
     Input("dis-region", "value"),
     Input("dis-promoter-bins", "value"),
     Input("dis-mrna-bins", "value"),
+    source_state(PAGE),
 )
-def show_binding(gene, region, promoter_bins, mrna_bins):
-    promoter, mrna = svc.binding(gene).frames()
+def show_binding(gene, region, promoter_bins, mrna_bins, source):
+    promoter, mrna = svc.binding(gene, source).frames()
     promoter = promoter.iloc[1:] if len(promoter) and promoter.index[0] == "promoter" else promoter
     mrna = mrna.drop(index="exon", errors="ignore")
-    prov_p = services.provenance(KIND, "decode-promoter-binding", gene)
-    prov_m = services.provenance(KIND, "decode-mrna-binding", gene)
+    prov_p = services.provenance(KIND, "decode-promoter-binding", gene, source=source)
+    prov_m = services.provenance(KIND, "decode-mrna-binding", gene, source=source)
     return (
         *render_card(binding_map_figure(promoter, gene, "promoter", "position relative to the TSS (bp, 100-bp bins)",
                                         tuple(promoter_bins) if region == "promoter" else None), prov_p,
@@ -206,14 +233,15 @@ def show_binding(gene, region, promoter_bins, mrna_bins):
     Input("dis-mrna-bins", "value"),
     Input("dis-fraction", "value"),
     Input("dis-knockout", "value"),
+    source_state(PAGE),
     prevent_initial_call=True,
 )
-def show_edit(model, gene, region, promoter_bins, mrna_bins, fraction, knockout):
-    if not model or svc.load_fit(model["params"]) is None:
+def show_edit(model, gene, region, promoter_bins, mrna_bins, fraction, knockout, source):
+    if not model or svc.load_fit(model["params"], source) is None:
         return _blank("Train the model to re-predict this gene after an edit.")
     try:
         frame = svc.edit_profile(model["params"], gene, region, promoter_bins, mrna_bins, fraction or 0.0,
-                                 knockout or [])
+                                 knockout or [], source)
     except services.InputError as exc:
         return _blank(str(exc))
     parts = []
@@ -226,7 +254,7 @@ def show_edit(model, gene, region, promoter_bins, mrna_bins, fraction, knockout)
     if knockout:
         parts.append("knocking out " + ", ".join(knockout[:4]) + ("…" if len(knockout) > 4 else ""))
     description = " and ".join(parts) or "no edit"
-    prov = services.provenance(KIND, "decode-edit", gene, region=region, promoter_bins=promoter_bins,
+    prov = services.provenance(KIND, "decode-edit", gene, source=source, region=region, promoter_bins=promoter_bins,
                                mrna_bins=mrna_bins, fraction=fraction, knockout=knockout or [], **model["params"])
     methods = (f"DEcode CNN prediction of {gene}'s log2 fold change per tissue before and after {description} "
                "(binding values in the range multiplied by 1 - fraction; knocked-out regulators set to 0 everywhere; "
@@ -243,12 +271,13 @@ def show_edit(model, gene, region, promoter_bins, mrna_bins, fraction, knockout)
     State("dis-gene", "value"),
     State("q-dec-partner", "value"),
     State("q-dec-n", "value"),
+    source_state(PAGE),
     **job_callback_kwargs("dis-coexp"),
 )
-def run_coexpression(set_progress, _n_clicks, model, gene, partner, n):
+def run_coexpression(set_progress, _n_clicks, model, gene, partner, n, source):
     if not model:
         return no_update, "Train the model first."
-    outcome = svc.coexpression_job(model["params"], gene, partner, _n(n), set_progress)
+    outcome = svc.coexpression_job(model["params"], gene, partner, _n(n), set_progress, source=source)
     if outcome.error:
         return no_update, outcome.error
     return {"params": model["params"], "gene": gene, "partner": partner, "n": _n(n),
@@ -261,10 +290,11 @@ def run_coexpression(set_progress, _n_clicks, model, gene, partner, n):
     Input("dis-gene", "value"),
     Input("q-dec-partner", "value"),
     Input("q-dec-n", "value"),
+    source_state(PAGE),
     prevent_initial_call="initial_duplicate",
 )
-def load_cached_coexpression(model, gene, partner, n):
-    if model and svc.coexpression_result(model["params"], gene, partner, _n(n)) is not None:
+def load_cached_coexpression(model, gene, partner, n, source):
+    if model and svc.coexpression_result(model["params"], gene, partner, _n(n), source) is not None:
         return {"params": model["params"], "gene": gene, "partner": partner, "n": _n(n), "cached": True}
     return None
 
@@ -274,20 +304,22 @@ def load_cached_coexpression(model, gene, partner, n):
     *figure_outputs("dis-regulators"),
     Output("dis-coexp-status", "children", allow_duplicate=True),
     Input("dis-coexp", "data"),
+    source_state(PAGE),
     prevent_initial_call=True,
 )
-def show_coexpression(result):
+def show_coexpression(result, source):
     if not result:
         message = "Run the co-expression experiment to see which sites keep the two genes co-expressed."
         return *_blank(message), *_blank(message), "Idle."
-    payload = svc.coexpression_result(result["params"], result["gene"], result["partner"], result["n"])
+    payload = svc.coexpression_result(result["params"], result["gene"], result["partner"], result["n"], source)
     if payload is None:
         message = "The stored result is gone; run the experiment again."
         return *_blank(message), *_blank(message), message
     gene, partner, n = result["gene"], result["partner"], result["n"]
     effects = payload["effects"]
     baseline = float(payload["baseline"])
-    prov = services.provenance(KIND, f"decode-coexpression-{partner}", gene, partner=partner, n=n, **result["params"])
+    prov = services.provenance(KIND, f"decode-coexpression-{partner}", gene, source=source, partner=partner, n=n,
+                               **result["params"])
     methods = (f"{n:,} random in-silico disruptions of {gene} (each of six 500-bp promoter windows and five fifths of "
                "the transcript removed with probability 0.3; each bound regulator the model uses knocked out with "
                f"probability 0.3); for each, the Spearman correlation between {gene}'s and {partner}'s predicted tissue "
@@ -297,6 +329,6 @@ def show_coexpression(result):
     status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
     return (*render_card(effects_figure(effects, "region", gene, partner), prov, methods),
             *render_card(effects_figure(effects, "regulator", gene, partner),
-                         services.provenance(KIND, f"decode-coexpression-regulators-{partner}", gene, partner=partner,
-                                             n=n, **result["params"]), methods),
+                         services.provenance(KIND, f"decode-coexpression-regulators-{partner}", gene, source=source,
+                                             partner=partner, n=n, **result["params"]), methods),
             status)

@@ -1,9 +1,11 @@
 """DEcode services: training, attribution and the co-expression experiment as cached jobs;
 single-gene attribution and in-silico edits on a model kept loaded per process.
 
+Every function takes the dataset as ``source`` (``"demo"`` or a registered id).
 The trained model lives in the artifact store (state dict as ``torch.save`` bytes,
-loaded with ``weights_only=True``); :func:`load_fit` keeps it in memory per process,
-keyed by the artifact key, so an edit re-predicts in one forward pass.
+loaded with ``weights_only=True``) under a key that includes the dataset's hash;
+:func:`load_fit` keeps it in memory per process by that key (so per dataset), and
+an edit re-predicts in one forward pass.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 
 from core.cache import make_key
 from core.errors import InputError
-from dashboard.services import JobOutcome, dataset, dataset_hash, run_cached_job, store
+from dashboard.services import DEFAULT_DATASET, JobOutcome, dataset, dataset_hash, is_demo, run_cached_job, store
 
 KIND = "decode"
 TRAIN, ATTRIBUTION, COEXPRESSION = "decode.train", "decode.attribution", "decode.coexpression"
@@ -25,11 +27,37 @@ CODE_VERSION = "1"
 DEFAULT_TRAINING = {"n_restarts": 1, "max_epochs": 40, "patience": 10, "min_genes": 30, "seed": 0}
 LIMITS = {"n_restarts": (1, 10), "max_epochs": (1, 100), "patience": (1, 100), "min_genes": (0, 1000),
           "seed": (0, 10_000)}
+#: The paper's test chromosome; datasets without genes on it default to their largest chromosome.
+DEFAULT_TEST_CHROMOSOME = "chr1"
+#: Fewest tissues a co-expression correlation can be computed over.
+MIN_COEXPRESSION_TISSUES = 3
+#: Below this many tissues the co-expression card warns that correlations are coarse.
+FEW_TISSUES = 10
 
 
-def training_params(restarts: Any = None, epochs: Any = None, **extra: Any) -> dict[str, int]:
-    """Clean training parameters from UI values (out-of-range values are clipped)."""
-    params = dict(DEFAULT_TRAINING)
+def training_params(restarts: Any = None, epochs: Any = None, test_chromosome: Any = None, *,
+                    source: str = DEFAULT_DATASET, **extra: Any) -> dict[str, Any]:
+    """Clean training parameters from UI values.
+
+    Parameters
+    ----------
+    restarts, epochs
+        Random restarts and maximum epochs as typed (out-of-range values are clipped).
+    test_chromosome
+        The chromosome whose genes are held out for testing; one the dataset
+        lacks is replaced by :func:`default_test_chromosome`.
+    source
+        The dataset (``"demo"`` or a registered id).
+    **extra
+        Other keys of :data:`DEFAULT_TRAINING` (clipped to :data:`LIMITS`).
+
+    Returns
+    -------
+    dict
+        :data:`DEFAULT_TRAINING` updated with the usable values, plus ``test_chromosome``
+        (``""`` when the data carry no chromosomes and their published split is used).
+    """
+    params: dict[str, Any] = dict(DEFAULT_TRAINING)
     for key, value in (("n_restarts", restarts), ("max_epochs", epochs), *extra.items()):
         if value in (None, ""):
             continue
@@ -38,35 +66,119 @@ def training_params(restarts: Any = None, epochs: Any = None, **extra: Any) -> d
             params[key] = max(lo, min(hi, int(float(value))))
         except (TypeError, ValueError, KeyError):
             continue
+    counts = chromosome_counts(source)
+    params["test_chromosome"] = test_chromosome if test_chromosome in counts else default_test_chromosome(source)
     return params
 
 
-def _key(namespace: str, params: dict[str, Any]) -> str:
-    return make_key(namespace, dataset_hash(KIND), params, CODE_VERSION)
+def _key(namespace: str, params: dict[str, Any], source: str) -> str:
+    return make_key(namespace, dataset_hash(KIND, source), params, CODE_VERSION)
+
+
+# --- the gene split -------------------------------------------------------------
+
+@functools.lru_cache(maxsize=16)
+def chromosome_counts(source: str = DEFAULT_DATASET) -> dict[str, int]:
+    """Genes per chromosome, most genes first (empty when the data carry no chromosomes)."""
+    data = dataset(KIND, source)
+    chrom = data.chromosome.reindex(data.genes).fillna("").astype(str)
+    counts = chrom[chrom != ""].value_counts()
+    return {str(c): int(n) for c, n in counts.items()}
+
+
+def default_test_chromosome(source: str = DEFAULT_DATASET) -> str:
+    """chr1 (the paper's test chromosome) when it holds genes, else the chromosome with the most genes.
+
+    ``""`` when the data carry no chromosomes: then the data's published split is used.
+    """
+    counts = chromosome_counts(source)
+    if not counts:
+        return ""
+    return DEFAULT_TEST_CHROMOSOME if DEFAULT_TEST_CHROMOSOME in counts else next(iter(counts))
+
+
+def chromosome_options(source: str = DEFAULT_DATASET) -> list[dict[str, str]]:
+    """Dropdown options of the test chromosome, labelled with their gene counts."""
+    return [{"label": f"{c} ({n:,} genes)", "value": c} for c, n in chromosome_counts(source).items()]
+
+
+def split_label(params: dict[str, Any]) -> str:
+    """How texts name the test genes of a model: ``chr1`` or ``the published split's``."""
+    return params.get("test_chromosome") or "the published split's"
+
+
+def held_out_note(params: dict[str, Any], source: str = DEFAULT_DATASET) -> str:
+    """Which genes a model is tested on, for the pages (says why when it cannot be the paper's chr1)."""
+    chromosome = params.get("test_chromosome")
+    if not chromosome:
+        return "test genes: the data's published split (the data give no chromosomes)"
+    if DEFAULT_TEST_CHROMOSOME not in chromosome_counts(source):
+        return (f"test genes: {chromosome} (no gene of this dataset is on chr1, the paper's test chromosome; "
+                "change it under “Test chromosome”)")
+    return f"test genes: {chromosome}"
+
+
+def make_gene_split(params: dict[str, Any], source: str = DEFAULT_DATASET):
+    """Train / validation / test genes of a model (test = its test chromosome, or the published split)."""
+    from core.decode.features import make_split
+
+    data = dataset(KIND, source)
+    chromosome = params.get("test_chromosome")
+    return make_split(data, test_chromosomes=(chromosome,)) if chromosome else make_split(data)
+
+
+# --- page state -----------------------------------------------------------------
+
+def page_query(source: str, gene: str, params: dict[str, Any]) -> dict[str, Any]:
+    """URL parameters both DEcode pages share: dataset (unless the demo), gene and the model's settings."""
+    return {"data": None if is_demo(source) else source, "gene": gene,
+            "dec-restarts": params["n_restarts"], "dec-epochs": params["max_epochs"],
+            "dec-testchr": params["test_chromosome"]}
+
+
+def combine_notices(*notices: str | None) -> str | None:
+    """Optional notices (dataset replaced, gene replaced) as one line; None when there is none."""
+    return " ".join(n for n in notices if n) or None
 
 
 # --- training -----------------------------------------------------------------
 
-def train_job(params: dict[str, int], set_progress=None) -> JobOutcome:
-    """Background job: train the CNN and the ridge baseline; evaluate on chr1 genes."""
+def train_job(params: dict[str, Any], set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
+    """Background job: train the CNN and the ridge baseline on one dataset; evaluate on its test genes.
+
+    Parameters
+    ----------
+    params
+        From :func:`training_params` (for the same ``source``).
+    set_progress
+        Dash's progress setter, or None.
+    source
+        The dataset (``"demo"`` or a registered id); part of the cache key.
+
+    Returns
+    -------
+    JobOutcome
+    """
     from core.decode.estimator import DecodeCNN
     from core.decode.evaluate import train_decode
 
     def compute(report):
         cnn = DecodeCNN(n_restarts=params["n_restarts"], max_epochs=params["max_epochs"],
                         patience=params["patience"], seed=params["seed"])
-        return train_decode(dataset(KIND), min_genes=params["min_genes"], cnn=cnn, progress=report).to_payload()
+        return train_decode(dataset(KIND, source), make_gene_split(params, source), min_genes=params["min_genes"],
+                            cnn=cnn, progress=report).to_payload()
 
-    return run_cached_job(TRAIN, KIND, params, compute, set_progress, CODE_VERSION)
+    return run_cached_job(TRAIN, KIND, params, compute, set_progress, CODE_VERSION, source=source)
 
 
-def is_trained(params: dict[str, int]) -> bool:
-    """Whether a model for these parameters is stored."""
-    return store().get(_key(TRAIN, params)) is not None
+def is_trained(params: dict[str, Any], source: str = DEFAULT_DATASET) -> bool:
+    """Whether a model for these parameters and this dataset is stored."""
+    return store().get(_key(TRAIN, params, source)) is not None
 
 
 @functools.lru_cache(maxsize=4)
 def _load_fit(key: str):
+    # ``key`` includes the dataset hash, so models of different datasets never share an entry.
     from core.decode.evaluate import DecodeFit
 
     payload = store().get(key)
@@ -75,17 +187,17 @@ def _load_fit(key: str):
     return DecodeFit.from_payload(payload)
 
 
-def load_fit(params: dict[str, int]):
-    """The trained :class:`~core.decode.evaluate.DecodeFit` (kept in memory per process), or None."""
-    key = _key(TRAIN, params)
+def load_fit(params: dict[str, Any], source: str = DEFAULT_DATASET):
+    """The trained :class:`~core.decode.evaluate.DecodeFit` of a dataset (kept in memory per process), or None."""
+    key = _key(TRAIN, params, source)
     fit = _load_fit(key)
     if fit is None:
         _load_fit.cache_clear()  # do not remember a miss
     return fit
 
 
-def _require_fit(params: dict[str, int]):
-    fit = load_fit(params)
+def _require_fit(params: dict[str, Any], source: str):
+    fit = load_fit(params, source)
     if fit is None:
         raise InputError("no trained DEcode model for these settings yet; press “Train model” first")
     return fit
@@ -93,49 +205,56 @@ def _require_fit(params: dict[str, int]):
 
 # --- attribution --------------------------------------------------------------
 
-def attribution_job(params: dict[str, int], set_progress=None) -> JobOutcome:
-    """Background job: mean DeepLIFT regulator scores per tissue over the test genes."""
+def _attribution_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {**params, "genes": "test"}
+
+
+def attribution_job(params: dict[str, Any], set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
+    """Background job: mean DeepLIFT regulator scores per tissue over the test genes of one dataset."""
     from core.decode.attribution import regulator_attribution
 
     def compute(report):
-        fit = _require_fit(params)
-        X = fit.preprocessor.transform(dataset(KIND), fit.split.test)
+        fit = _require_fit(params, source)
+        X = fit.preprocessor.transform(dataset(KIND, source), fit.split.test)
         return {"scores": regulator_attribution(fit.cnn, fit.preprocessor, X, progress=report)}
 
-    return run_cached_job(ATTRIBUTION, KIND, {**params, "genes": "test"}, compute, set_progress, CODE_VERSION)
+    return run_cached_job(ATTRIBUTION, KIND, _attribution_params(params), compute, set_progress, CODE_VERSION,
+                          source=source)
 
 
-def attribution_result(params: dict[str, int]) -> pd.DataFrame | None:
-    payload = store().get(_key(ATTRIBUTION, {**params, "genes": "test"}))
+def attribution_result(params: dict[str, Any], source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
+    """Stored regulator x tissue attribution scores, or None."""
+    payload = store().get(_key(ATTRIBUTION, _attribution_params(params), source))
     return None if payload is None else payload["scores"]
 
 
-def gene_attribution(params: dict[str, int], gene: str, task: str):
+def gene_attribution(params: dict[str, Any], gene: str, task: str, source: str = DEFAULT_DATASET):
     """One gene's regulator x position attribution for one task (fast: one DeepLIFT pass)."""
     from core.decode.attribution import gene_attribution as compute
 
-    fit = _require_fit(params)
+    fit = _require_fit(params, source)
     if task not in fit.tasks:
         raise InputError(f"{task!r} is not a tissue of this model; choose one of {', '.join(fit.tasks[:5])}, ...")
-    X = fit.preprocessor.transform(dataset(KIND), [gene])
+    X = fit.preprocessor.transform(dataset(KIND, source), [gene])
     return compute(fit.cnn, fit.preprocessor, X, gene, task)
 
 
-def measured_profile(gene: str) -> pd.DataFrame:
+def measured_profile(gene: str, source: str = DEFAULT_DATASET) -> pd.DataFrame:
     """A gene's measured tissue profile (column ``actual``; index tissues + median)."""
-    return dataset(KIND).targets.loc[[gene]].T.astype(float).set_axis(["actual"], axis=1)
+    return dataset(KIND, source).targets.loc[[gene]].T.astype(float).set_axis(["actual"], axis=1)
 
 
-def gene_profiles(params: dict[str, int], gene: str) -> pd.DataFrame:
+def gene_profiles(params: dict[str, Any], gene: str, source: str = DEFAULT_DATASET) -> pd.DataFrame:
     """Predicted (CNN, ridge) and actual tissue profile of a gene: index tasks."""
-    fit = _require_fit(params)
-    data = dataset(KIND)
+    fit = _require_fit(params, source)
+    data = dataset(KIND, source)
     return pd.DataFrame({"predicted": fit.predictions.loc[gene], "ridge": fit.ridge_predictions.loc[gene],
                          "actual": data.targets.loc[gene, fit.tasks].astype(float)})
 
 
-def gene_split(params: dict[str, int], gene: str) -> str:
-    fit = _require_fit(params)
+def gene_split(params: dict[str, Any], gene: str, source: str = DEFAULT_DATASET) -> str:
+    """Which part of the model's split a gene is in: ``test``, ``validate``, ``train`` or ``unused``."""
+    fit = _require_fit(params, source)
     for name in ("test", "validate", "train"):
         if gene in set(getattr(fit.split, name)):
             return name
@@ -145,85 +264,140 @@ def gene_split(params: dict[str, int], gene: str) -> str:
 # --- binding maps and edits ---------------------------------------------------
 
 @functools.lru_cache(maxsize=64)
-def binding(gene: str):
+def binding(gene: str, source: str = DEFAULT_DATASET):
     """Raw binding of a gene (:class:`core.decode.edits.GeneBinding`)."""
     from core.decode.edits import gene_binding
 
-    return gene_binding(dataset(KIND), gene)
+    return gene_binding(dataset(KIND, source), gene)
 
 
-def bound_regulators(gene: str) -> list[str]:
+def bound_regulators(gene: str, source: str = DEFAULT_DATASET) -> list[str]:
     """``promoter:TF`` / ``mrna:X`` names of the regulators bound to a gene, most bound first."""
-    b = binding(gene)
+    b = binding(gene, source)
     names = [(f"promoter:{n}", float(b.promoter[i].sum())) for i, n in enumerate(b.promoter_features) if i]
     names += [(f"mrna:{n}", float(b.mrna[i].sum())) for i, n in enumerate(b.mrna_features) if i]
     return [n for n, total in sorted(names, key=lambda x: -x[1]) if total > 0]
 
 
-def edit_profile(params: dict[str, int], gene: str, region: str, promoter_bins, mrna_bins, fraction: float,
-                 knockout: list[str]) -> pd.DataFrame:
+def edit_profile(params: dict[str, Any], gene: str, region: str, promoter_bins, mrna_bins, fraction: float,
+                 knockout: list[str], source: str = DEFAULT_DATASET) -> pd.DataFrame:
     """Predicted tissue profile before and after an edit (one forward pass)."""
     from core.decode.edits import predict_edit
 
-    fit = _require_fit(params)
+    fit = _require_fit(params, source)
     edit: dict[str, Any] = {"fraction": float(fraction), "knockout": list(knockout or [])}
     if region == "promoter" and promoter_bins:
         edit["promoter_bins"] = (int(promoter_bins[0]), int(promoter_bins[1]))
     elif region == "mrna" and mrna_bins:
         edit["mrna_bins"] = (int(mrna_bins[0]), int(mrna_bins[1]))
-    return predict_edit(fit.cnn, fit.preprocessor, binding(gene), **edit)
+    return predict_edit(fit.cnn, fit.preprocessor, binding(gene, source), **edit)
 
 
 # --- co-expression experiment ---------------------------------------------------
 
-def coexpression_params(params: dict[str, int], gene_a: str, gene_b: str, n: int) -> dict[str, Any]:
+def coexpression_params(params: dict[str, Any], gene_a: str, gene_b: str, n: int) -> dict[str, Any]:
+    """The cache parameters of one co-expression experiment."""
     return {**params, "gene_a": gene_a, "gene_b": gene_b, "n": int(n)}
 
 
-def coexpression_job(params: dict[str, int], gene_a: str, gene_b: str, n: int, set_progress=None) -> JobOutcome:
+def coexpression_job(params: dict[str, Any], gene_a: str, gene_b: str, n: int, set_progress=None, *,
+                     source: str = DEFAULT_DATASET) -> JobOutcome:
     """Background job: N random disruptions of gene A and the regression of A-B co-expression."""
     from core.decode.edits import coexpression_experiment
 
     def compute(report):
-        fit = _require_fit(params)
-        res = coexpression_experiment(fit.cnn, fit.preprocessor, dataset(KIND), gene_a, gene_b, n=int(n),
+        n_tissues = len(tissues(source, with_median=False))
+        if n_tissues < MIN_COEXPRESSION_TISSUES:
+            raise InputError(f"this dataset has {n_tissues} tissue(s); co-expression is a correlation over tissues "
+                             f"and needs at least {MIN_COEXPRESSION_TISSUES}")
+        fit = _require_fit(params, source)
+        res = coexpression_experiment(fit.cnn, fit.preprocessor, dataset(KIND, source), gene_a, gene_b, n=int(n),
                                       seed=params["seed"], progress=report)
         return {"effects": res.effects, "correlations": res.correlations, "baseline": res.baseline}
 
     return run_cached_job(COEXPRESSION, KIND, coexpression_params(params, gene_a, gene_b, n), compute,
-                          set_progress, CODE_VERSION)
+                          set_progress, CODE_VERSION, source=source)
 
 
-def coexpression_result(params: dict[str, int], gene_a: str, gene_b: str, n: int) -> dict[str, Any] | None:
-    return store().get(_key(COEXPRESSION, coexpression_params(params, gene_a, gene_b, n)))
+def coexpression_result(params: dict[str, Any], gene_a: str, gene_b: str, n: int,
+                        source: str = DEFAULT_DATASET) -> dict[str, Any] | None:
+    """A stored co-expression experiment, or None."""
+    return store().get(_key(COEXPRESSION, coexpression_params(params, gene_a, gene_b, n), source))
+
+
+def few_tissues_note(source: str = DEFAULT_DATASET) -> str | None:
+    """A caution for datasets with few tissues (co-expression correlations rest on few values), else None."""
+    n = len(tissues(source, with_median=False))
+    if n >= FEW_TISSUES:
+        return None
+    return (f"This dataset has {n} tissues, so each co-expression correlation rests on {n} values: expect coarse "
+            "correlations and wide error bars.")
 
 
 # --- defaults -------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
-def default_gene() -> str:
-    """A chr1 (test) gene strongly bound by the first planted promoter regulator (else the first gene)."""
-    data = dataset(KIND)
-    features = list(map(str, data.promoter_features))
-    planted = [r for r in data.truth.get("regulator", []) if r in features]
-    if not planted:
-        return str(data.genes[0])
-    bound = data.promoter[data.promoter["feature"] == features.index(planted[0])]
-    totals = bound.groupby("gene")["value"].sum()
-    chrom = data.chromosome.reindex(data.genes).to_numpy()
-    on_test = totals[[chrom[g] == "chr1" for g in totals.index]]
-    best = (on_test if len(on_test) else totals).idxmax()
-    return str(data.genes[int(best)])
+def planted_regulators(source: str = DEFAULT_DATASET) -> list[str]:
+    """Promoter regulators the demo simulator planted (none for registered data)."""
+    data = dataset(KIND, source)
+    if not is_demo(source) or data.truth.empty:
+        return []
+    features = set(map(str, data.promoter_features))
+    return [str(r) for r in data.truth.get("regulator", []) if str(r) in features]
 
 
-@functools.lru_cache(maxsize=1)
-def default_partner() -> str:
-    """A gene whose measured profile is most Liver-specific (a natural partner of the default gene)."""
-    data = dataset(KIND)
-    if "Liver" in data.targets.columns:
-        return str(data.targets["Liver"].drop(index=default_gene(), errors="ignore").idxmax())
-    return str(data.genes[1])
+def _default_test_genes(source: str) -> list[str]:
+    """Genes on the default test chromosome (all genes when the data carry no chromosomes)."""
+    data = dataset(KIND, source)
+    chromosome = default_test_chromosome(source)
+    chrom = data.chromosome.reindex(data.genes).fillna("").astype(str)
+    test = [str(g) for g, c in zip(data.genes, chrom) if c == chromosome] if chromosome else []
+    return test or [str(g) for g in data.genes]
 
 
-def tissues() -> list[str]:
-    return [c for c in dataset(KIND).targets.columns]
+@functools.lru_cache(maxsize=16)
+def default_gene(source: str = DEFAULT_DATASET) -> str:
+    """The gene a page opens on: a held-out test gene worth looking at.
+
+    Demo: the test gene most bound by the first planted promoter regulator.
+    Registered data: the test gene with the most tissue-specific measured profile
+    (largest standard deviation across tissues).
+    """
+    data = dataset(KIND, source)
+    test = _default_test_genes(source)
+    planted = planted_regulators(source)
+    if planted:
+        features = list(map(str, data.promoter_features))
+        bound = data.promoter[data.promoter["feature"] == features.index(planted[0])]
+        totals = bound.groupby("gene")["value"].sum()
+        names = pd.Index(list(map(str, data.genes)))
+        totals.index = names[totals.index.to_numpy()]
+        on_test = totals[totals.index.isin(test)]
+        return str((on_test if len(on_test) else totals).idxmax())
+    spread = data.targets.loc[test, tissues(source, with_median=False)].astype(float).std(axis=1)
+    return str(spread.idxmax()) if spread.notna().any() else test[0]
+
+
+@functools.lru_cache(maxsize=16)
+def default_partner(source: str = DEFAULT_DATASET) -> str:
+    """The co-expression partner a page opens on (never the default gene).
+
+    Demo: the most Liver-specific gene. Registered data: the gene whose measured
+    tissue profile correlates best with the default gene's.
+    """
+    data = dataset(KIND, source)
+    gene = default_gene(source)
+    targets = data.targets[tissues(source, with_median=False)].astype(float)
+    others = targets.drop(index=gene, errors="ignore")
+    if is_demo(source) and "Liver" in targets.columns:
+        return str(others["Liver"].idxmax())
+    if targets.shape[1] >= MIN_COEXPRESSION_TISSUES:
+        similarity = others.T.corrwith(targets.loc[gene])  # Pearson over tissues, one value per gene
+        if similarity.notna().any():
+            return str(similarity.idxmax())
+    return str(others.index[0])
+
+
+def tissues(source: str = DEFAULT_DATASET, with_median: bool = True) -> list[str]:
+    """The dataset's targets: its tissues, then ``median`` unless ``with_median`` is False."""
+    columns = [str(c) for c in dataset(KIND, source).targets.columns]
+    return columns if with_median else [c for c in columns if c != "median"]

@@ -122,3 +122,16 @@ def test_unreadable_entry_is_skipped_and_concurrent_registrations_store_once(reg
     (broken / "entry.json").write_text("{not json")
     assert [e.name for e in reg.entries("dko")] == ["Cells"]
     assert json.loads((reg.root / "dko" / results[0][0].digest / "entry.json").read_text())["name"] == "Cells"
+
+
+def test_real_decode_toy_folder_registers_with_its_own_split(reg):
+    from tests.conftest import SHARED_DATA
+
+    folder = SHARED_DATA / "decode_toy"
+    if not folder.is_dir():
+        pytest.skip("../shared/data/decode_toy is not present")
+    entry, report, created = reg.register("decode", "DEcode toy (GTEx)", {"bundle": [folder]})
+    assert created, report.checks
+    assert any("own gene split" in text for _, text in report.checks)
+    data = reg.load("decode", entry.ident)
+    assert len(data.genes) == 2742 and set(data.params["split"]) == {"train", "validate", "test"}

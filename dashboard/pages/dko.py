@@ -7,6 +7,7 @@ import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard import services
+from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
@@ -21,6 +22,7 @@ from dashboard.services import dko as dko_service
 dash.register_page(__name__, path="/dko", name="DKO", title="DKO · PerturbScope", order=3)
 
 KIND = "dko"
+PAGE = "dko"
 DEFAULT_K = 15
 CARDS = ("dko-heldout", "dko-cellfit", "dko-heatmap", "dko-violin", "dko-topk", "dko-embedding", "dko-double")
 BLANK_CONFIG = {"displaylogo": False}
@@ -37,11 +39,11 @@ def _steps(value) -> int:
     return _int(value, dko_service.DEFAULT_STEPS, 50, 20000)
 
 
-def _gene_set(value) -> list[str]:
+def _gene_set(value, source: str = services.DEFAULT_DATASET) -> list[str]:
     if value is None:
         return []
     items = value if isinstance(value, list) else str(value).split(",")
-    genes = set(services.genes_of(KIND))
+    genes = set(services.genes_of(KIND, source))
     return [g.strip() for g in items if g and g.strip() in genes]
 
 
@@ -49,28 +51,38 @@ def _blank(message: str) -> tuple:
     return empty_figure(message), BLANK_CONFIG, ""
 
 
+def _cluster_options(payload, source: str) -> list[dict]:
+    return [{"label": "all clusters (means)" if c == "all" else f"drill down: cells of {c}", "value": c}
+            for c in ["all"] + dko_service.cluster_names(payload, source)]
+
+
 def layout(gene: str | None = None, cell: str | None = None, k: str | None = None, steps: str | None = None,
-           cluster: str | None = None, set: str | None = None, **_):  # noqa: A002 (URL parameter name)
-    data = services.dataset(KIND)
-    payload = dko_service.sweep_result(_steps(steps))
-    default_gene = dko_service.default_gene_set(payload, 1)[0]
-    chosen, notice = services.pick_gene(KIND, gene, default_gene)
-    cells = list(map(str, data.expression.columns))
+           cluster: str | None = None, set: str | None = None, data: str | None = None,  # noqa: A002 (URL name)
+           **_):
+    source, data_notice = services.pick_source(KIND, data)
+    dataset = services.dataset(KIND, source)
+    payload = dko_service.sweep_result(_steps(steps), source)
+    default_gene = dko_service.default_gene_set(payload, 1, source)[0]
+    chosen, gene_notice = services.pick_gene(KIND, gene, default_gene, source)
+    cells = list(map(str, dataset.expression.columns))
     heldout = payload["heldout_cells"] if payload else []
     chosen_cell = cell if cell in cells else (heldout[0] if heldout else cells[0])
-    gene_set = _gene_set(set) or dko_service.default_gene_set(payload)
-    clusters = ["all"] + [f"C{i + 1}" for i in range(dko_service.N_CLUSTERS)]
-    n_genes, n_cells = data.expression.shape
+    gene_set = _gene_set(set, source) or dko_service.default_gene_set(payload, source=source)
+    clusters = _cluster_options(payload, source)
+    n_genes, n_cells = dataset.expression.shape
+    genes = services.genes_of(KIND, source)
     return html.Div([
         page_header(
             "DKO: single-cell virtual knockouts",
             "Learn, in each cell, the map from which genes are present to the expression profile; then knock out "
             "every present gene in every cell in silico and score the impact, without perturbation data "
             "(He, Klein, Levy & Wang, arXiv 2510.03359, 2025).",
-            simulated_note=services.SIMULATED_NOTE, notice=notice,
+            simulated_note=services.simulated_note(source),
+            notice=" ".join(n for n in (data_notice, gene_notice) if n) or None,
         ),
         html.Div(className="controls", children=[
-            gene_picker("dko-gene", "Gene", services.genes_of(KIND), chosen, notice is not None),
+            dataset_picker(PAGE, KIND, source),
+            gene_picker("dko-gene", "Gene", genes, chosen, gene_notice is not None),
             html.Div(className="control", children=[
                 html.Label("Cell", htmlFor="q-cell"),
                 dcc.Dropdown(id="q-cell", options=cells, value=chosen_cell, clearable=False),
@@ -80,7 +92,7 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
                        className="control"),
             html.Label(["Training steps", dcc.Input(id="q-steps", type="number", min=50, max=20000, step=50,
                                                     value=_steps(steps), debounce=True)], className="control"),
-            html.Span(f"{n_genes:,} genes · {n_cells:,} cells · {int((data.expression > 0).to_numpy().sum()):,} "
+            html.Span(f"{n_genes:,} genes · {n_cells:,} cells · {int((dataset.expression > 0).to_numpy().sum()):,} "
                       "present (gene, cell) pairs", className="control-note"),
         ]),
         dcc.Store(id="dko-result"),
@@ -112,9 +124,8 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
             html.Div(className="controls", children=[
                 html.Div(className="control", children=[
                     html.Label("Heatmap: clusters or one cluster's cells", htmlFor="q-cluster"),
-                    dcc.Dropdown(id="q-cluster", options=[{"label": "all clusters (means)" if c == "all" else
-                                                           f"drill down: cells of {c}", "value": c} for c in clusters],
-                                 value=cluster if cluster in clusters else "all", clearable=False),
+                    dcc.Dropdown(id="q-cluster", options=clusters, clearable=False,
+                                 value=cluster if cluster in [c["value"] for c in clusters] else "all"),
                 ]),
             ]),
         ]),
@@ -131,7 +142,7 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
                    "the double impact with the sum of the two single impacts (epistasis). Defaults to the genes with "
                    "the largest mean impact.", className="card-help"),
             html.Label("Genes (2-15)", htmlFor="q-set"),
-            dcc.Dropdown(id="q-set", options=list(services.genes_of(KIND)), value=gene_set, multi=True),
+            dcc.Dropdown(id="q-set", options=list(genes), value=gene_set, multi=True),
             job_panel("dko-double", "Run double knockouts"),
         ]),
         figure_card("dko-double", "Epistasis matrix", height=560),
@@ -139,6 +150,7 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
 
 
 register_gene_picker("dko-gene")
+register_dataset_picker(PAGE)
 register_cancel_message("dko-sweep")
 register_cancel_message("dko-double")
 clientside_callback(
@@ -150,15 +162,15 @@ clientside_callback(
 )
 
 
-@callback(*figure_outputs("dko-presence"), Input("dko-gene", "value"))
-def show_presence(_gene):
-    data = services.dataset(KIND)
-    n_present = (data.expression > 0).sum(axis=0)
-    prov = services.provenance(KIND, "dko-assemblage-sizes", None)
-    methods = (f"Number of genes with expression > 0 in each of {len(n_present):,} cells, by cell type. DKO's "
-               f"assemblage of a cell is this presence vector divided by its size. Data: {prov['dataset']}. "
-               f"{prov['app']}.")
-    return render_card(presence_figure(n_present, data.cells["cell_type"]), prov, methods)
+@callback(*figure_outputs("dko-presence"), Input("dko-gene", "value"), source_state(PAGE))
+def show_presence(_gene, source=services.DEFAULT_DATASET):
+    n_present = (services.dataset(KIND, source).expression > 0).sum(axis=0)
+    groups = dko_service.cell_groups(source)
+    prov = services.provenance(KIND, "dko-assemblage-sizes", None, source=source)
+    methods = (f"Number of genes with expression > 0 in each of {len(n_present):,} cells"
+               f"{', by cell type' if groups is not None else ''}. DKO's assemblage of a cell is this presence "
+               f"vector divided by its size. Data: {prov['dataset']}. {prov['app']}.")
+    return render_card(presence_figure(n_present, groups), prov, methods)
 
 
 # --- the sweep job ---------------------------------------------------------------------------
@@ -168,10 +180,11 @@ def show_presence(_gene):
     Output("dko-sweep-error", "children"),
     Input("dko-sweep-run", "n_clicks"),
     State("q-steps", "value"),
+    source_state(PAGE),
     **job_callback_kwargs("dko-sweep"),
 )
-def run_sweep(set_progress, _n, steps):
-    outcome = dko_service.dko_sweep(_steps(steps), set_progress)
+def run_sweep(set_progress, _n, steps, source=services.DEFAULT_DATASET):
+    outcome = dko_service.dko_sweep(_steps(steps), set_progress, source=source)
     if outcome.error:
         return no_update, outcome.error
     return {"steps": _steps(steps), "seconds": round(outcome.seconds, 2)}, ""
@@ -180,19 +193,26 @@ def run_sweep(set_progress, _n, steps):
 @callback(
     Output("dko-result", "data", allow_duplicate=True),
     Input("q-steps", "value"),
+    source_state(PAGE),
     prevent_initial_call="initial_duplicate",
 )
-def load_cached_sweep(steps):
+def load_cached_sweep(steps, source=services.DEFAULT_DATASET):
     """Show a stored sweep for the current steps at once, if there is one."""
-    if dko_service.sweep_result(_steps(steps)) is None:
+    if dko_service.sweep_result(_steps(steps), source) is None:
         return None
     return {"steps": _steps(steps), "cached": True}
 
 
-def _payload(result):
+def _payload(result, source):
     if not result:
         return None
-    return dko_service.sweep_result(result["steps"])
+    return dko_service.sweep_result(result["steps"], source)
+
+
+@callback(Output("q-cluster", "options"), Input("dko-result", "data"), source_state(PAGE))
+def show_cluster_choices(result, source=services.DEFAULT_DATASET):
+    """The drill-down choices are the clusters of the shown sweep (small datasets get fewer)."""
+    return _cluster_options(_payload(result, source), source)
 
 
 @callback(
@@ -200,17 +220,18 @@ def _payload(result):
     Output("dko-sweep-status", "children", allow_duplicate=True),
     *figure_outputs("dko-heldout"),
     Input("dko-result", "data"),
+    source_state(PAGE),
     prevent_initial_call="initial_duplicate",
 )
-def show_training(result):
-    payload = _payload(result)
+def show_training(result, source=services.DEFAULT_DATASET):
+    payload = _payload(result, source)
     if payload is None:
         return ("No model yet: press Train and knock out.", "Idle.",
                 *_blank("Train the model to see the held-out error."))
     s = payload["summary"]
     steps = result["steps"]
-    prov = services.provenance(KIND, "dko-heldout-error", None, n_steps=steps, val_every=dko_service.VAL_EVERY,
-                               seed=dko_service.SEED)
+    prov = services.provenance(KIND, "dko-heldout-error", None, source=source, n_steps=steps,
+                               val_every=dko_service.VAL_EVERY, seed=dko_service.SEED)
     summary = (f"Model on all cells: best validation Bray-Curtis {s['best_val_loss']:.4f} at step {s['best_step']:,} "
                f"of {steps:,}; {s['n_knockouts']:,} single knockouts scored. Held-out cells: median Bray-Curtis "
                f"{s['heldout_median']:.4f}.")
@@ -224,12 +245,12 @@ def show_training(result):
     return summary, status, *render_card(heldout_figure(payload["per_cell"]), prov, methods)
 
 
-@callback(*figure_outputs("dko-cellfit"), Input("dko-result", "data"), Input("q-cell", "value"))
-def show_cell_fit(result, cell):
-    payload = _payload(result)
+@callback(*figure_outputs("dko-cellfit"), Input("dko-result", "data"), Input("q-cell", "value"), source_state(PAGE))
+def show_cell_fit(result, cell, source=services.DEFAULT_DATASET):
+    payload = _payload(result, source)
     if payload is None or not cell:
         return _blank("Train the model to compare predicted and true profiles.")
-    expr = services.dataset(KIND).expression
+    expr = services.dataset(KIND, source).expression
     if cell not in expr.columns:
         return _blank(f"{cell} is not a cell of this dataset.")
     true = expr[cell] / expr[cell].sum()
@@ -238,17 +259,18 @@ def show_cell_fit(result, cell):
         pos = payload["heldout_cells"].index(cell)
         predicted = pd.Series(payload["heldout_predicted"][:, pos], index=expr.index)
     else:
-        predicted = dko_service.model_from(payload).predict(expr[[cell]])[cell]
-    prov = services.provenance(KIND, f"dko-cellfit-{cell}", None, cell=cell, n_steps=result["steps"])
+        predicted = dko_service.model_from(payload, source).predict(expr[[cell]])[cell]
+    prov = services.provenance(KIND, f"dko-cellfit-{cell}", None, source=source, cell=cell, n_steps=result["steps"])
     methods = (f"Relative abundance of each gene present in {cell}: true (x) against DKO's prediction from the cell's "
                f"assemblage alone (y); the cell was {'held out from' if heldout else 'part of'} training. "
                f"Data: {prov['dataset']}. {prov['app']}.")
     return render_card(cell_fit_figure(predicted, true, cell, heldout), prov, methods)
 
 
-@callback(*figure_outputs("dko-heatmap"), Input("dko-result", "data"), Input("q-cluster", "value"))
-def show_heatmap(result, cluster):
-    payload = _payload(result)
+@callback(*figure_outputs("dko-heatmap"), Input("dko-result", "data"), Input("q-cluster", "value"),
+          source_state(PAGE))
+def show_heatmap(result, cluster, source=services.DEFAULT_DATASET):
+    payload = _payload(result, source)
     if payload is None:
         return _blank("Train the model and run the knockouts to see the impact matrix.")
     try:
@@ -256,15 +278,16 @@ def show_heatmap(result, cluster):
     except services.InputError as exc:
         return _blank(str(exc))
     n_cells = len(payload["cell_cluster"])
+    n_clusters = len(dko_service.cluster_names(payload))
     if kind == "cluster":
         title = f"Mean knockout impact per cell cluster ({n_cells:,} cells, top {len(matrix)} genes)"
     else:
         title = f"Knockout impact in the cells of {cluster}{note} (blank: gene absent)"
-    prov = services.provenance(KIND, f"dko-impact-heatmap-{cluster or 'all'}", None, cluster=cluster or "all",
-                               n_steps=result["steps"], n_clusters=dko_service.N_CLUSTERS)
+    prov = services.provenance(KIND, f"dko-impact-heatmap-{cluster or 'all'}", None, source=source,
+                               cluster=cluster or "all", n_steps=result["steps"], n_clusters=n_clusters)
     methods = (f"Impact of knocking out each gene in each cell: the Bray-Curtis dissimilarity between DKO's predicted "
                f"profile with the gene removed from the cell's assemblage and the predicted unperturbed profile "
-               f"(He et al. 2025). Cells were grouped by k-means (k = {dko_service.N_CLUSTERS}) on their impact "
+               f"(He et al. 2025). Cells were grouped by k-means (k = {n_clusters}) on their impact "
                f"profiles (absent genes count as 0); clusters, cells within a cluster and genes are in average-linkage "
                f"order; the {len(matrix)} genes with the largest mean impact are shown. "
                + ("Cells are cluster means." if kind == "cluster" else "Columns are single cells; blank = absent.")
@@ -277,9 +300,10 @@ def show_heatmap(result, cluster):
     *figure_outputs("dko-embedding"),
     Input("dko-result", "data"),
     Input("dko-gene", "value"),
+    source_state(PAGE),
 )
-def show_gene(result, gene):
-    payload = _payload(result)
+def show_gene(result, gene, source=services.DEFAULT_DATASET):
+    payload = _payload(result, source)
     if payload is None or not gene:
         blank = _blank("Train the model to see this gene's knockout impact.")
         return *blank, *blank
@@ -287,8 +311,8 @@ def show_gene(result, gene):
     part = table[table["gene"] == gene]
     clusters = payload["cell_cluster"].set_index("cell")["cluster"]
     values = part.assign(cluster=clusters.reindex(part["cell"]).to_numpy())
-    prov_v = services.provenance(KIND, "dko-gene-impact-by-cluster", gene, n_steps=result["steps"])
-    prov_e = services.provenance(KIND, "dko-embedding-impact", gene, n_steps=result["steps"])
+    prov_v = services.provenance(KIND, "dko-gene-impact-by-cluster", gene, source=source, n_steps=result["steps"])
+    prov_e = services.provenance(KIND, "dko-embedding-impact", gene, source=source, n_steps=result["steps"])
     if part.empty:
         blank = _blank(f"{gene} is present in no cell.")
         return *blank, *blank
@@ -303,9 +327,10 @@ def show_gene(result, gene):
             *render_card(embedding_figure(payload["embedding"], impact, gene), prov_e, methods_e))
 
 
-@callback(*figure_outputs("dko-topk"), Input("dko-result", "data"), Input("q-cell", "value"), Input("q-k", "value"))
-def show_top_genes(result, cell, k):
-    payload = _payload(result)
+@callback(*figure_outputs("dko-topk"), Input("dko-result", "data"), Input("q-cell", "value"), Input("q-k", "value"),
+          source_state(PAGE))
+def show_top_genes(result, cell, k, source=services.DEFAULT_DATASET):
+    payload = _payload(result, source)
     if payload is None or not cell:
         return _blank("Train the model to rank this cell's knockouts.")
     table = payload["table"]
@@ -313,7 +338,8 @@ def show_top_genes(result, cell, k):
     if part.empty:
         return _blank(f"No knockouts for {cell}.")
     k = _int(k, DEFAULT_K, 3, 60)
-    prov = services.provenance(KIND, f"dko-top-genes-{cell}", None, cell=cell, k=k, n_steps=result["steps"])
+    prov = services.provenance(KIND, f"dko-top-genes-{cell}", None, source=source, cell=cell, k=k,
+                               n_steps=result["steps"])
     methods = (f"The {k} genes whose in-silico knockout changes the predicted profile of {cell} most (Bray-Curtis "
                f"between the predicted profiles after and before the knockout; the hover also gives the impact on the "
                f"other genes only, with the knocked-out gene removed from both profiles). Data: {prov['dataset']}. "
@@ -329,42 +355,47 @@ def show_top_genes(result, cell, k):
     Input("dko-double-run", "n_clicks"),
     State("q-steps", "value"),
     State("q-set", "value"),
+    source_state(PAGE),
     **job_callback_kwargs("dko-double"),
 )
-def run_double(set_progress, _n, steps, genes):
-    outcome = dko_service.dko_double(_steps(steps), _gene_set(genes), set_progress)
+def run_double(set_progress, _n, steps, genes, source=services.DEFAULT_DATASET):
+    chosen = _gene_set(genes, source)
+    outcome = dko_service.dko_double(_steps(steps), chosen, set_progress, source=source)
     if outcome.error:
         return no_update, outcome.error
-    return {"steps": _steps(steps), "genes": _gene_set(genes), "seconds": round(outcome.seconds, 2)}, ""
+    return {"steps": _steps(steps), "genes": chosen, "seconds": round(outcome.seconds, 2)}, ""
 
 
 @callback(
     Output("dko-double-result", "data", allow_duplicate=True),
     Input("q-steps", "value"),
     Input("q-set", "value"),
+    source_state(PAGE),
     prevent_initial_call="initial_duplicate",
 )
-def load_cached_double(steps, genes):
-    if dko_service.double_result(_steps(steps), _gene_set(genes)) is None:
+def load_cached_double(steps, genes, source=services.DEFAULT_DATASET):
+    chosen = _gene_set(genes, source)
+    if dko_service.double_result(_steps(steps), chosen, source) is None:
         return None
-    return {"steps": _steps(steps), "genes": _gene_set(genes), "cached": True}
+    return {"steps": _steps(steps), "genes": chosen, "cached": True}
 
 
 @callback(
     *figure_outputs("dko-double"),
     Output("dko-double-status", "children", allow_duplicate=True),
     Input("dko-double-result", "data"),
+    source_state(PAGE),
     prevent_initial_call="initial_duplicate",
 )
-def show_double(result):
+def show_double(result, source=services.DEFAULT_DATASET):
     if not result:
         return *_blank("Pick 2-15 genes and run the double knockouts."), "Idle."
-    table = dko_service.double_result(result["steps"], result["genes"])
+    table = dko_service.double_result(result["steps"], result["genes"], source)
     if table is None:
         return *_blank("The stored result is gone; run the double knockouts again."), "Idle."
-    genes = [g for g in services.genes_of(KIND) if g in set(result["genes"])]
+    genes = [g for g in services.genes_of(KIND, source) if g in set(result["genes"])]
     mean, count = dko_service.epistasis_matrix(table, genes)
-    prov = services.provenance(KIND, "dko-epistasis", None, genes=genes, n_steps=result["steps"])
+    prov = services.provenance(KIND, "dko-epistasis", None, source=source, genes=genes, n_steps=result["steps"])
     methods = (f"For every pair of {len(genes)} genes, both were removed together from the assemblage of each cell "
                f"expressing both ({len(table):,} double knockouts) and DKO predicted the profile. Epistasis = impact of "
                f"the double knockout - the sum of the two single impacts (Bray-Curtis against the predicted unperturbed "
@@ -379,12 +410,13 @@ def show_double(result):
     Output("dko-sweep-error", "children", allow_duplicate=True),
     Input("dko-download-table", "n_clicks"),
     State("q-steps", "value"),
+    source_state(PAGE),
     prevent_initial_call=True,
 )
-def download_table(n_clicks, steps):
+def download_table(n_clicks, steps, source=services.DEFAULT_DATASET):
     if not n_clicks:
         return no_update, no_update
-    table = dko_service.full_impact_table(_steps(steps))
+    table = dko_service.full_impact_table(_steps(steps), source)
     if table is None:
         return no_update, "Run Train and knock out first; the impact table comes from that job."
     return dcc.send_data_frame(table.to_csv, f"dko_impacts_steps{_steps(steps)}.csv", index=False), ""

@@ -7,6 +7,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 
 from dashboard import services
 from dashboard.services import perturbation as tnet
+from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
@@ -20,6 +21,7 @@ dash.register_page(__name__, path="/perturbation", name="Perturbation signatures
                    title="Perturbation signatures · PerturbScope", order=4)
 
 KIND = "perturbation"
+PAGE = "pert"
 SUMMARY_COLUMNS = ["type", "model", "n_genes", "pearson", "pearson_delta", "cosine", "top50_pearson", "rmse"]
 SIMILAR_COLUMNS = ["gene", "cosine", "status"]
 TABLE_STYLE = dict(style_table={"overflowX": "auto"},
@@ -41,23 +43,31 @@ def _width(value) -> int:
     return value if value in tnet.WIDTHS else tnet.DEFAULT_WIDTH
 
 
+def _network_name(source: str) -> str:
+    """How methods texts name the network layers (simulated only for the demo)."""
+    return "the simulated network layers" if services.is_demo(source) else "the dataset's network layers"
+
+
 def layout(gene: str | None = None, type: str | None = None, epochs: str | None = None,  # noqa: A002 (URL name)
-           width: str | None = None, **_):
-    chosen, notice = tnet.pick_gene(gene)
-    data = services.dataset(KIND)
-    sizes = ", ".join(f"{k} {len(v):,}" for k, v in data.signatures.items())
+           width: str | None = None, data: str | None = None, **_):
+    source, data_notice = services.pick_source(KIND, data)
+    chosen, gene_notice = tnet.pick_gene(gene, source)
+    dataset = services.dataset(KIND, source)
+    sizes = ", ".join(f"{k} {len(v):,}" for k, v in dataset.signatures.items())
     return html.Div([
         page_header(
             "Perturbation signatures",
             "Predict the L1000 landmark signature of knocking down (RNAi), knocking out (CRISPR) or overexpressing "
             "(OE) any gene from its place in integrated gene networks (TranscriptionNet, Zhan et al., arXiv 2024), "
             "always beside simple baselines.",
-            simulated_note=services.SIMULATED_NOTE, notice=notice,
+            simulated_note=services.simulated_note(source),
+            notice=" ".join(n for n in (data_notice, gene_notice) if n) or None,
         ),
         html.Div(className="controls", children=[
-            gene_picker("pert-gene", "Gene", tnet.all_genes(), chosen, notice is not None),
+            dataset_picker(PAGE, KIND, source),
+            gene_picker("pert-gene", "Gene", tnet.all_genes(source), chosen, gene_notice is not None),
             html.Label(["Perturbation type", dcc.RadioItems(
-                id="q-type", options=list(tnet.TYPES), value=tnet.pick_type(type), inline=True,
+                id="q-type", options=list(tnet.types_of(source)), value=tnet.pick_type(type, source), inline=True,
             )], className="control"),
             html.Label(["Max. epochs (early stopping)", dcc.Input(
                 id="q-epochs", type="number", min=1, max=tnet.MAX_EPOCHS, step=1, value=_epochs(epochs),
@@ -67,7 +77,8 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                 id="q-width", options=[{"label": f"{w}{' (published)' if w == 1024 else ''}", "value": w}
                                        for w in tnet.WIDTHS], value=_width(width), clearable=False,
             )], className="control"),
-            html.Span(f"{len(data.genes):,} genes in {len(data.layers)} layers · {len(data.landmarks):,} landmarks · "
+            html.Span(f"{len(dataset.genes):,} genes in {len(dataset.layers)} layers · "
+                      f"{len(dataset.landmarks):,} landmarks · "
                       f"measured signatures: {sizes}", className="control-note"),
         ]),
         dcc.Store(id="pert-result"),
@@ -122,6 +133,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
 
 
 register_gene_picker("pert-gene")
+register_dataset_picker(PAGE)
 clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
     Output("url", "search", allow_duplicate=True),
@@ -132,10 +144,10 @@ clientside_callback(
 )
 
 
-@callback(*figure_outputs("pert-network"), Input("pert-gene", "value"))
-def show_network(gene):
-    edges = tnet.neighbourhood(gene)
-    prov = services.provenance(KIND, "network-neighbourhood", gene)
+@callback(*figure_outputs("pert-network"), Input("pert-gene", "value"), source_state(PAGE))
+def show_network(gene, source=services.DEFAULT_DATASET):
+    edges = tnet.neighbourhood(gene, source=source)
+    prov = services.provenance(KIND, "network-neighbourhood", gene, source=source)
     counts = edges.groupby("layer").size().to_dict() if len(edges) else {}
     methods = (f"Strongest neighbours (up to 12 per layer, by edge weight) of {gene} in each network layer, and the "
                f"edges among them; edges coloured by layer ({', '.join(f'{k}: {v}' for k, v in counts.items())}). "
@@ -152,10 +164,11 @@ register_cancel_message("pert-train")
     Input("pert-train-run", "n_clicks"),
     State("q-epochs", "value"),
     State("q-width", "value"),
+    source_state(PAGE),
     **job_callback_kwargs("pert-train"),
 )
-def run_training(set_progress, _n, epochs, width):
-    outcome = tnet.train(epochs, width, set_progress)
+def run_training(set_progress, _n, epochs, width, source=services.DEFAULT_DATASET):
+    outcome = tnet.train(epochs, width, set_progress, source=source)
     if outcome.error:
         return no_update, outcome.error
     return {"epochs": int(epochs), "width": int(width), "seconds": round(outcome.seconds, 2)}, ""
@@ -165,11 +178,12 @@ def run_training(set_progress, _n, epochs, width):
     Output("pert-result", "data", allow_duplicate=True),
     Input("q-epochs", "value"),
     Input("q-width", "value"),
+    source_state(PAGE),
     prevent_initial_call="initial_duplicate",
 )
-def load_cached_training(epochs, width):
+def load_cached_training(epochs, width, source=services.DEFAULT_DATASET):
     """Show stored models for the current parameters at once, if there are any."""
-    if tnet.result(epochs, width) is None:
+    if tnet.result(epochs, width, source) is None:
         return None
     return {"epochs": _epochs(epochs), "width": _width(width), "cached": True}
 
@@ -185,14 +199,15 @@ def load_cached_training(epochs, width):
     Input("pert-result", "data"),
     Input("pert-gene", "value"),
     Input("q-type", "value"),
+    source_state(PAGE),
     prevent_initial_call="initial_duplicate",
 )
-def show_results(result, gene, kind):
-    kind = tnet.pick_type(kind)
-    measured = tnet.measured(gene, kind)
-    payload = tnet.result(result["epochs"], result["width"]) if result else None
+def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
+    kind = tnet.pick_type(kind, source)
+    measured = tnet.measured(gene, kind, source)
+    payload = tnet.result(result["epochs"], result["width"], source) if result else None
     params = {"type": kind, **({"epochs": result["epochs"], "width": result["width"]} if result else {})}
-    prov = services.provenance(KIND, f"{kind}-signature", gene, **params)
+    prov = services.provenance(KIND, f"{kind}-signature", gene, source=source, **params)
     blank = (empty_figure("Train the models to see predictions."), {"displaylogo": False}, "")
     if payload is None:
         status = "The stored result is gone; train again." if result else "Idle."
@@ -206,7 +221,7 @@ def show_results(result, gene, kind):
         return *sig, *blank, *blank, [], [], "", status
     predicted, gene_status = tnet.predicted(payload, gene, kind)
     summary = payload["summary"]
-    methods = (f"TranscriptionNet on the simulated network layers: RWR embedding (64 dimensions) -> FunDNN "
+    methods = (f"TranscriptionNet on {_network_name(source)}: RWR embedding (64 dimensions) -> FunDNN "
                f"(width {result['width']}, at most {result['epochs']} epochs, early stopping on validation genes) "
                f"-> cross-type attention refiner; the {kind} signature of {gene} is {gene_status}. "
                f"Data: {prov['dataset']}. {prov['app']}.")
@@ -215,12 +230,14 @@ def show_results(result, gene, kind):
                       + methods)
     if measured is not None and predicted is not None:
         scatter = render_card(predicted_vs_measured_figure(predicted, measured, gene, kind, gene_status),
-                              services.provenance(KIND, f"{kind}-predicted-vs-measured", gene, **params),
+                              services.provenance(KIND, f"{kind}-predicted-vs-measured", gene, source=source,
+                                                  **params),
                               "Every landmark's predicted against measured value (dotted: identity). " + methods)
     else:
         scatter = (empty_figure(f"{gene} has no measured {kind} signature to compare with "
                                 f"(status: {gene_status})."), {"displaylogo": False}, "")
-    models = render_card(model_comparison_figure(summary), services.provenance(KIND, "model-comparison", None, **params),
+    models = render_card(model_comparison_figure(summary),
+                         services.provenance(KIND, "model-comparison", None, source=source, **params),
                          "Mean Pearson delta over held-out genes per type: the correlation of prediction and "
                          "measurement after subtracting the training-mean signature from both (the mean baseline "
                          "scores 0 by construction). " + methods)

@@ -5,6 +5,9 @@ cells to score held-out predictions (step 1), once on all cells for the
 knockouts (step 2). The page uses ``val_every=5`` (validation every fifth step
 instead of every step) to keep a sweep on the demo to seconds; the model
 chosen is otherwise the authors' (best validation Bray-Curtis).
+
+Every function takes the dataset as ``source``: ``"demo"`` or the id of a
+registered single-cell matrix (see :mod:`core.datasets.registry`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from dashboard.services import JobOutcome, cached_result, dataset, run_cached_job
+from dashboard.services import DEFAULT_DATASET, JobOutcome, cached_result, dataset, run_cached_job
 
 KIND = "dko"
 SWEEP = "dko.sweep"
@@ -22,6 +25,7 @@ DEFAULT_STEPS = 2000
 VAL_EVERY = 5
 SEED = 0
 N_CLUSTERS = 8
+MIN_CLUSTER_CELLS = 10  # fewer clusters than N_CLUSTERS on small datasets: about this many cells a cluster
 CODE_VERSION = "1"
 
 
@@ -40,22 +44,53 @@ def check_steps(steps) -> int:
     return value
 
 
-def dko_sweep(steps: int, set_progress=None) -> JobOutcome:
-    """Background job: held-out evaluation, training on all cells, all single knockouts, clustering."""
+def n_clusters(matrix: pd.DataFrame) -> int:
+    """How many k-means clusters a genes x cells impact matrix supports.
+
+    ``N_CLUSTERS`` on the demo; fewer when there are fewer than
+    ``MIN_CLUSTER_CELLS`` cells per cluster or fewer distinct impact profiles
+    than clusters (k-means would leave clusters empty).
+    """
+    distinct = len(np.unique(np.nan_to_num(matrix.to_numpy().T, nan=0.0), axis=0))
+    return max(1, min(max_clusters(matrix.shape[1]), distinct))
+
+
+def max_clusters(n_cells: int) -> int:
+    """The most impact clusters a dataset of ``n_cells`` cells gets (``N_CLUSTERS`` unless cells are few)."""
+    return max(1, min(N_CLUSTERS, n_cells // MIN_CLUSTER_CELLS))
+
+
+def dko_sweep(steps: int, set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
+    """Background job: held-out evaluation, training on all cells, all single knockouts, clustering.
+
+    Parameters
+    ----------
+    steps
+        Adam steps of both trainings (see :func:`check_steps`).
+    set_progress
+        Dash's progress setter, or None.
+    source
+        The dataset: ``"demo"`` or a registered dataset's id.
+
+    Returns
+    -------
+    JobOutcome
+    """
     params = sweep_params(steps)
 
     def compute(report):
         from core.dko import DKO, cell_embedding, cluster_impacts, heldout_evaluation, impact_matrix, knockout_impacts
 
         n_steps = check_steps(steps)
-        expr = dataset(KIND).expression
+        expr = dataset(KIND, source).expression
         held = heldout_evaluation(expr, seed=SEED, n_steps=n_steps, val_every=VAL_EVERY,
                                   progress=lambda f, m: report(0.4 * f, f"step 1 (held-out cells): {m}"))
         model = DKO(n_steps=n_steps, val_every=VAL_EVERY, seed=SEED).fit(
             expr, progress=lambda f, m: report(0.4 + 0.4 * f, f"step 2 (all cells): {m}"))
         table = knockout_impacts(model, expr, progress=lambda f, m: report(0.8 + 0.15 * f, m))
         report(0.96, "clustering cells by impact")
-        clusters = cluster_impacts(impact_matrix(table, expr.index, expr.columns), n_clusters=N_CLUSTERS, seed=SEED)
+        matrix = impact_matrix(table, expr.index, expr.columns)
+        clusters = cluster_impacts(matrix, n_clusters=n_clusters(matrix), seed=SEED)
         weights = model.weights()
         return {
             "per_cell": held.per_cell, "per_gene": held.per_gene,
@@ -71,38 +106,65 @@ def dko_sweep(steps: int, set_progress=None) -> JobOutcome:
                         "heldout_model_best_step": held.model.best_step_},
         }
 
-    return run_cached_job(SWEEP, KIND, params, compute, set_progress, CODE_VERSION)
+    return run_cached_job(SWEEP, KIND, params, compute, set_progress, CODE_VERSION, source=source)
 
 
-def sweep_result(steps: int) -> dict | None:
-    """The stored sweep for these steps, or None."""
+def sweep_result(steps: int, source: str = DEFAULT_DATASET) -> dict | None:
+    """The stored sweep for these steps on this dataset, or None."""
     try:
-        return cached_result(SWEEP, KIND, sweep_params(check_steps(steps)), CODE_VERSION)
+        return cached_result(SWEEP, KIND, sweep_params(check_steps(steps)), CODE_VERSION, source=source)
     except InputError:
         return None
 
 
-def model_from(payload: dict):
-    """The all-cells model of a stored sweep."""
+def cluster_names(payload: dict | None, source: str = DEFAULT_DATASET) -> list[str]:
+    """Impact clusters in display order (``C1``, ``C2``, ...): a stored sweep's, or the most a sweep can give."""
+    if payload is None:
+        return [f"C{i + 1}" for i in range(max_clusters(dataset(KIND, source).expression.shape[1]))]
+    return sorted(payload["cell_cluster"]["cluster"].unique(), key=lambda c: int(c[1:]))
+
+
+def model_from(payload: dict, source: str = DEFAULT_DATASET):
+    """The all-cells model of a stored sweep of this dataset."""
     from core.dko import DKO
 
     weights = {k: payload[k] for k in ("W1", "b1", "W2", "b2")}
-    return DKO.from_weights(weights, dataset(KIND).expression.index,
+    return DKO.from_weights(weights, dataset(KIND, source).expression.index,
                             {"n_steps": payload["summary"].get("n_steps", DEFAULT_STEPS)},
                             payload["summary"]["best_step"], payload["summary"]["best_val_loss"])
 
 
-def default_gene_set(payload: dict | None, n: int = 6) -> list[str]:
-    """Genes with the largest mean impact (the planted keystones before any sweep)."""
-    if payload is None:
-        return list(dataset(KIND).keystones)[:n]
-    means = payload["table"].groupby("gene")["impact"].mean().sort_values(ascending=False)
-    return list(means.index[:n])
+def default_gene_set(payload: dict | None, n: int = 6, source: str = DEFAULT_DATASET) -> list[str]:
+    """Genes to start with: the largest mean impact after a sweep.
+
+    Before a sweep: the demo's planted keystones, or on a dataset without
+    planted truth the genes present in most cells (ties in dataset order),
+    which also gives double knockouts the most cells to work on.
+    """
+    if payload is not None:
+        means = payload["table"].groupby("gene")["impact"].mean().sort_values(ascending=False)
+        return list(means.index[:n])
+    data = dataset(KIND, source)
+    if data.keystones:
+        return list(data.keystones)[:n]
+    present = (data.expression > 0).sum(axis=1)
+    return list(map(str, present.sort_values(ascending=False, kind="stable").index[:n]))
 
 
-def check_gene_set(genes) -> tuple[str, ...]:
+def cell_groups(source: str = DEFAULT_DATASET) -> pd.Series | None:
+    """Cell type per cell, or None when the dataset names no cell types (one group then).
+
+    Cells without a type in a partly annotated dataset are called ``unlabelled``.
+    """
+    types = dataset(KIND, source).cells["cell_type"].astype(str)
+    if not (types != "").any():
+        return None
+    return types.replace("", "unlabelled")
+
+
+def check_gene_set(genes, source: str = DEFAULT_DATASET) -> tuple[str, ...]:
     """A validated, de-duplicated gene set in dataset order."""
-    available = list(dataset(KIND).expression.index)
+    available = list(dataset(KIND, source).expression.index)
     chosen = [g for g in (genes or []) if g]
     unknown = [g for g in chosen if g not in available]
     if unknown:
@@ -119,33 +181,37 @@ def double_params(steps: int, genes) -> dict:
     return {**sweep_params(steps), "genes": list(genes)}
 
 
-def dko_double(steps: int, genes, set_progress=None) -> JobOutcome:
-    """Background job: all pairs of a gene set knocked out together in every cell."""
+def dko_double(steps: int, genes, set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
+    """Background job: all pairs of a gene set knocked out together in every cell.
+
+    Needs the stored sweep of the same ``steps`` and ``source`` (its all-cells model).
+    """
 
     def compute(report):
         from core.dko import double_knockout_impacts
 
-        chosen = check_gene_set(genes)
-        payload = sweep_result(steps)
+        chosen = check_gene_set(genes, source)
+        payload = sweep_result(steps, source)
         if payload is None:
             raise InputError("train the model first (Train and knock out), then run the double knockouts")
-        table = double_knockout_impacts(model_from(payload), dataset(KIND).expression, genes=chosen, progress=report)
+        table = double_knockout_impacts(model_from(payload, source), dataset(KIND, source).expression,
+                                        genes=chosen, progress=report)
         return {"table": table}
 
     try:
-        params = double_params(check_steps(steps), check_gene_set(genes))
+        params = double_params(check_steps(steps), check_gene_set(genes, source))
     except InputError as exc:
         return JobOutcome(key=None, error=str(exc))
-    return run_cached_job(DOUBLE, KIND, params, compute, set_progress, CODE_VERSION)
+    return run_cached_job(DOUBLE, KIND, params, compute, set_progress, CODE_VERSION, source=source)
 
 
-def double_result(steps: int, genes) -> pd.DataFrame | None:
+def double_result(steps: int, genes, source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
     """The stored double-knockout table, or None."""
     try:
-        params = double_params(check_steps(steps), check_gene_set(genes))
+        params = double_params(check_steps(steps), check_gene_set(genes, source))
     except InputError:
         return None
-    payload = cached_result(DOUBLE, KIND, params, CODE_VERSION)
+    payload = cached_result(DOUBLE, KIND, params, CODE_VERSION, source=source)
     return None if payload is None else payload["table"]
 
 
@@ -160,14 +226,14 @@ def epistasis_matrix(table: pd.DataFrame, genes) -> tuple[pd.DataFrame, pd.DataF
     return mean, count
 
 
-def full_impact_table(steps: int) -> pd.DataFrame | None:
+def full_impact_table(steps: int, source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
     """The sweep's impact table for download (DKO's 1-based ids plus names), or None."""
     from core.dko import impact_export
 
-    payload = sweep_result(steps)
+    payload = sweep_result(steps, source)
     if payload is None:
         return None
-    expr = dataset(KIND).expression
+    expr = dataset(KIND, source).expression
     return impact_export(payload["table"], expr.index, expr.columns)
 
 

@@ -1,4 +1,10 @@
-"""Perturbation-signature services: TranscriptionNet training as a cached background job, and views of it."""
+"""Perturbation-signature services: TranscriptionNet training as a cached background job, and views of it.
+
+Every function takes the dataset as ``source``: ``"demo"`` or the id of a
+registered set of network layers and signatures (see :mod:`core.datasets.registry`).
+A registered dataset may measure only some of the perturbation types;
+:func:`types_of` says which.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from dashboard.services import JobOutcome, cached_result, dataset, run_cached_job
+from dashboard.services import DEFAULT_DATASET, JobOutcome, cached_result, dataset, run_cached_job
 
 KIND = "perturbation"
 NAMESPACE = "perturbation.transcriptionnet"
@@ -44,8 +50,29 @@ def check_params(epochs, width) -> tuple[int, int]:
     return epochs, width
 
 
-def train(epochs, width, set_progress=None) -> JobOutcome:
-    """Background job: embed the network layers, train FunDNN + refiner + baselines, score held-out genes."""
+def types_of(source: str = DEFAULT_DATASET) -> tuple[str, ...]:
+    """The perturbation types the dataset has signatures of, in the order of ``TYPES``."""
+    signatures = dataset(KIND, source).signatures
+    return tuple(t for t in TYPES if t in signatures)
+
+
+def train(epochs, width, set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
+    """Background job: embed the network layers, train FunDNN + refiner + baselines, score held-out genes.
+
+    Parameters
+    ----------
+    epochs, width
+        Maximum epochs and FunDNN width (see :func:`check_params`).
+    set_progress
+        Dash's progress setter, or None.
+    source
+        The dataset: ``"demo"`` or a registered dataset's id. Only the types it
+        measures are modelled; the refiner needs two of them.
+
+    Returns
+    -------
+    JobOutcome
+    """
     try:
         epochs, width = check_params(epochs, width)
     except InputError as exc:
@@ -54,11 +81,11 @@ def train(epochs, width, set_progress=None) -> JobOutcome:
     def compute(report):
         from core.transcriptionnet import TranscriptionNet, network_embedding
 
-        data = dataset(KIND)
+        data = dataset(KIND, source)
         embedding = network_embedding(data.layers, dim=EMBEDDING_DIM, seed=0,
                                       progress=lambda f, m: report(0.08 * f, m))
-        model = TranscriptionNet(hidden=width, max_epochs=epochs, patience=5, refine_folds=2,
-                                 refine_epochs=max(5, epochs), refine_patience=5, seed=0)
+        model = TranscriptionNet(types=types_of(source), hidden=width, max_epochs=epochs, patience=5,
+                                 refine_folds=2, refine_epochs=max(5, epochs), refine_patience=5, seed=0)
         model.fit(embedding, data.signatures, progress=lambda f, m: report(0.08 + 0.9 * f, m))
         payload: dict[str, Any] = {"summary": model.summary_, "per_gene": model.per_gene_,
                                    "seconds": {k: round(v, 2) for k, v in model.seconds_.items()}}
@@ -69,58 +96,63 @@ def train(epochs, width, set_progress=None) -> JobOutcome:
         payload["status"] = pd.DataFrame(status)
         return payload
 
-    return run_cached_job(NAMESPACE, KIND, job_params(epochs, width), compute, set_progress, CODE_VERSION)
+    return run_cached_job(NAMESPACE, KIND, job_params(epochs, width), compute, set_progress, CODE_VERSION,
+                          source=source)
 
 
-def result(epochs, width) -> dict | None:
-    """The stored training result for these parameters, or None (never trains)."""
+def result(epochs, width, source: str = DEFAULT_DATASET) -> dict | None:
+    """The stored training result for these parameters on this dataset, or None (never trains)."""
     try:
         epochs, width = check_params(epochs, width)
     except InputError:
         return None
-    return cached_result(NAMESPACE, KIND, job_params(epochs, width), CODE_VERSION)
+    return cached_result(NAMESPACE, KIND, job_params(epochs, width), CODE_VERSION, source=source)
 
 
 # --- views ---------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
-def all_genes() -> tuple[str, ...]:
-    """Every gene in any network layer (each one gets a prediction)."""
-    return tuple(sorted(map(str, dataset(KIND).genes.index)))
+@functools.lru_cache(maxsize=16)
+def all_genes(source: str = DEFAULT_DATASET) -> tuple[str, ...]:
+    """Every gene of the dataset (network layers, signatures, landmarks); genes in a layer get a prediction."""
+    return tuple(sorted(map(str, dataset(KIND, source).genes.index)))
 
 
-def default_gene() -> str:
+def default_gene(source: str = DEFAULT_DATASET) -> str:
     """The first gene with a measured signature of every type."""
-    signatures = dataset(KIND).signatures.values()
+    signatures = dataset(KIND, source).signatures.values()
     common = set.intersection(*[set(map(str, s.index)) for s in signatures])
-    return sorted(common)[0] if common else all_genes()[0]
+    return sorted(common)[0] if common else all_genes(source)[0]
 
 
-def pick_gene(requested: str | None) -> tuple[str, str | None]:
+def pick_gene(requested: str | None, source: str = DEFAULT_DATASET) -> tuple[str, str | None]:
     """The gene to show and, when the request was replaced, why."""
-    default = default_gene()
+    default = default_gene(source)
     if not requested:
         return default, None
-    match = {g.upper(): g for g in all_genes()}.get(str(requested).upper())
+    match = {g.upper(): g for g in all_genes(source)}.get(str(requested).upper())
     if match:
         return match, None
     return default, f"{requested} is in none of the network layers of this dataset; showing {default}."
 
 
-def pick_type(requested: str | None) -> str:
-    return requested if requested in TYPES else TYPES[0]
+def pick_type(requested: str | None, source: str = DEFAULT_DATASET) -> str:
+    """The requested perturbation type if the dataset has it, else its first type."""
+    available = types_of(source)
+    return requested if requested in available else available[0]
 
 
-def measured(gene: str, kind: str) -> pd.Series | None:
-    """The measured signature of a gene, or None."""
-    signatures = dataset(KIND).signatures[kind]
-    return signatures.loc[gene].astype(float) if gene in signatures.index else None
+def measured(gene: str, kind: str, source: str = DEFAULT_DATASET) -> pd.Series | None:
+    """The measured signature of a gene, or None (also when the dataset has no signatures of ``kind``)."""
+    signatures = dataset(KIND, source).signatures.get(kind)
+    if signatures is None or gene not in signatures.index:
+        return None
+    return signatures.loc[gene].astype(float)
 
 
 def predicted(payload: dict, gene: str, kind: str) -> tuple[pd.Series | None, str | None]:
     """A gene's predicted signature (refined model) and its status, from a stored result."""
-    frame = payload[f"predicted_{kind}"]
-    if gene not in frame.index:
+    frame = payload.get(f"predicted_{kind}")
+    if frame is None or gene not in frame.index:
         return None, None
     return frame.loc[gene].astype(float), str(payload["status"].loc[gene, kind])
 
@@ -131,8 +163,8 @@ def similar_genes(payload: dict, gene: str, kind: str, n: int = 15) -> pd.DataFr
     The average predicted signature is removed first: every prediction shares the common response,
     so raw cosines are all close to 1 and would rank genes by little more than noise.
     """
-    frame = payload[f"predicted_{kind}"]
-    if gene not in frame.index:
+    frame = payload.get(f"predicted_{kind}")
+    if frame is None or gene not in frame.index:
         return pd.DataFrame(columns=["gene", "cosine", "status"])
     values = frame.to_numpy(np.float64)
     values = values - values.mean(axis=0)
@@ -144,13 +176,13 @@ def similar_genes(payload: dict, gene: str, kind: str, n: int = 15) -> pd.DataFr
                          "status": payload["status"][kind].iloc[order].to_numpy()})
 
 
-def neighbourhood(gene: str, per_layer: int = 12) -> pd.DataFrame:
+def neighbourhood(gene: str, per_layer: int = 12, source: str = DEFAULT_DATASET) -> pd.DataFrame:
     """Edges of a gene's neighbourhood in every layer: its strongest neighbours, and edges among them.
 
     Returns columns ``gene1, gene2, weight, layer, direct`` (``direct``: the edge touches the gene).
     """
     frames = []
-    layers = dataset(KIND).layers
+    layers = dataset(KIND, source).layers
     for name, edges in layers.items():
         touching = edges[(edges["gene1"] == gene) | (edges["gene2"] == gene)]
         touching = touching.nlargest(per_layer, "weight")

@@ -126,3 +126,74 @@ def test_full_impact_table_download(result):
     frame = pd.read_csv(io.StringIO(data["content"]))
     assert len(frame) == 65785 and list(frame.columns[:3]) == ["gene_id", "cell_id", "k_pred"]
     assert frame["gene_id"].min() == 1 and frame["cell_id"].min() == 1
+
+
+# --- a registered dataset (no planted truth, no cell types, 30 genes x 120 cells) ----------------
+
+def _find(component, ident):
+    """The component with this id in a layout tree, or None."""
+    if getattr(component, "id", None) == ident:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if hasattr(child, "to_plotly_json") and (hit := _find(child, ident)) is not None:
+            return hit
+    return None
+
+
+def test_n_clusters_fits_small_and_degenerate_datasets():
+    same = pd.DataFrame(np.ones((3, 25)))
+    assert dko_service.n_clusters(same) == 1  # identical impact profiles: one cluster, not 8 empty ones
+    distinct = pd.DataFrame(np.random.default_rng(0).random((3, 35)))
+    assert dko_service.n_clusters(distinct) == 3  # 35 cells: about 10 cells a cluster
+    assert dko_service.max_clusters(800) == dko_service.N_CLUSTERS
+
+
+def test_registered_dataset_before_a_sweep(registered):
+    source = registered["dko"]
+    data = services.dataset("dko", source)
+    view = page.layout(data=source, gene="SIM0033", set="NOPE")
+    assert "simulated-banner" not in str(view)
+    assert _find(view, "q-dko--data").value == source and _find(view, "dko-source").data == source
+    present = (data.expression > 0).sum(axis=1)
+    default = dko_service.default_gene_set(None, source=source)
+    assert len(default) == 6 and present[default].min() >= present.drop(default).max()
+    assert _find(view, "q-set").value == default
+    assert _find(view, "q-cell").value in data.expression.columns
+    fig, _config, methods = page.show_presence(None, source)
+    assert len(fig.data) == 1 and len(fig.data[0].x) == data.expression.shape[1]  # one group, not ""
+    assert "by cell type" not in methods and "My dko data" in methods
+    fallback = str(page.layout(data="0123456789abcdef"))
+    assert "showing the demo data" in fallback and "simulated-banner" in fallback
+
+
+def test_registered_dataset_sweep_and_double_knockouts(registered, result):
+    source = registered["dko"]
+    expr = services.dataset("dko", source).expression
+    outcome = dko_service.dko_sweep(STEPS, source=source)
+    assert outcome.error is None, outcome.error
+    assert outcome.key != dko_service.dko_sweep(STEPS).key  # the demo's stored sweep, not this one
+    payload = dko_service.sweep_result(STEPS, source)
+    assert len(payload["table"]) == int((expr > 0).to_numpy().sum())
+    assert len(payload["cell_cluster"]) == expr.shape[1] and set(payload["table"]["gene"]) <= set(expr.index)
+    mine = {"steps": STEPS, "cached": True}
+    assert page.load_cached_sweep(STEPS, source) == mine
+    clusters = [o["value"] for o in page.show_cluster_choices(mine, source)]
+    assert clusters[0] == "all" and 1 <= len(clusters) - 1 <= dko_service.max_clusters(expr.shape[1])
+    heat, _c, methods = page.show_heatmap(mine, "all", source)
+    assert len(heat.data[0].x) == len(clusters) - 1 and "My dko data" in methods
+    drill, _c, _m = page.show_heatmap(mine, clusters[1], source)
+    assert set(drill.data[0].x) <= set(expr.columns)
+    cell = payload["heldout_cells"][0]
+    assert len(page.show_cell_fit(mine, cell, source)[0].data[1].x) == int((expr[cell] > 0).sum())
+    gene = dko_service.default_gene_set(payload, 1, source)[0]
+    violin, *_rest = page.show_gene(mine, gene, source)
+    assert sum(len(t.y) for t in violin.data) == int((expr.loc[gene] > 0).sum())
+    data, message = page.download_table(1, STEPS, source)
+    assert message == "" and len(pd.read_csv(io.StringIO(data["content"]))) == len(payload["table"])
+
+    genes = dko_service.default_gene_set(payload, 3, source)
+    assert dko_service.dko_double(STEPS, genes, source=source).error is None
+    assert dko_service.double_result(STEPS, genes) is None  # not the demo's
+    fig, _c, methods, status = page.show_double({"steps": STEPS, "genes": genes}, source)
+    assert sorted(fig.data[0].x) == sorted(genes) and "My dko data" in methods

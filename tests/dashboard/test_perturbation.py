@@ -81,3 +81,47 @@ def test_page_without_training_and_network_view():
     assert "neighbours" in methods
     assert tnet.pick_gene("sim0002") == ("SIM0002", None)
     assert tnet.pick_gene("nope")[1] is not None
+
+
+# --- a registered dataset (RNAi and OE only, 50 landmarks, layers named after their files) -------
+
+def _find(component, ident):
+    """The component with this id in a layout tree, or None."""
+    if getattr(component, "id", None) == ident:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if hasattr(child, "to_plotly_json") and (hit := _find(child, ident)) is not None:
+            return hit
+    return None
+
+
+def test_registered_dataset_trains_on_its_own_types_and_genes(registered, trained):
+    source = registered["perturbation"]
+    data = dataset("perturbation", source)
+    assert tnet.types_of(source) == ("RNAi", "OE")
+    view = page.layout(data=source, type="CRISPR", gene="nope")
+    assert "simulated-banner" not in str(view) and _find(view, "q-pert--data").value == source
+    kinds = _find(view, "q-type")
+    assert kinds.options == ["RNAi", "OE"] and kinds.value == "RNAi"  # CRISPR is not in this dataset
+    assert "nope is in none" in str(view) and "showing the demo data" not in str(view)
+    assert "simulated-banner" in str(page.layout())
+    gene = tnet.default_gene(source)
+    fig, _config, methods = page.show_network(gene, source)
+    layers = {t.name.split(" (")[0] for t in fig.data if t.mode == "lines"}
+    assert layers and layers <= set(data.layers) and "My perturbation data" in methods
+
+    outcome = tnet.train(EPOCHS, WIDTH, source=source)
+    assert outcome.error is None, outcome.error
+    assert outcome.key != tnet.train(EPOCHS, WIDTH).key  # the demo's stored models are another entry
+    payload = tnet.result(EPOCHS, WIDTH, source)
+    assert "predicted_CRISPR" not in payload
+    assert payload["predicted_OE"].shape[1] == len(data.landmarks) == 50
+    assert set(payload["predicted_OE"].index) <= set(data.genes.index)
+    assert page.load_cached_training(EPOCHS, WIDTH, source)["cached"] is True
+    out = page.show_results({"epochs": EPOCHS, "width": WIDTH, "cached": True}, gene, "CRISPR", source)
+    sig_fig, _, sig_methods, scatter_fig, _, _, _models, _, _, rows, similar, verdict, status = out
+    assert sig_fig.layout.meta["provenance"]["params"]["type"] == "RNAi"
+    assert len(scatter_fig.data[0].x) == 50 and "simulated" not in sig_methods
+    assert {r["type"] for r in rows} == {"RNAi", "OE"} and len(similar) == 15
+    assert "CRISPR" not in verdict and status == "Loaded the stored models."

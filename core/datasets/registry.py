@@ -289,8 +289,9 @@ def _validate_essentiality(files, report: ValidationReport):
     if missing > 0.2:
         report.add("warning", f"{missing:.0%} of gene-effect values are missing; targets with few screened cell "
                               "lines give unreliable modifiers")
-    lineages = data.cells["lineage"].replace("", np.nan)
-    if lineages.notna().any():
+    lineages = data.cells["lineage"]
+    lineages = lineages[lineages != ""]
+    if len(lineages):
         report.summary["lineages"] = f"{lineages.nunique()}"
         report.add("ok", f"{lineages.nunique()} lineages from the annotation")
     else:

@@ -6,7 +6,12 @@ one page importing another could execute it twice.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from dash import dcc, html
+
+from dashboard import services
+from dashboard.components.subnav import subnav
 
 KIND = "essentiality"
 DEFAULT_TARGET = "RPP25L"
@@ -31,3 +36,36 @@ def models_control(page: str, value, default: str = "all") -> html.Label:
         id=models_id(page), value=models_choice(value, default), inline=True,
         options=[{"label": " Paper's zoo (8)", "value": "all"}, {"label": " Fast (5)", "value": "fast"}],
     )], className="control")
+
+
+def pick_target(gene: str | None, source: str) -> tuple[str, str | None]:
+    """The target a page shows for the URL's ``gene`` and, when it was replaced, why.
+
+    Without a usable ``gene`` the page opens on :data:`DEFAULT_TARGET`, or on
+    a widely screened target of a registered dataset that lacks it.
+    """
+    from dashboard.services.essentiality import default_target
+
+    return services.pick_gene(KIND, gene, default_target(DEFAULT_TARGET, source), source)
+
+
+def family_query(gene: str | None, source: str) -> dict:
+    """URL parameters the family's pages share: the gene and, for a registered dataset, its id."""
+    return {"gene": gene, "data": None if services.is_demo(source) else source}
+
+
+def family_nav(active: str, gene: str | None, source: str) -> html.Nav:
+    """Tabs between the three pages, keeping the gene and the dataset."""
+    return subnav(SECTIONS, active, query=family_query(gene, source))
+
+
+def target_href(target: str, source: str) -> str:
+    """Address of a target's modifier-gene page in dataset ``source``."""
+    query = {k: v for k, v in family_query(target, source).items() if v}
+    return f"/essentiality?{urlencode(query)}"
+
+
+def notices(*texts: str | None) -> str | None:
+    """Several page notices as one (None when there is none)."""
+    shown = [text for text in texts if text]
+    return " ".join(shown) if shown else None

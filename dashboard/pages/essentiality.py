@@ -7,12 +7,14 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 
 from dashboard import services
 from dashboard.services import essentiality as screen_service
+from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.essentiality_controls import DEFAULT_TARGET, KIND, SECTIONS, models_choice, models_control, models_id
+from dashboard.components.essentiality_controls import (
+    KIND, family_nav, models_choice, models_control, models_id, notices, pick_target,
+)
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
-from dashboard.components.subnav import subnav
 from dashboard.components.tables import data_table
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import (
@@ -36,20 +38,26 @@ def _perms(value) -> int:
         return DEFAULT_PERMS
 
 
+def _source(result: dict) -> str:
+    return result.get("source") or services.DEFAULT_DATASET
+
+
 def layout(gene: str | None = None, perms: str | None = None, models: str | None = None,
-           modifier: str | None = None, **_):
-    target, notice = services.pick_gene(KIND, gene, DEFAULT_TARGET)
-    data = services.dataset(KIND)
+           modifier: str | None = None, data: str | None = None, **_):
+    source, data_notice = services.pick_source(KIND, data)
+    target, notice = pick_target(gene, source)
+    data = services.dataset(KIND, source)
     return html.Div([
         page_header(
             "Modifier genes",
             "Which genes' expression predicts a target gene's CRISPR essentiality across cancer cell lines "
             "(Rosenski, Shifman & Kaplan, BMC Med Genomics 2023).",
-            simulated_note=services.SIMULATED_NOTE, notice=notice,
+            simulated_note=services.simulated_note(source), notice=notices(data_notice, notice),
         ),
-        subnav(SECTIONS, "/essentiality", target),
+        family_nav("/essentiality", target, source),
         html.Div(className="controls", children=[
-            gene_picker("ess-target", "Target gene", services.genes_of(KIND), target, notice is not None),
+            dataset_picker("ess", KIND, source),
+            gene_picker("ess-target", "Target gene", services.genes_of(KIND, source), target, notice is not None),
             models_control("ess", models),
             html.Span(f"{data.expression.shape[0]:,} cell lines · {data.expression.shape[1]:,} expressed genes · "
                       f"{data.effect.shape[1]:,} target genes", className="control-note"),
@@ -116,6 +124,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
 
 
 register_gene_picker("ess-target")
+register_dataset_picker("ess")
 clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
     Output("url", "search", allow_duplicate=True),
@@ -126,22 +135,33 @@ clientside_callback(
 )
 
 
-@callback(*figure_outputs("ess-lineage"), Input("ess-target", "value"))
-def show_lineages(target):
-    data = services.dataset(KIND)
-    fig = effect_by_lineage_figure(data.effect[target], data.cells["lineage"], target)
-    prov = services.provenance(KIND, "effect-by-lineage", target)
+def _grouping_text(lineage) -> str:
+    """How the cell lines were grouped, for methods texts."""
+    if set(lineage) == {screen_service.ALL_LINES}:
+        return "all cell lines as one group (the dataset has no lineage annotation)"
+    extra = " (cell lines without one form the group 'unannotated')" if screen_service.UNANNOTATED in set(lineage) else ""
+    return f"lineage{extra}"
+
+
+@callback(*figure_outputs("ess-lineage"), Input("ess-target", "value"), source_state("ess"))
+def show_lineages(target, source=services.DEFAULT_DATASET):
+    data = services.dataset(KIND, source)
+    lineage = screen_service.lineages(data)
+    fig = effect_by_lineage_figure(data.effect[target], lineage, target)
+    prov = services.provenance(KIND, "effect-by-lineage", target, source=source)
     methods = (f"CRISPR gene effect of {target} across {data.effect[target].notna().sum():,} cell lines grouped by "
-               f"lineage (boxes: median and interquartile range; whiskers 1.5 IQR). Data: {prov['dataset']}. "
-               f"Figure from {prov['app']}.")
+               f"{_grouping_text(lineage)} (boxes: median and interquartile range; whiskers 1.5 IQR). "
+               f"Data: {prov['dataset']}. Figure from {prov['app']}.")
     return render_card(fig, prov, methods)
 
 
 register_cached_job(
-    "ess-screen", "ess-result", [("ess-target", "value"), ("q-perms", "value")],
-    params=lambda target, perms: {"target": target, "perms": _perms(perms)},
-    run=lambda p, set_progress: screen_service.essentiality_screen(p["target"], p["perms"], set_progress),
-    stored=lambda p: screen_service.essentiality_screen_result(p["target"], p["perms"]) is not None,
+    "ess-screen", "ess-result", [("ess-target", "value"), ("q-perms", "value"), (source_id("ess"), "data")],
+    params=lambda target, perms, source: {"target": target, "perms": _perms(perms), "source": source},
+    run=lambda p, set_progress: screen_service.essentiality_screen(p["target"], p["perms"], set_progress,
+                                                                   source=p["source"]),
+    stored=lambda p: screen_service.essentiality_screen_result(p["target"], p["perms"],
+                                                               source=p["source"]) is not None,
 )
 
 
@@ -158,19 +178,19 @@ def show_screen(result):
     if not result:
         blank = (empty, {"displaylogo": False}, "")
         return *blank, *blank, [], "Idle."
-    target, perms = result["target"], result["perms"]
-    table = screen_service.essentiality_screen_result(target, perms)
+    target, perms, source = result["target"], result["perms"], _source(result)
+    table = screen_service.essentiality_screen_result(target, perms, source=source)
     if table is None:
         blank = (empty, {"displaylogo": False}, "")
         return *blank, *blank, [], "The stored result is gone; run the screen again."
-    data = services.dataset(KIND)
+    data = services.dataset(KIND, source)
     params = {"n_permutations": perms}
-    top_prov = services.provenance(KIND, "screen-top-genes", target, **params)
+    top_prov = services.provenance(KIND, "screen-top-genes", target, source=source, **params)
     top_fig = top_correlates_figure(table, target)
     best = table.iloc[0]
-    scatter_prov = services.provenance(KIND, f"scatter-{best['gene']}", target, **params)
+    scatter_prov = services.provenance(KIND, f"scatter-{best['gene']}", target, source=source, **params)
     scatter_fig = effect_scatter_figure(
-        data.expression[best["gene"]], data.effect[target], data.cells["lineage"], best["gene"], target,
+        data.expression[best["gene"]], data.effect[target], screen_service.lineages(data), best["gene"], target,
         r=float(best["pearson_r"]), q=float(best["pearson_q"]),
     )
     n_sig = int((table["pearson_q"] < 0.05).sum())
@@ -191,10 +211,12 @@ def show_screen(result):
 # --- per-target analysis ------------------------------------------------------------------
 
 register_cached_job(
-    "ess-analysis", "ess-analysis-result", [("ess-target", "value"), (models_id("ess"), "value")],
-    params=lambda target, models: {"target": target, "models": models_choice(models)},
-    run=lambda p, set_progress: screen_service.run_analysis(p["target"], p["models"], set_progress),
-    stored=lambda p: screen_service.analysis_result(p["target"], p["models"]) is not None,
+    "ess-analysis", "ess-analysis-result",
+    [("ess-target", "value"), (models_id("ess"), "value"), (source_id("ess"), "data")],
+    params=lambda target, models, source: {"target": target, "models": models_choice(models), "source": source},
+    run=lambda p, set_progress: screen_service.run_analysis(p["target"], p["models"], set_progress,
+                                                            source=p["source"]),
+    stored=lambda p: screen_service.analysis_result(p["target"], p["models"], source=p["source"]) is not None,
 )
 
 
@@ -231,23 +253,24 @@ def _summary(report, result: dict) -> list:
 def show_analysis(result, modifier):
     if not result:
         return *_empty_analysis("Run the analysis to fit the model zoo for this target."), [], [], [], "Idle."
-    target, models = result["target"], result["models"]
-    analysis = screen_service.analysis_result(target, models)
+    target, models, source = result["target"], result["models"], _source(result)
+    analysis = screen_service.analysis_result(target, models, source=source)
     if analysis is None:
         return *_empty_analysis("The stored result is gone; run the analysis again."), [], [], [], "Idle."
-    data = services.dataset(KIND)
+    data = services.dataset(KIND, source)
     report = analysis.report
     selection = report.selection
     shown = modifier if modifier in report.modifiers else (report.modifiers[0] if report.modifiers else None)
-    prov = lambda view, **extra: services.provenance(KIND, view, target, models=models, **extra)  # noqa: E731
-    source = prov("x")["dataset"]
+    prov = lambda view, **extra: services.provenance(KIND, view, target, source=source, models=models,  # noqa: E731
+                                                     **extra)
+    data_label = prov("x")["dataset"]
     n_train = int((report.predictions["split"] != "test").sum())
     select_text = (f"Modifier genes of {target} were selected on {n_train:,} training cell lines by Pearson and "
                    f"Spearman correlation and a chi-squared test (effect in 6 equal-frequency bins x expression "
                    f"below/above its median), Benjamini-Hochberg FDR < 0.05 per test, top 20 per test "
-                   f"(Rosenski et al. 2023). Data: {source}.")
+                   f"(Rosenski et al. 2023). Data: {data_label}.")
     cards = [render_card(venn_figure(selection.sets, target), prov("modifier-venn"), select_text)]
-    lineage = data.cells["lineage"]
+    lineage = screen_service.lineages(data)
     if shown is not None:
         row = selection.table.loc[shown]
         cards.append(render_card(
@@ -260,7 +283,7 @@ def show_analysis(result, modifier):
                                    title=f"{target} expression against {shown} expression",
                                    x_title=f"{shown} expression, log2(TPM + 1)",
                                    y_title=f"{target} expression, log2(TPM + 1)"),
-            prov(f"expression-{shown}-vs-{target}"), f"Expression of the two genes across cell lines. Data: {source}."))
+            prov(f"expression-{shown}-vs-{target}"), f"Expression of the two genes across cell lines. Data: {data_label}."))
     else:
         cards += [[empty_figure(f"No modifier passed the FDR threshold for {target}."), {"displaylogo": False}, ""]] * 2
     n_test = int((report.predictions["split"] == "test").sum())
@@ -269,11 +292,11 @@ def show_analysis(result, modifier):
                     f"of 90% of the training cell lines and compared by RMSE on the other 10%; {report.chosen_model} "
                     f"was refitted on all training lines and evaluated on {n_test} held-out lines (Pearson r = "
                     f"{report.test_pearson:.3f}, p = {report.test_pearson_p:.2e}; RMSE {report.test_rmse:.3f} vs "
-                    f"{report.baseline_test_rmse:.3f} for the training mean). Data: {source}.")
+                    f"{report.baseline_test_rmse:.3f} for the training mean). Data: {data_label}.")
     else:
         zoo_text = (f"No modifier gene passed the FDR threshold on the training lines, so {target}'s effect on the "
                     f"{n_test} held-out lines is predicted by the training mean (RMSE {report.test_rmse:.3f}). "
-                    f"Data: {source}.")
+                    f"Data: {data_label}.")
     cards.append(render_card(
         predicted_actual_figure(report.predictions, target, report.chosen_model, report.test_pearson,
                                 report.test_pearson_p), prov("predicted-vs-actual"), zoo_text))
@@ -284,21 +307,38 @@ def show_analysis(result, modifier):
         cards.append(render_card(
             validation_rmse_figure(report.validation_rmse, report.chosen_model, report.baseline_test_rmse),
             prov("validation-rmse"), zoo_text))
-        cards.append(render_card(
-            lineage_weights_figure(analysis.weights, target), prov("lineage-weights"),
-            f"For each lineage with at least 15 cell lines, a linear regression of {target}'s effect on the "
-            f"standardised expression of its modifier genes; colours are the coefficients (red positive, blue negative). "
-            f"Data: {source}."))
+        cards.append(_weights_card(analysis.weights, target, lineage, prov("lineage-weights"), data_label))
     cards.append(render_card(
         heldout_figure(analysis.heldout, target), prov("heldout-lineages"),
         f"For each lineage with at least 40 cell lines, modifiers were selected and a model trained without that "
-        f"lineage; violins show absolute errors on it, beside the errors of a random 75/25 split (Global). "
-        f"Data: {source}."))
+        f"lineage; violins show absolute errors on it, beside the errors of a random 75/25 split (Global)."
+        f"{_heldout_note(analysis.heldout)} Data: {data_label}."))
     table = _modifier_rows(selection)
     options = list(report.modifiers)
     status = ("Loaded the stored result." if result.get("cached")
               else f"Finished in {result.get('seconds', 0):.1f} s.")
     return (*[value for card in cards for value in card], table, options, _summary(report, result), status)
+
+
+def _weights_card(weights, target: str, lineage, provenance: dict, data_label: str) -> list:
+    """The per-lineage weights heatmap, or why no lineage is large enough for one."""
+    if weights.empty:
+        reason = (f"No lineage group has at least 15 cell lines with a gene effect for {target}, "
+                  "so no per-lineage weights can be fitted.")
+        return [empty_figure(reason), {"displaylogo": False}, reason]
+    return render_card(
+        lineage_weights_figure(weights, target), provenance,
+        f"For each group of at least 15 cell lines, grouped by {_grouping_text(lineage)}, a linear regression of "
+        f"{target}'s effect on the standardised expression of its modifier genes; colours are the coefficients "
+        f"(red positive, blue negative). Data: {data_label}.")
+
+
+def _heldout_note(heldout) -> str:
+    """Say so when no lineage was large enough to be held out (only the random split is drawn)."""
+    if set(heldout["group"]) <= {"Global"}:
+        return (" No annotated lineage has 40 cell lines with a gene effect, so only the random split is shown "
+                "(unannotated cell lines are never held out as a lineage).")
+    return ""
 
 
 def _modifier_rows(selection, genes: list[str] | None = None) -> list[dict]:
@@ -322,7 +362,7 @@ def venn_region_clicked(click, result):
     """List the genes of the clicked Venn region with their statistics."""
     if not click or not result or not click.get("points"):
         return no_update, no_update
-    analysis = screen_service.analysis_result(result["target"], result["models"])
+    analysis = screen_service.analysis_result(result["target"], result["models"], source=_source(result))
     if analysis is None:
         return no_update, no_update
     key = tuple(str(click["points"][0].get("customdata", "")).split("&"))

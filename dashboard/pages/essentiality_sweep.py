@@ -6,14 +6,16 @@ import dash
 from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
 
 from dashboard import services
+from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
-from dashboard.components.subnav import subnav
 from dashboard.components.tables import data_table
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import sweep_histogram_figure
-from dashboard.components.essentiality_controls import KIND, SECTIONS, models_choice, models_control, models_id
+from dashboard.components.essentiality_controls import (
+    KIND, family_nav, models_choice, models_control, models_id, target_href,
+)
 from dashboard.services import essentiality as ess_service
 
 dash.register_page(__name__, path="/essentiality/sweep", name="Genome-wide",
@@ -27,22 +29,29 @@ def _size(value) -> str:
     return value if value in SIZES else "20"
 
 
-def layout(gene: str | None = None, n: str | None = None, models: str | None = None, **_):
-    n_targets = services.dataset(KIND).effect.shape[1]
+def _size_options(n_targets: int) -> list[dict]:
+    """The sweep sizes a dataset offers: the first 20 or 50 targets only when it has more."""
+    options = [{"label": f" first {size}", "value": key} for key, size in SIZES.items() if 0 < size < n_targets]
+    return options + [{"label": f" all {n_targets:,}", "value": "all"}]
+
+
+def layout(gene: str | None = None, n: str | None = None, models: str | None = None, data: str | None = None, **_):
+    source, data_notice = services.pick_source(KIND, data)
+    n_targets = services.dataset(KIND, source).effect.shape[1]
+    options = _size_options(n_targets)
+    size = _size(n) if _size(n) in [o["value"] for o in options] else options[0]["value"]
     return html.Div([
         page_header(
             "Genome-wide sweep",
             "Every target gene through the same protocol: modifier selection on training cell lines, model zoo, "
             "choice by validation RMSE, Pearson r on held-out cell lines, BH-FDR across targets.",
-            simulated_note=services.SIMULATED_NOTE,
+            simulated_note=services.simulated_note(source), notice=data_notice,
         ),
-        subnav(SECTIONS, "/essentiality/sweep", gene),
+        family_nav("/essentiality/sweep", gene, source),
         html.Div(className="controls", children=[
-            html.Label(["Targets", dcc.RadioItems(
-                id="q-sweep--n", value=_size(n), inline=True,
-                options=[{"label": " first 20", "value": "20"}, {"label": " first 50", "value": "50"},
-                         {"label": f" all {n_targets}", "value": "all"}],
-            )], className="control"),
+            dataset_picker("ess-sweep", KIND, source),
+            html.Label(["Targets", dcc.RadioItems(id="q-sweep--n", value=size, inline=True, options=options)],
+                       className="control"),
             models_control("sweep", models, default="fast"),
         ]),
         dcc.Store(id="sweep-result"),
@@ -61,6 +70,7 @@ def layout(gene: str | None = None, n: str | None = None, models: str | None = N
     ])
 
 
+register_dataset_picker("ess-sweep")
 clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
     Output("url", "search", allow_duplicate=True),
@@ -71,10 +81,11 @@ clientside_callback(
 
 
 register_cached_job(
-    "sweep", "sweep-result", [("q-sweep--n", "value"), (models_id("sweep"), "value")],
-    params=lambda size, models: {"n": _size(size), "models": models_choice(models, "fast")},
-    run=lambda p, set_progress: ess_service.run_sweep(SIZES[p["n"]], p["models"], set_progress),
-    stored=lambda p: ess_service.sweep_result(SIZES[p["n"]], p["models"]) is not None,
+    "sweep", "sweep-result",
+    [("q-sweep--n", "value"), (models_id("sweep"), "value"), (source_id("ess-sweep"), "data")],
+    params=lambda size, models, source: {"n": _size(size), "models": models_choice(models, "fast"), "source": source},
+    run=lambda p, set_progress: ess_service.run_sweep(SIZES[p["n"]], p["models"], set_progress, source=p["source"]),
+    stored=lambda p: ess_service.sweep_result(SIZES[p["n"]], p["models"], source=p["source"]) is not None,
 )
 
 
@@ -90,17 +101,19 @@ def show_sweep(result):
     blank = (empty_figure("Run the sweep to see how well each target is predicted."), {"displaylogo": False}, "")
     if not result:
         return *blank, [], [], "Idle."
-    table = ess_service.sweep_result(SIZES[result["n"]], result["models"])
+    source = result.get("source") or services.DEFAULT_DATASET
+    table = ess_service.sweep_result(SIZES[result["n"]], result["models"], source=source)
     if table is None:
         return *blank, [], [], "The stored result is gone; run the sweep again."
     n_sig = int((table["q"] < 0.05).sum())
     rows = table[COLUMNS].copy()
-    rows["target"] = [f"[{t}](/essentiality?gene={t})" for t in rows["target"]]
+    rows["target"] = [f"[{t}]({target_href(t, source)})" for t in rows["target"]]
     summary = [html.Div([html.B(v), k], className="kpi") for k, v in (
         ("targets", f"{len(table):,}"), ("significant at BH q < 0.05", f"{n_sig:,}"),
         ("median test r", f"{table['test_pearson'].median():.2f}"),
     )]
-    prov = services.provenance(KIND, "sweep-test-pearson", None, targets=result["n"], models=result["models"])
+    prov = services.provenance(KIND, "sweep-test-pearson", None, source=source, targets=result["n"],
+                               models=result["models"])
     methods = (f"Each of {len(table):,} target genes was modelled as in Rosenski et al. (2023): modifier selection on "
                f"75% of cell lines, the {ess_service.MODEL_SETS[result['models']]} compared on a validation split, "
                f"Pearson r of the chosen model on the held-out 25%; BH-FDR across targets ({n_sig} with q < 0.05). "

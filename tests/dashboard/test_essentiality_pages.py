@@ -1,8 +1,12 @@
-"""Modifier-gene pages' callbacks, called as plain functions on the demo data."""
+"""Modifier-gene pages' callbacks, called as plain functions on the demo data and a registered one."""
 
+import json
+
+import plotly
 import pytest
 
 import app  # noqa: F401  (registers pages and callbacks)
+from dashboard import services
 from dashboard.pages import essentiality, essentiality_sweep, essentiality_tree
 from dashboard.services import essentiality as ess_service
 
@@ -37,8 +41,6 @@ def test_venn_click_lists_region(analysis_result):
 
 
 def test_tree_highlights_a_cell_path(analysis_result):
-    from dashboard import services
-
     cell = services.dataset("essentiality").expression.index[0]
     fig, config, methods, text, _ = essentiality_tree.show_tree(analysis_result, cell)
     assert any(t.name == f"path of {cell}" for t in fig.data)
@@ -68,3 +70,119 @@ def test_noise_target_without_modifiers_renders_honestly():
     assert all("nan" not in t for t in titles), titles
     fig, *_ = essentiality_tree.show_tree(result, None)
     assert fig.data  # a single-leaf tree is still drawn
+
+
+# --- a registered DepMap release (120 cell lines, 160 expressed genes, 70 targets, no planted truth) ----------
+
+def _text(component) -> str:
+    return json.dumps(component, cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
+
+
+def _find(component, ident):
+    """The component with id ``ident`` inside a layout, or None."""
+    if getattr(component, "id", None) == ident:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if hasattr(child, "to_plotly_json"):
+            found = _find(child, ident)
+            if found is not None:
+                return found
+    return None
+
+
+def _figures(outputs, n_cards: int) -> list:
+    return list(outputs[0: 3 * n_cards: 3])
+
+
+def test_layouts_on_registered_data_use_its_genes_and_hide_demo_notes(registered):
+    source = registered["essentiality"]
+    data = services.dataset("essentiality", source)
+    pages = {"ess": essentiality.layout(data=source), "ess-tree": essentiality_tree.layout(data=source),
+             "ess-sweep": essentiality_sweep.layout(data=source, n="50")}
+    for prefix, layout in pages.items():
+        text = _text(layout)
+        assert "Simulated demo data" not in text and "planted" not in text
+        assert _find(layout, f"{prefix}-source").data == source and _find(layout, f"q-{prefix}--data").value == source
+        assert f"data={source}" in text  # the tabs keep the dataset
+    assert _find(pages["ess"], "ess-target").options == sorted(data.effect.columns)
+    assert f"{len(data.expression):,} cell lines · 160 expressed genes · 70 target genes" in _text(pages["ess"])
+    cells = _find(pages["ess-tree"], "q-tree--cell").options
+    assert [o["value"] for o in cells] == list(data.expression.index) and cells[0]["label"] == "ACH-000001 · LINE0"
+    assert [o["value"] for o in _find(pages["ess-sweep"], "q-sweep--n").options] == ["20", "50", "all"]
+    # a gene the dataset lacks falls back to the default target, or to a widely screened one when that is absent too
+    layout = essentiality.layout(gene="SIM0050", data=source)
+    assert _find(layout, "ess-target").value == "RPP25L"
+    assert "SIM0050 is not in the My essentiality data dataset" in _text(layout)
+    assert ess_service.default_target("NOT_SCREENED", source) == "AR"
+
+
+def test_unknown_dataset_id_falls_back_to_the_demo_with_a_notice(registered):
+    layout = essentiality_tree.layout(data="0123456789abcdef")
+    assert _find(layout, "ess-tree-source").data == "demo" and _find(layout, "tree-target").value == "RPP25L"
+    assert "showing the demo data" in _text(layout) and "Simulated demo data" in _text(layout)
+
+
+def test_analysis_screen_and_tree_on_registered_data(registered, analysis_result):
+    source = registered["essentiality"]
+    data = services.dataset("essentiality", source)
+    outcome = ess_service.run_analysis("RPP25L", "fast", source=source)
+    assert outcome.error is None, outcome.error
+    assert outcome.key != ess_service.run_analysis("RPP25L", "fast").key  # the demo's result is stored apart
+    result = {"target": "RPP25L", "models": "fast", "source": source}
+    outputs = essentiality.show_analysis(result, None)
+    venn, effect_scatter, _, predicted, _, weights, heldout = _figures(outputs, len(essentiality.ANALYSIS_CARDS))
+    lineages = set(data.cells["lineage"])
+    assert {t.name for t in effect_scatter.data} <= lineages
+    assert sum(len(t.x) for t in effect_scatter.data) == data.effect["RPP25L"].notna().sum()
+    assert sum(len(t.x) for t in predicted.data) == data.effect["RPP25L"].notna().sum()
+    assert {label.split(" (")[0] for label in weights.data[0].y} <= lineages
+    assert {t.name for t in heldout.data} == {"Global", "Prostate"}  # the only lineage with 40 cell lines
+    assert venn.layout.meta["provenance"]["dataset"].startswith("registered:essentiality")
+    methods = outputs[2]
+    assert "My essentiality data" in methods and "simulated" not in methods
+    assert set(r["gene"] for r in outputs[-4]) <= set(data.expression.columns)
+    cell = data.expression.index[0]
+    fig, _, tree_methods, text, _ = essentiality_tree.show_tree(result, cell)
+    assert any(t.name == f"path of {cell}" for t in fig.data) and data.cells.loc[cell, "lineage"] in text
+    assert "registered:essentiality" in tree_methods
+    # the correlation screen covers the registered genes only
+    assert ess_service.essentiality_screen("RPP25L", 0, source=source).error is None
+    top, _, _, scatter, _, _, rows, _ = essentiality.show_screen({"target": "RPP25L", "perms": 0, "source": source})
+    assert len(ess_service.essentiality_screen_result("RPP25L", 0, source=source)) == data.expression.shape[1]
+    assert {r["gene"] for r in rows} <= set(data.expression.columns)
+    assert ess_service.essentiality_screen_result("RPP25L", 0) is None or len(
+        ess_service.essentiality_screen_result("RPP25L", 0)) != data.expression.shape[1]
+    assert "RPP25L" in top.layout.title.text
+
+
+def test_dataset_without_lineages_groups_all_cell_lines(registered, user_files):
+    """No Model.csv: lineages are empty strings, shown as one group and never held out."""
+    files = {k: v for k, v in user_files["essentiality"].items() if k != "models"}
+    entry, report, _ = services.registry().register("essentiality", "No annotation", files)
+    source = entry.ident
+    fig, _, methods = essentiality.show_lineages("RPP25L", source)
+    assert [t.name for t in fig.data] == ["all cell lines"] and "no lineage annotation" in methods
+    assert ess_service.run_analysis("RPP25L", "fast", source=source).error is None
+    outputs = essentiality.show_analysis({"target": "RPP25L", "models": "fast", "source": source}, None)
+    *_, weights, heldout = _figures(outputs, len(essentiality.ANALYSIS_CARDS))
+    screened = services.dataset("essentiality", source).effect["RPP25L"].notna().sum()
+    assert list(weights.data[0].y) == [f"all cell lines (n = {screened})"]
+    assert [t.name for t in heldout.data] == ["Global"] and "only the random split" in outputs[3 * 7 - 1]
+    assert "unannotated" not in essentiality_tree.show_tree(
+        {"target": "RPP25L", "models": "fast", "source": source}, "ACH-000001")[3]
+
+
+def test_sweep_on_registered_data(registered, monkeypatch):
+    source = registered["essentiality"]
+    demo_folder = ess_service.sweep_folder(2, "fast")
+    folder = ess_service.sweep_folder(2, "fast", source)
+    assert folder != demo_folder and folder.name.startswith(services.dataset_hash("essentiality", source))
+    monkeypatch.setitem(essentiality_sweep.SIZES, "20", 2)  # a two-target sweep through the page's callback
+    assert ess_service.run_sweep(2, "fast", source=source).error is None
+    assert folder.is_dir()
+    fig, _, methods, rows, summary, status = essentiality_sweep.show_sweep(
+        {"n": "20", "models": "fast", "source": source, "cached": True})
+    targets = list(services.dataset("essentiality", source).effect.columns[:2])
+    assert [r["target"] for r in rows] == [f"[{t}](/essentiality?gene={t}&data={source})" for t in targets]
+    assert "registered:essentiality" in methods and status == "Loaded the stored result."

@@ -70,6 +70,18 @@ def test_upload_validate_register_and_reupload(page, server, user_files):
     report = _register(page, "Same files again")
     assert "Already registered" in report and "My DepMap" in report
     assert len(_stored()) == 1
+
+    # the modifier-gene page offers and shows the registered release
+    page.click("#ds-open-link")
+    page.wait_for_url("**/essentiality?data=*")
+    page.wait_for_function("() => document.querySelector('#q-ess--data') &&"
+                           " document.querySelector('#q-ess--data').innerText.includes('My DepMap')")
+    assert "120 cell lines" in page.inner_text(".controls")
+    assert page.locator(".simulated-banner").count() == 0
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0 && "
+                           "Array.from(document.querySelectorAll('.js-plotly-plot')).some(g => g.data && g.data.length)",
+                           timeout=60_000)
+    screenshot(page, "essentiality-on-registered-data")
     assert page.console_errors == []
 
 

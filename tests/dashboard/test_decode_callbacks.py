@@ -20,6 +20,7 @@ from dashboard import exports  # noqa: E402
 from dashboard.pages import decode as page  # noqa: E402
 from dashboard.pages import decode_disruption as disruption  # noqa: E402
 from dashboard.services import decode as svc  # noqa: E402
+from tests.dashboard.helpers import find_component
 
 RESTARTS, EPOCHS = 1, 3
 DEMO = "demo"
@@ -151,19 +152,6 @@ def _text(component) -> str:
     return json.dumps(component, cls=plotly.utils.PlotlyJSONEncoder)
 
 
-def _find(component, ident):
-    """The component with id ``ident`` inside a layout, or None."""
-    if getattr(component, "id", None) == ident:
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if hasattr(child, "to_plotly_json"):
-            found = _find(child, ident)
-            if found is not None:
-                return found
-    return None
-
-
 @pytest.fixture
 def registered_model(registered):
     source = registered["decode"]
@@ -182,24 +170,24 @@ def test_layouts_on_registered_data_use_its_genes_and_hide_demo_notes(registered
         text = _text(layout)
         assert "Simulated" not in text and "planted" not in text
         assert f"data={source}" in text  # the tabs carry the dataset
-    assert _find(tissues, "decode-source").data == source and _find(edits, "decode-dis-source").data == source
-    assert _find(tissues, "q-decode--data").value == source
-    assert len(_find(tissues, "dec-gene").options) == len(data.genes) == 300
-    gene = _find(tissues, "dec-gene").value
+    assert find_component(tissues, "decode-source").data == source and find_component(edits, "decode-dis-source").data == source
+    assert find_component(tissues, "q-decode--data").value == source
+    assert len(find_component(tissues, "dec-gene").options) == len(data.genes) == 300
+    gene = find_component(tissues, "dec-gene").value
     assert gene == svc.default_gene(source) and data.chromosome[gene] == "chr1"
     spread = data.targets.loc[data.chromosome == "chr1", svc.tissues(source, with_median=False)].std(axis=1)
     assert gene == spread.idxmax()  # no planted regulator: the most tissue-specific test gene
     assert svc.planted_regulators(source) == [] and svc.planted_regulators(DEMO)
-    partner = _find(edits, "q-dec-partner").value
+    partner = find_component(edits, "q-dec-partner").value
     assert partner == svc.default_partner(source) != gene
-    assert _find(tissues, "q-dec-tissue").options == svc.tissues(source) and len(svc.tissues(source)) == 7
-    assert "6 tissues" in _find(edits, "dis-few-tissues").children
-    assert _find(disruption.layout(), "dis-few-tissues") is None  # the demo has 24 tissues
+    assert find_component(tissues, "q-dec-tissue").options == svc.tissues(source) and len(svc.tissues(source)) == 7
+    assert "6 tissues" in find_component(edits, "dis-few-tissues").children
+    assert find_component(disruption.layout(), "dis-few-tissues") is None  # the demo has 24 tissues
 
 
 def test_unknown_dataset_id_falls_back_to_the_demo_with_a_notice(registered):
     layout = page.layout(data="0123456789abcdef")
-    assert _find(layout, "decode-source").data == DEMO
+    assert find_component(layout, "decode-source").data == DEMO
     assert "showing the demo data" in _text(layout) and "Simulated demo data" in _text(layout)
 
 
@@ -256,6 +244,6 @@ def test_dataset_without_chr1_tests_on_its_largest_chromosome(registered, tmp_pa
     assert params["test_chromosome"] == largest and "chr1" not in svc.chromosome_counts(source)
     assert set(svc.make_gene_split(params, source).test) == set(data.chromosome.index[data.chromosome == largest])
     layout = page.layout(data=source)
-    assert _find(layout, "q-dec-testchr").value == largest
+    assert find_component(layout, "q-dec-testchr").value == largest
     assert "no gene of this dataset is on chr1" in _text(layout)
     assert f"dec-testchr={largest}" in _text(layout)

@@ -11,6 +11,7 @@ import app  # noqa: F401  (registers pages and callbacks)
 from dashboard import exports, services
 from dashboard.pages import dko as page
 from dashboard.services import dko as dko_service
+from tests.dashboard.helpers import find_component
 
 torch.set_num_threads(1)
 STEPS = 150
@@ -130,16 +131,6 @@ def test_full_impact_table_download(result):
 
 # --- a registered dataset (no planted truth, no cell types, 30 genes x 120 cells) ----------------
 
-def _find(component, ident):
-    """The component with this id in a layout tree, or None."""
-    if getattr(component, "id", None) == ident:
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if hasattr(child, "to_plotly_json") and (hit := _find(child, ident)) is not None:
-            return hit
-    return None
-
 
 def test_n_clusters_fits_small_and_degenerate_datasets():
     same = pd.DataFrame(np.ones((3, 25)))
@@ -154,12 +145,12 @@ def test_registered_dataset_before_a_sweep(registered):
     data = services.dataset("dko", source)
     view = page.layout(data=source, gene="SIM0033", set="NOPE")
     assert "simulated-banner" not in str(view)
-    assert _find(view, "q-dko--data").value == source and _find(view, "dko-source").data == source
+    assert find_component(view, "q-dko--data").value == source and find_component(view, "dko-source").data == source
     present = (data.expression > 0).sum(axis=1)
     default = dko_service.default_gene_set(None, source=source)
     assert len(default) == 6 and present[default].min() >= present.drop(default).max()
-    assert _find(view, "q-set").value == default
-    assert _find(view, "q-cell").value in data.expression.columns
+    assert find_component(view, "q-set").value == default
+    assert find_component(view, "q-cell").value in data.expression.columns
     fig, _config, methods = page.show_presence(None, source)
     assert len(fig.data) == 1 and len(fig.data[0].x) == data.expression.shape[1]  # one group, not ""
     assert "by cell type" not in methods and "My dko data" in methods

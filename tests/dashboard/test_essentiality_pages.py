@@ -9,6 +9,7 @@ import app  # noqa: F401  (registers pages and callbacks)
 from dashboard import services
 from dashboard.pages import essentiality, essentiality_sweep, essentiality_tree
 from dashboard.services import essentiality as ess_service
+from tests.dashboard.helpers import find_component
 
 
 @pytest.fixture(scope="module")
@@ -78,19 +79,6 @@ def _text(component) -> str:
     return json.dumps(component, cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
 
 
-def _find(component, ident):
-    """The component with id ``ident`` inside a layout, or None."""
-    if getattr(component, "id", None) == ident:
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if hasattr(child, "to_plotly_json"):
-            found = _find(child, ident)
-            if found is not None:
-                return found
-    return None
-
-
 def _figures(outputs, n_cards: int) -> list:
     return list(outputs[0: 3 * n_cards: 3])
 
@@ -103,23 +91,23 @@ def test_layouts_on_registered_data_use_its_genes_and_hide_demo_notes(registered
     for prefix, layout in pages.items():
         text = _text(layout)
         assert "Simulated demo data" not in text and "planted" not in text
-        assert _find(layout, f"{prefix}-source").data == source and _find(layout, f"q-{prefix}--data").value == source
+        assert find_component(layout, f"{prefix}-source").data == source and find_component(layout, f"q-{prefix}--data").value == source
         assert f"data={source}" in text  # the tabs keep the dataset
-    assert _find(pages["ess"], "ess-target").options == sorted(data.effect.columns)
+    assert find_component(pages["ess"], "ess-target").options == sorted(data.effect.columns)
     assert f"{len(data.expression):,} cell lines · 160 expressed genes · 70 target genes" in _text(pages["ess"])
-    cells = _find(pages["ess-tree"], "q-tree--cell").options
+    cells = find_component(pages["ess-tree"], "q-tree--cell").options
     assert [o["value"] for o in cells] == list(data.expression.index) and cells[0]["label"] == "ACH-000001 · LINE0"
-    assert [o["value"] for o in _find(pages["ess-sweep"], "q-sweep--n").options] == ["20", "50", "all"]
+    assert [o["value"] for o in find_component(pages["ess-sweep"], "q-sweep--n").options] == ["20", "50", "all"]
     # a gene the dataset lacks falls back to the default target, or to a widely screened one when that is absent too
     layout = essentiality.layout(gene="SIM0050", data=source)
-    assert _find(layout, "ess-target").value == "RPP25L"
+    assert find_component(layout, "ess-target").value == "RPP25L"
     assert "SIM0050 is not in the My essentiality data dataset" in _text(layout)
     assert ess_service.default_target("NOT_SCREENED", source) == "AR"
 
 
 def test_unknown_dataset_id_falls_back_to_the_demo_with_a_notice(registered):
     layout = essentiality_tree.layout(data="0123456789abcdef")
-    assert _find(layout, "ess-tree-source").data == "demo" and _find(layout, "tree-target").value == "RPP25L"
+    assert find_component(layout, "ess-tree-source").data == "demo" and find_component(layout, "tree-target").value == "RPP25L"
     assert "showing the demo data" in _text(layout) and "Simulated demo data" in _text(layout)
 
 

@@ -12,6 +12,7 @@ from dashboard import exports
 from dashboard.pages import perturbation as page
 from dashboard.services import dataset
 from dashboard.services import perturbation as tnet
+from tests.dashboard.helpers import find_component
 
 torch.set_num_threads(1)
 EPOCHS, WIDTH = 2, 128
@@ -85,24 +86,14 @@ def test_page_without_training_and_network_view():
 
 # --- a registered dataset (RNAi and OE only, 50 landmarks, layers named after their files) -------
 
-def _find(component, ident):
-    """The component with this id in a layout tree, or None."""
-    if getattr(component, "id", None) == ident:
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if hasattr(child, "to_plotly_json") and (hit := _find(child, ident)) is not None:
-            return hit
-    return None
-
 
 def test_registered_dataset_trains_on_its_own_types_and_genes(registered, trained):
     source = registered["perturbation"]
     data = dataset("perturbation", source)
     assert tnet.types_of(source) == ("RNAi", "OE")
     view = page.layout(data=source, type="CRISPR", gene="nope")
-    assert "simulated-banner" not in str(view) and _find(view, "q-pert--data").value == source
-    kinds = _find(view, "q-type")
+    assert "simulated-banner" not in str(view) and find_component(view, "q-pert--data").value == source
+    kinds = find_component(view, "q-type")
     assert kinds.options == ["RNAi", "OE"] and kinds.value == "RNAi"  # CRISPR is not in this dataset
     assert "nope is in none" in str(view) and "showing the demo data" not in str(view)
     assert "simulated-banner" in str(page.layout())

@@ -20,11 +20,49 @@ def make_background_manager():
     if redis_url:
         celery_app = make_celery(redis_url)
         return CeleryManager(celery_app)
-    import diskcache
-
     folder = get_settings().cache_dir / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(folder)))
+    cache_class, manager_class = _fork_safe_classes(DiskcacheManager)
+    return manager_class(cache_class(str(folder)))
+
+
+def _fork_safe_classes(manager_base):
+    """A job cache and manager that never fork while another thread is inside SQLite.
+
+    Dash forks a process per job. A fork taken while another server thread holds
+    SQLite's lock (polling the job queue) leaves the child with a lock nobody will
+    release: its first cache call hangs for ever. So every cache call takes one
+    process-wide lock, and the fork happens while holding it.
+    """
+    import contextlib
+    import threading
+
+    import diskcache
+
+    lock = threading.RLock()
+
+    def locked(method):
+        def call(self, *args, **kwargs):
+            with lock:
+                return method(self, *args, **kwargs)
+        return call
+
+    class LockedCache(diskcache.Cache):
+        @contextlib.contextmanager
+        def transact(self, retry=False):
+            with lock, super().transact(retry):
+                yield
+
+    for name in ("get", "set", "add", "delete", "touch", "pop", "incr", "__getitem__", "__setitem__",
+                 "__delitem__", "__contains__"):
+        setattr(LockedCache, name, locked(getattr(diskcache.Cache, name)))
+
+    class ForkSafeManager(manager_base):
+        def call_job_fn(self, key, job_fn, args, context):
+            with lock:
+                return super().call_job_fn(key, job_fn, args, context)
+
+    return LockedCache, ForkSafeManager
 
 
 def make_celery(redis_url: str):

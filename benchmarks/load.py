@@ -1,0 +1,127 @@
+"""Loopback load test: 16 concurrent clients on cached gene-view callbacks of a running server.
+
+``python -m benchmarks load`` starts ``python app.py`` on a free 127.0.0.1 port
+with a fresh artifact store, runs the genome-wide screen for a few targets
+through the page (a real Chromium clicks *Run screen*), captures the exact
+``POST /_dash-update-component`` bodies the page sends for two gene views,
+and replays them from 16 threads with only the gene changed:
+
+- ``lineage``: the gene-effect-by-lineage box plot, a plain callback on the
+  in-memory dataset (no job);
+- ``screen``: the screen's figures and table drawn from the stored job result
+  (artifact store on disk).
+
+Each view gets a bounded run (16 clients x 25 requests = 400) after a
+1-client baseline; every answer must be HTTP 200 with a figure of the gene
+asked for, else the benchmark fails instead of reporting numbers. Requests go
+to 127.0.0.1 only. Needs Playwright and Chromium (``make test`` installs both).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks import measurement, register
+
+GENES = ("AR", "AURKB", "CDK1", "EEF2", "GPX4", "KIF11", "MCL1", "PLK1")
+PERMS = 50
+CLIENTS, PER_CLIENT = 16, 25
+BASELINE_REQUESTS = 40
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+READY = ("() => { const s = document.querySelector('#ess-screen-status'); const g = document.querySelector("
+         "'#card-ess-top .js-plotly-plot'); return !!(s && g && g.layout && (/^(Finished|Loaded)/.test(s.innerText) "
+         "|| (g.layout.annotations || []).some(a => /Run the screen/.test(a.text)))); }")
+DONE = "() => /^(Finished|Loaded)/.test(document.querySelector('#ess-screen-status')?.innerText || '')"
+
+
+def _chromium() -> str | None:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    return path if Path(path).exists() else None
+
+
+def _store_screens(page, url: str) -> None:
+    """Run (or load) the screen of every benchmark gene through the page, so its result is stored."""
+    for gene in GENES:
+        page.goto(f"{url}/essentiality?gene={gene}&perms={PERMS}")
+        page.wait_for_function(READY, timeout=180_000)
+        if not page.evaluate(DONE):
+            page.click("#ess-screen-run")
+            page.wait_for_function(DONE, timeout=300_000)
+
+
+def _plans(page, url: str):
+    """The two views' request plans, from the bodies the browser sent for GENES[0]."""
+    from tests.browser import loadgen
+
+    captured = loadgen.record_callback_requests(page)
+    page.goto(f"{url}/essentiality?gene={GENES[0]}&perms={PERMS}")
+    page.wait_for_function(DONE, timeout=180_000)
+    page.wait_for_function("() => document.querySelector('#card-ess-lineage .js-plotly-plot')?.data?.length > 0",
+                           timeout=180_000)
+    lineage = loadgen.find_payload(captured, "ess-target", "ess-lineage")
+    screen = loadgen.find_payload(captured, "ess-result", "ess-top")
+    stored = loadgen.input_value(screen, "ess-result")
+
+    def check(name: str, gene: str):
+        return lambda body: loadgen.figure_problem(loadgen.figures_in(body).get(name), gene)
+
+    return {
+        "lineage": [loadgen.Request(f"lineage {g}", loadgen.with_input(lineage, "ess-target", g),
+                                    check("ess-lineage", g)) for g in GENES],
+        "screen": [loadgen.Request(f"screen {g}", loadgen.with_input(screen, "ess-result", {**stored, "target": g}),
+                                   check("ess-top", g)) for g in GENES],
+    }
+
+
+def _response_kb(url: str, plan) -> float:
+    from tests.browser import loadgen
+
+    sizes = [len(loadgen.post_callback(url, item.payload)[2]) for item in plan]
+    return sum(sizes) / len(sizes) / 1024
+
+
+@register("load")
+def loopback_load():
+    """Requests/s and p50/p95 latency of two cached gene views under 16 concurrent clients."""
+    from tests.browser import loadgen
+
+    chromium = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        chromium = None
+    if chromium is None:
+        print("load: skipped (needs Playwright and Chromium; `make test` installs them)", file=sys.stderr)
+        return
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "core.datasets.build_demo"], cwd=root, check=True, capture_output=True)
+    with tempfile.TemporaryDirectory(prefix="perturbscope-load-") as folder:
+        with loadgen.running_server(Path(folder) / "cache", Path(folder) / "server.log") as url:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+                try:
+                    page = browser.new_page()
+                    _store_screens(page, url)
+                    plans = _plans(page, url)
+                finally:
+                    browser.close()
+            for view, plan in plans.items():
+                warm = loadgen.run_load(url, plan, clients=1, per_client=len(plan))
+                single = loadgen.run_load(url, plan, clients=1, per_client=BASELINE_REQUESTS)
+                loaded = loadgen.run_load(url, plan, clients=CLIENTS, per_client=PER_CLIENT)
+                failures = warm.failures + single.failures + loaded.failures
+                if failures:
+                    raise RuntimeError(f"load/{view}: {len(failures)} wrong answers, e.g. {failures[:3]}")
+                print(f"load/{view}: 1 client {single.summary()}; {CLIENTS} clients {loaded.summary()}",
+                      file=sys.stderr)
+                prefix = f"load_{view}"
+                yield measurement(f"{prefix}_response_size", _response_kb(url, plan), "KiB")
+                yield measurement(f"{prefix}_1client_requests_per_s", single.per_second, "req/s")
+                yield measurement(f"{prefix}_1client_p50_latency", 1000 * single.percentile(50), "ms")
+                yield measurement(f"{prefix}_{CLIENTS}clients_requests_per_s", loaded.per_second, "req/s")
+                yield measurement(f"{prefix}_{CLIENTS}clients_p50_latency", 1000 * loaded.percentile(50), "ms")
+                yield measurement(f"{prefix}_{CLIENTS}clients_p95_latency", 1000 * loaded.percentile(95), "ms")

@@ -8,6 +8,7 @@ local process and its progress and result pass through a diskcache folder.
 from __future__ import annotations
 
 import os
+import sys
 
 from core.config import get_settings
 
@@ -82,9 +83,10 @@ _SERVER_PID: int | None = None
 def keep_server_single_threaded() -> None:
     """Called once by the serving process before any job is forked."""
     global _SERVER_PID
-    import torch
-
-    torch.set_num_threads(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+    else:  # torch reads this when first imported; importing it here would slow every start by seconds
+        os.environ["OMP_NUM_THREADS"] = "1"
     _SERVER_PID = os.getpid()
 
 

@@ -63,9 +63,3 @@ def target_href(target: str, source: str) -> str:
     """Address of a target's modifier-gene page in dataset ``source``."""
     query = {k: v for k, v in family_query(target, source).items() if v}
     return f"/essentiality?{urlencode(query)}"
-
-
-def notices(*texts: str | None) -> str | None:
-    """Several page notices as one (None when there is none)."""
-    shown = [text for text in texts if text]
-    return " ".join(shown) if shown else None

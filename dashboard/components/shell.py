@@ -47,8 +47,11 @@ def shell(page_container) -> html.Div:
     ])
 
 
-def page_header(title: str, subtitle: str, *, simulated_note: str | None = None, notice: str | None = None) -> html.Div:
-    """Page title, one-line purpose, the simulated-data banner and a notice."""
+def page_header(title: str, subtitle: str, *, simulated_note: str | None = None,
+                notice: str | tuple[str | None, ...] | None = None) -> html.Div:
+    """Page title, one-line purpose, the simulated-data banner and a notice (or several, shown as one line)."""
+    if isinstance(notice, tuple):
+        notice = " ".join(text for text in notice if text) or None
     return html.Div(className="page-header", children=[
         html.H1(title),
         html.P(subtitle, className="subtitle"),

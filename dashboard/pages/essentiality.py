@@ -10,7 +10,7 @@ from dashboard.services import essentiality as screen_service
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.essentiality_controls import (
-    KIND, family_nav, models_choice, models_control, models_id, notices, pick_target,
+    KIND, family_nav, models_choice, models_control, models_id, pick_target,
 )
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_panel, register_cached_job
@@ -52,7 +52,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
             "Modifier genes",
             "Which genes' expression predicts a target gene's CRISPR essentiality across cancer cell lines "
             "(Rosenski, Shifman & Kaplan, BMC Med Genomics 2023).",
-            simulated_note=services.simulated_note(source), notice=notices(data_notice, notice),
+            simulated_note=services.simulated_note(source), notice=(data_notice, notice),
         ),
         family_nav("/essentiality", target, source),
         html.Div(className="controls", children=[

@@ -14,7 +14,7 @@ from dashboard.components.shell import page_header
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import tree_figure
 from dashboard.components.essentiality_controls import (
-    KIND, family_nav, models_choice, models_control, models_id, notices, pick_target,
+    KIND, family_nav, models_choice, models_control, models_id, pick_target,
 )
 from dashboard.services import essentiality as ess_service
 
@@ -32,7 +32,7 @@ def layout(gene: str | None = None, models: str | None = None, cell: str | None 
             "Decision tree",
             "A depth-4 regression tree on the target's modifier genes: which expression thresholds separate "
             "cell lines that depend on the target from those that do not.",
-            simulated_note=services.simulated_note(source), notice=notices(data_notice, notice),
+            simulated_note=services.simulated_note(source), notice=(data_notice, notice),
         ),
         family_nav("/essentiality/tree", target, source),
         html.Div(className="controls", children=[

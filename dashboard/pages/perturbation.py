@@ -61,7 +61,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
             "(OE) any gene from its place in integrated gene networks (TranscriptionNet, Zhan et al., arXiv 2024), "
             "always beside simple baselines.",
             simulated_note=services.simulated_note(source),
-            notice=" ".join(n for n in (data_notice, gene_notice) if n) or None,
+            notice=(data_notice, gene_notice),
         ),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),

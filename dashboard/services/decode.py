@@ -136,11 +136,6 @@ def page_query(source: str, gene: str, params: dict[str, Any]) -> dict[str, Any]
             "dec-testchr": params["test_chromosome"]}
 
 
-def combine_notices(*notices: str | None) -> str | None:
-    """Optional notices (dataset replaced, gene replaced) as one line; None when there is none."""
-    return " ".join(n for n in notices if n) or None
-
-
 # --- training -----------------------------------------------------------------
 
 def train_job(params: dict[str, Any], set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:

@@ -7,12 +7,16 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent("""
-    import multiprocess, torch
+    import multiprocess
+    {import_torch_before}
     from dashboard import jobs
     jobs.keep_server_single_threaded()
+    import torch
     x = torch.randn(1500, 1500)
     for _ in range(3):
         (x @ x).sum()  # what a page callback in the serving process may do
@@ -35,9 +39,11 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_forked_job_after_torch_in_server_finishes_with_its_own_threads():
+@pytest.mark.parametrize("torch_first", [True, False], ids=["torch-imported-before", "torch-imported-after"])
+def test_forked_job_after_torch_in_server_finishes_with_its_own_threads(torch_first):
     env_threads = "2"
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=120,
+    script = SCRIPT.replace("{import_torch_before}", "import torch" if torch_first else "")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={**__import__("os").environ, "PERTURBSCOPE_JOB_THREADS": env_threads})
     assert done.returncode == 0, done.stderr + done.stdout
     server_threads, job_threads = done.stdout.split()

@@ -1,38 +1,70 @@
 // Small clientside helpers: keep view state in the address bar.
-window.dash_clientside = Object.assign({}, window.dash_clientside, {
-  perturbscope: {
-    // Global gene search -> ?gene=... (a navigation, so the page re-renders).
-    // `shown` is the gene a page fell back to when the URL's gene is not in
-    // its dataset: showing it is not a choice, so the URL keeps the user's gene.
-    geneToSearch: function (gene, shown) {
-      const params = new URLSearchParams(window.location.search);
-      if (!gene || gene === shown || params.get("gene") === gene) {
-        return window.dash_clientside.no_update;
-      }
-      params.set("gene", gene);
-      return "?" + params.toString();
-    },
-    // Page controls -> query string. Controls' ids are "q-<parameter>", or
-    // "q-<page>--<parameter>" where several pages share a parameter. This is
-    // a navigation through the app's one Location, so the page re-renders from
-    // the URL: the address bar is the single source of truth for the view.
-    paramsToSearch: function () {
-      const inputs = window.dash_clientside.callback_context.inputs_list;
-      const params = new URLSearchParams(window.location.search);
-      const before = params.toString();
-      Array.from(arguments).forEach(function (value, index) {
-        const key = inputs[index].id.replace(/^q-/, "").replace(/^.*--/, "");
-        if (value === null || value === undefined || value === "") {
-          params.delete(key);
-        } else {
-          params.set(key, Array.isArray(value) ? value.join(",") : value);
+//
+// A page re-renders from the URL, and Dash then calls these callbacks once for
+// the controls it has just drawn (their values are what the URL asked for, or
+// the page's defaults). That first call is not a choice by the user: writing it
+// back would navigate, and render the page a second time, for nothing. Each
+// render has its own id (the "page-render" store), which tells the two apart.
+(function () {
+  const renderSeen = {};
+
+  // True on the first call of a callback after a page render.
+  function firstAfterRender(key, render) {
+    if (render === undefined || render === null || renderSeen[key] === render) {
+      return false;
+    }
+    renderSeen[key] = render;
+    return true;
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    perturbscope: {
+      // Gene search or a page's gene picker -> ?gene=... (a navigation, so the page re-renders).
+      // `shown` is the gene a page fell back to when the URL's gene is not in
+      // its dataset: showing it is not a choice, so the URL keeps the user's gene.
+      geneToSearch: function (gene, shown, render) {
+        const params = new URLSearchParams(window.location.search);
+        const context = window.dash_clientside.callback_context;
+        const key = context.inputs_list.map(function (i) { return i.id; }).join("|");
+        if (firstAfterRender(key, render) || !gene || gene === shown || params.get("gene") === gene) {
+          return window.dash_clientside.no_update;
         }
-      });
-      const after = params.toString();
-      if (after === before) {
-        return window.dash_clientside.no_update;
-      }
-      return after ? "?" + after : "";
+        params.set("gene", gene);
+        return "?" + params.toString();
+      },
+      // Page controls -> query string. Controls' ids are "q-<parameter>", or
+      // "q-<page>--<parameter>" where several pages share a parameter. This is
+      // a navigation through the app's one Location, so the page re-renders from
+      // the URL: the address bar is the single source of truth for the view.
+      // A parameter enters the address bar when the user changes it; after a
+      // render only parameters already there are rewritten (when the page
+      // corrected them), so untouched defaults never appear.
+      paramsToSearch: function () {
+        const context = window.dash_clientside.callback_context;
+        const inputs = context.inputs_list;
+        const values = Array.from(arguments).slice(0, inputs.length);
+        const render = arguments[inputs.length];
+        const first = firstAfterRender(inputs.map(function (i) { return i.id; }).join("|"), render);
+        const changed = new Set(context.triggered.map(function (t) { return t.prop_id.replace(/\.value$/, ""); }));
+        const params = new URLSearchParams(window.location.search);
+        const before = params.toString();
+        values.forEach(function (value, index) {
+          const key = inputs[index].id.replace(/^q-/, "").replace(/^.*--/, "");
+          if (!params.has(key) && (first || !changed.has(inputs[index].id))) {
+            return;
+          }
+          if (value === null || value === undefined || value === "") {
+            params.delete(key);
+          } else {
+            params.set(key, Array.isArray(value) ? value.join(",") : value);
+          }
+        });
+        const after = params.toString();
+        if (after === before) {
+          return window.dash_clientside.no_update;
+        }
+        return after ? "?" + after : "";
+      },
     },
-  },
-});
+  });
+})();

@@ -20,20 +20,40 @@ def make_background_manager():
     redis_url = os.environ.get("REDIS_URL", "").strip()
     if redis_url:
         celery_app = make_celery(redis_url)
-        return CeleryManager(celery_app)
+        return _one_key_per_job(CeleryManager)(celery_app)
     folder = get_settings().cache_dir / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
-    cache_class, manager_class = _fork_safe_classes(DiskcacheManager)
+    cache_class, manager_class = _fork_safe_classes(_one_key_per_job(DiskcacheManager))
     return manager_class(cache_class(str(folder)))
+
+
+def _one_key_per_job(manager_base):
+    """A manager whose every job has its own key.
+
+    Dash keys a job by the callback's source and arguments. Two clients (or two
+    panels sharing one callback body) starting the same job at once would share
+    one key, and the first to poll would take the other's progress and result
+    (they are deleted once read). Results are cached by ``core.cache``, not here.
+    """
+    import uuid
+
+    class OneKeyPerJob(manager_base):
+        def build_cache_key(self, fn, args, cache_args_to_ignore, triggered):
+            return f"{super().build_cache_key(fn, args, cache_args_to_ignore, triggered)}-{uuid.uuid4().hex}"
+
+    return OneKeyPerJob
 
 
 def _fork_safe_classes(manager_base):
     """A job cache and manager that never fork while another thread is inside SQLite.
 
     Dash forks a process per job. A fork taken while another server thread holds
-    SQLite's lock (polling the job queue) leaves the child with a lock nobody will
-    release: its first cache call hangs for ever. So every cache call takes one
-    process-wide lock, and the fork happens while holding it.
+    one of SQLite's locks leaves the child with a lock nobody will release: its
+    first cache call hangs for ever. So all SQLite work of the job cache happens
+    under one process-wide lock, and the fork happens while holding it. That
+    includes closing connections: diskcache keeps one per thread, and the server
+    runs each request in a new thread, whose connection would otherwise be closed
+    (taking SQLite's allocator lock) whenever the dead thread is collected.
     """
     import contextlib
     import threading
@@ -41,17 +61,29 @@ def _fork_safe_classes(manager_base):
     import diskcache
 
     lock = threading.RLock()
+    depth = threading.local()
+
+    @contextlib.contextmanager
+    def sqlite_section(cache):
+        with lock:
+            depth.n = getattr(depth, "n", 0) + 1
+            try:
+                yield
+            finally:
+                depth.n -= 1
+                if depth.n == 0:
+                    cache.close()  # this thread's connection, closed now and under the lock
 
     def locked(method):
         def call(self, *args, **kwargs):
-            with lock:
+            with sqlite_section(self):
                 return method(self, *args, **kwargs)
         return call
 
     class LockedCache(diskcache.Cache):
         @contextlib.contextmanager
         def transact(self, retry=False):
-            with lock, super().transact(retry):
+            with sqlite_section(self), super().transact(retry):
                 yield
 
     for name in ("get", "set", "add", "delete", "touch", "pop", "incr", "__getitem__", "__setitem__",
@@ -59,6 +91,11 @@ def _fork_safe_classes(manager_base):
         setattr(LockedCache, name, locked(getattr(diskcache.Cache, name)))
 
     class ForkSafeManager(manager_base):
+        def __init__(self, cache, *args, **kwargs):
+            super().__init__(cache, *args, **kwargs)
+            with lock:
+                cache.close()  # the connection opened by the constructor
+
         def call_job_fn(self, key, job_fn, args, context):
             with lock:
                 return super().call_job_fn(key, job_fn, args, context)

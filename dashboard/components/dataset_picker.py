@@ -8,9 +8,10 @@ link shows the same data. Callbacks read the page's dataset from the store
 
 from __future__ import annotations
 
-from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
+from dash import State, dcc, html
 
 from dashboard import services
+from dashboard.components.url_params import register_url_params
 
 
 def dataset_picker(page: str, kind: str, source: str) -> html.Div:
@@ -36,9 +37,4 @@ def source_state(page: str) -> State:
 
 def register_dataset_picker(page: str) -> None:
     """Choosing a dataset navigates to ``?data=...`` (the page re-renders from the URL)."""
-    clientside_callback(
-        ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
-        Output("url", "search", allow_duplicate=True),
-        Input(f"q-{page}--data", "value"),
-        prevent_initial_call=True,
-    )
+    register_url_params(f"q-{page}--data")

@@ -49,14 +49,16 @@ def pick_target(gene: str | None, source: str) -> tuple[str, str | None]:
     return services.pick_gene(KIND, gene, default_target(DEFAULT_TARGET, source), source)
 
 
-def family_query(gene: str | None, source: str) -> dict:
-    """URL parameters the family's pages share: the gene and, for a registered dataset, its id."""
-    return {"gene": gene, "data": None if services.is_demo(source) else source}
+def family_query(gene: str | None, source: str, models: str | None = None) -> dict:
+    """URL parameters the family's pages share: the gene, the model set when
+    chosen, and, for a registered dataset, its id."""
+    return {"gene": gene, "models": models if models in MODEL_SETS else None,
+            "data": None if services.is_demo(source) else source}
 
 
-def family_nav(active: str, gene: str | None, source: str) -> html.Nav:
-    """Tabs between the three pages, keeping the gene and the dataset."""
-    return subnav(SECTIONS, active, query=family_query(gene, source))
+def family_nav(active: str, gene: str | None, source: str, models: str | None = None) -> html.Nav:
+    """Tabs between the three pages, keeping the gene, the model set and the dataset."""
+    return subnav(SECTIONS, active, query=family_query(gene, source, models))
 
 
 def target_href(target: str, source: str) -> str:

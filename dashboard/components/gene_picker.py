@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
+from dashboard.components.url_params import RENDER_ID
+
 
 def gene_picker(picker_id: str, label: str, genes, chosen: str, fell_back: bool) -> html.Div:
     """Dropdown of the page's genes plus a store of the gene the page fell back to.
@@ -26,5 +28,6 @@ def register_gene_picker(picker_id: str) -> None:
         Output("url", "search", allow_duplicate=True),
         Input(picker_id, "value"),
         State(f"{picker_id}-shown", "data"),
+        State(RENDER_ID, "data"),
         prevent_initial_call=True,
     )

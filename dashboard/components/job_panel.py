@@ -3,6 +3,11 @@
 ``job_panel(prefix)`` lays out the pieces; ``job_callback_kwargs(prefix)``
 gives the keyword arguments that wire a background callback to them, so each
 page declares only its own inputs and outputs.
+
+The job's progress text and the panel's status are two elements, and only one
+shows at a time: ``<prefix>-progress-text`` while the job runs, ``<prefix>-status``
+(Idle / Finished / Loaded / Cancelled) otherwise. Progress can arrive after a
+job was cancelled (the browser polls it), so it must never write the status.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ def job_panel(prefix: str, run_label: str = "Run") -> html.Div:
         html.Button("Cancel", id=f"{prefix}-cancel", className="button-secondary", disabled=True, n_clicks=0),
         html.Progress(id=f"{prefix}-progress", value="0", max="100", className="job-progress"),
         html.Span("Idle.", id=f"{prefix}-status", className="job-status", **{"aria-live": "polite"}),
+        html.Span("", id=f"{prefix}-progress-text", className="job-status", hidden=True),
         html.Div(id=f"{prefix}-error", className="job-error", role="alert"),
     ])
 
@@ -29,12 +35,14 @@ def job_callback_kwargs(prefix: str, interval_ms: int = 500) -> dict:
         running=[
             (Output(f"{prefix}-run", "disabled"), True, False),
             (Output(f"{prefix}-cancel", "disabled"), False, True),
+            (Output(f"{prefix}-status", "hidden"), True, False),
+            (Output(f"{prefix}-progress-text", "hidden"), False, True),
         ],
         cancel=[Input(f"{prefix}-cancel", "n_clicks")],
         progress=[
             Output(f"{prefix}-progress", "value"),
             Output(f"{prefix}-progress", "max"),
-            Output(f"{prefix}-status", "children"),
+            Output(f"{prefix}-progress-text", "children"),
         ],
         prevent_initial_call=True,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 import core
+from dashboard.components.url_params import render_marker
 
 NAV = (
     ("/", "Home"),
@@ -53,6 +54,7 @@ def page_header(title: str, subtitle: str, *, simulated_note: str | None = None,
     if isinstance(notice, tuple):
         notice = " ".join(text for text in notice if text) or None
     return html.Div(className="page-header", children=[
+        render_marker(),
         html.H1(title),
         html.P(subtitle, className="subtitle"),
         html.Div(simulated_note, className="simulated-banner") if simulated_note else None,

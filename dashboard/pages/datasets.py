@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
+from dash import ALL, MATCH, Input, Output, State, callback, dcc, html
 from dash import no_update
 
 from core.config import get_settings
@@ -12,6 +12,7 @@ from core.errors import InputError
 from dashboard import security
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import NAV, page_header
+from dashboard.components.url_params import register_url_params
 from dashboard.services import datasets as datasets_service
 
 dash.register_page(__name__, path="/datasets", name="Datasets", title="Datasets · PerturbScope", order=5)
@@ -115,12 +116,7 @@ def registered_table() -> html.Div:
     ])
 
 
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input("q-kind", "value"),
-    prevent_initial_call=True,
-)
+register_url_params("q-kind")
 register_cancel_message("ds-register")
 
 
@@ -155,6 +151,7 @@ def upload_files(contents, filenames) -> tuple[list[dict] | object, object]:
     Output("ds-report", "children"),
     Output("ds-register-error", "children"),
     Output("ds-list", "children"),
+    Output("ds-register-status", "children", allow_duplicate=True),
     Input("ds-register-run", "n_clicks"),
     State("q-kind", "value"),
     State("ds-name", "value"),
@@ -172,5 +169,4 @@ def register(set_progress, n_clicks, kind, name, staged, staged_ids, typed, type
         kind, name, {i["role"]: s or [] for s, i in zip(staged, staged_ids)},
         {i["role"]: t for t, i in zip(typed, typed_ids)}, progress)
     outcome = "registered." if entry is not None else "not registered, see the report."
-    progress(1.0, f"Finished check {n_clicks}: {outcome}")
-    return report_view(report, entry, created), "", registered_table()
+    return report_view(report, entry, created), "", registered_table(), f"Finished check {n_clicks}: {outcome}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
@@ -12,6 +12,7 @@ from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
 from dashboard.components.subnav import subnav
+from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.decode import binding_map_figure, edit_profile_figure, effects_figure
 from dashboard.services import decode as svc
@@ -146,13 +147,7 @@ register_dataset_picker(PAGE)
 register_gene_picker("dis-gene")
 register_cancel_message("dis-train")
 register_cancel_message("dis-coexp")
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input("q-dec-partner", "value"),
-    Input("q-dec-n", "value"),
-    prevent_initial_call=True,
-)
+register_url_params("q-dec-partner", "q-dec-n")
 
 
 def _blank(message: str) -> tuple:

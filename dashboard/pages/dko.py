@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 import pandas as pd
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
@@ -12,6 +12,7 @@ from dashboard.components.figure_card import figure_card, figure_outputs, render
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
+from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.dko import (
     cell_fit_figure, embedding_figure, epistasis_figure, heldout_figure, impact_heatmap_figure, impact_violin_figure,
@@ -153,13 +154,7 @@ register_gene_picker("dko-gene")
 register_dataset_picker(PAGE)
 register_cancel_message("dko-sweep")
 register_cancel_message("dko-double")
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input("q-cell", "value"), Input("q-k", "value"), Input("q-steps", "value"), Input("q-cluster", "value"),
-    Input("q-set", "value"),
-    prevent_initial_call=True,
-)
+register_url_params("q-cell", "q-k", "q-steps", "q-cluster", "q-set")
 
 
 @callback(*figure_outputs("dko-presence"), Input("dko-gene", "value"), source_state(PAGE))

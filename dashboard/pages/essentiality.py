@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import services
 from dashboard.services import essentiality as screen_service
@@ -16,6 +16,7 @@ from dashboard.components.figure_card import figure_card, figure_outputs, render
 from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
 from dashboard.components.tables import data_table
+from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import (
     effect_by_lineage_figure, effect_scatter_figure, heldout_figure, lineage_scatter_figure, lineage_weights_figure,
@@ -54,7 +55,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
             "(Rosenski, Shifman & Kaplan, BMC Med Genomics 2023).",
             simulated_note=services.simulated_note(source), notice=(data_notice, notice),
         ),
-        family_nav("/essentiality", target, source),
+        family_nav("/essentiality", target, source, models),
         html.Div(className="controls", children=[
             dataset_picker("ess", KIND, source),
             gene_picker("ess-target", "Target gene", services.genes_of(KIND, source), target, notice is not None),
@@ -125,14 +126,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
 
 register_gene_picker("ess-target")
 register_dataset_picker("ess")
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input("q-perms", "value"),
-    Input(models_id("ess"), "value"),
-    Input("q-modifier", "value"),
-    prevent_initial_call=True,
-)
+register_url_params("q-perms", models_id("ess"), "q-modifier")
 
 
 def _grouping_text(lineage) -> str:

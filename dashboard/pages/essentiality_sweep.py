@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id
+from dashboard.components.essentiality_controls import (
+    KIND, family_nav, models_choice, models_control, models_id, target_href,
+)
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
 from dashboard.components.tables import data_table
+from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import sweep_histogram_figure
-from dashboard.components.essentiality_controls import (
-    KIND, family_nav, models_choice, models_control, models_id, target_href,
-)
 from dashboard.services import essentiality as ess_service
 
 dash.register_page(__name__, path="/essentiality/sweep", name="Genome-wide",
@@ -47,7 +48,7 @@ def layout(gene: str | None = None, n: str | None = None, models: str | None = N
             "choice by validation RMSE, Pearson r on held-out cell lines, BH-FDR across targets.",
             simulated_note=services.simulated_note(source), notice=data_notice,
         ),
-        family_nav("/essentiality/sweep", gene, source),
+        family_nav("/essentiality/sweep", gene, source, models),
         html.Div(className="controls", children=[
             dataset_picker("ess-sweep", KIND, source),
             html.Label(["Targets", dcc.RadioItems(id="q-sweep--n", value=size, inline=True, options=options)],
@@ -71,13 +72,7 @@ def layout(gene: str | None = None, n: str | None = None, models: str | None = N
 
 
 register_dataset_picker("ess-sweep")
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input("q-sweep--n", "value"),
-    Input(models_id("sweep"), "value"),
-    prevent_initial_call=True,
-)
+register_url_params("q-sweep--n", models_id("sweep"))
 
 
 register_cached_job(

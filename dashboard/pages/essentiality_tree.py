@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id
+from dashboard.components.essentiality_controls import (
+    KIND, family_nav, models_choice, models_control, models_id, pick_target,
+)
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
+from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import tree_figure
-from dashboard.components.essentiality_controls import (
-    KIND, family_nav, models_choice, models_control, models_id, pick_target,
-)
 from dashboard.services import essentiality as ess_service
 
 dash.register_page(__name__, path="/essentiality/tree", name="Decision tree",
@@ -34,7 +35,7 @@ def layout(gene: str | None = None, models: str | None = None, cell: str | None 
             "cell lines that depend on the target from those that do not.",
             simulated_note=services.simulated_note(source), notice=(data_notice, notice),
         ),
-        family_nav("/essentiality/tree", target, source),
+        family_nav("/essentiality/tree", target, source, models),
         html.Div(className="controls", children=[
             dataset_picker("ess-tree", KIND, source),
             gene_picker("tree-target", "Target gene", services.genes_of(KIND, source), target, notice is not None),
@@ -63,13 +64,7 @@ def _cell_options(data) -> list[dict]:
 
 register_gene_picker("tree-target")
 register_dataset_picker("ess-tree")
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input(models_id("tree"), "value"),
-    Input("q-tree--cell", "value"),
-    prevent_initial_call=True,
-)
+register_url_params(models_id("tree"), "q-tree--cell")
 
 
 register_cached_job(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dash_table, dcc, html, no_update
+from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
 from dashboard import services
 from dashboard.services import perturbation as tnet
@@ -12,6 +12,7 @@ from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
+from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.perturbation import (
     model_comparison_figure, neighbourhood_figure, predicted_vs_measured_figure, signature_bars_figure,
@@ -134,14 +135,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
 
 register_gene_picker("pert-gene")
 register_dataset_picker(PAGE)
-clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="paramsToSearch"),
-    Output("url", "search", allow_duplicate=True),
-    Input("q-type", "value"),
-    Input("q-epochs", "value"),
-    Input("q-width", "value"),
-    prevent_initial_call=True,
-)
+register_url_params("q-type", "q-epochs", "q-width")
 
 
 @callback(*figure_outputs("pert-network"), Input("pert-gene", "value"), source_state(PAGE))

@@ -77,6 +77,26 @@ def test_url_reproduces_view(page, server):
     assert page.console_errors == []
 
 
+def test_opening_a_page_renders_it_once_and_keeps_the_address(page, server):
+    """Controls drawn from the URL's defaults do not write them back (which would navigate and render again)."""
+    renders = []
+    page.on("request", lambda r: renders.append(r.url) if "_pages_content" in (r.post_data or "") else None)
+    page.goto(server + "/essentiality?gene=MCL1")
+    wait_for_graphs(page, 1)
+    page.wait_for_timeout(1500)
+    assert page.url.endswith("/essentiality?gene=MCL1")
+    assert len(renders) == 1
+    # A user's change enters the address bar: that parameter only, and one more render.
+    page.check("#q-ess--models input[value='fast']")
+    page.wait_for_url("**/essentiality?gene=MCL1&models=fast")
+    # The sub-tabs carry the model set.
+    page.wait_for_function("() => document.querySelector('#tab-essentiality-tree').getAttribute('href')"
+                           " === '/essentiality/tree?gene=MCL1&models=fast'")
+    page.wait_for_timeout(1500)
+    assert len(renders) == 2
+    assert page.console_errors == []
+
+
 def test_background_job_runs_to_completion_then_csv_and_png(page, server):
     page.goto(server + "/essentiality?gene=RPP25L&perms=100")
     page.wait_for_selector("#ess-screen-run")
@@ -115,12 +135,14 @@ def test_background_job_can_be_cancelled(page, server):
     page.wait_for_selector("#ess-screen-run")
     page.click("#ess-screen-run")
     page.wait_for_function("() => !document.querySelector('#ess-screen-cancel').disabled")
-    page.wait_for_function("() => /permutation/.test(document.querySelector('#ess-screen-status').innerText)",
+    page.wait_for_function("() => /permutation/.test(document.querySelector('#ess-screen-progress-text').innerText)",
                            timeout=60_000)
     page.click("#ess-screen-cancel")
     page.wait_for_function("() => document.querySelector('#ess-screen-status').innerText.startsWith('Cancelled')")
     page.wait_for_function("() => !document.querySelector('#ess-screen-run').disabled")
     page.wait_for_timeout(1500)
-    assert not page.inner_text("#ess-screen-status").startswith("Finished")
+    # Progress polled after the cancel must not write over it.
+    assert page.is_visible("#ess-screen-status") and not page.is_visible("#ess-screen-progress-text")
+    assert page.inner_text("#ess-screen-status").startswith("Cancelled")
     screenshot(page, "job-cancelled")
     assert page.console_errors == []

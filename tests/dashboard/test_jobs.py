@@ -1,0 +1,34 @@
+"""The job manager: two clients starting the same job at once each get their own result."""
+
+from __future__ import annotations
+
+import time
+
+from dashboard.jobs import make_background_manager
+
+
+def _job(set_progress, n_clicks, gene):
+    set_progress([f"working on {gene}"])
+    return f"screen of {gene} (click {n_clicks})"
+
+
+def _wait_for_exit(manager, pid, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while manager.job_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not manager.job_running(pid), "the job process did not finish"
+
+
+def test_same_job_started_twice_at_once_gives_both_clients_the_result(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERTURBSCOPE_CACHE_DIR", str(tmp_path))
+    manager = make_background_manager()
+    manager.register("job", _job, progress=True)
+    args = [1, "RPP25L"]  # what two users on the same page with the same gene send
+    keys = [manager.build_cache_key(_job, args, [], None) for _ in range(2)]
+    assert keys[0] != keys[1]
+    pids = [manager.call_job_fn(key, manager.func_registry["job"], args, {}) for key in keys]
+    for pid in pids:
+        _wait_for_exit(manager, pid)
+    # Each client polls its own key: progress and result are read (and deleted) once per key.
+    assert [manager.get_progress(key) for key in keys] == [["working on RPP25L"]] * 2
+    assert [manager.get_result(key, None) for key in keys] == ["screen of RPP25L (click 1)"] * 2

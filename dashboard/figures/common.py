@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 FONT = "Inter, Helvetica Neue, Arial, sans-serif"
 BLUE, RED, GREY = "#2b6cb0", "#c53030", "#718096"
@@ -15,10 +16,15 @@ QUALITATIVE = [
 ]
 
 
+# Every figure of the app uses this template. As Plotly's default it is set
+# when a figure is created, unvalidated; passing it to update_layout instead
+# validates a copy each time, most of the cost of building a small figure.
+pio.templates.default = "plotly_white"
+
+
 def base_layout(fig: go.Figure, *, title: str, x_title: str | None = None, y_title: str | None = None) -> go.Figure:
     """Readable defaults: white background, 13-14 px text, light grid."""
     fig.update_layout(
-        template="plotly_white",
         title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
         font={"family": FONT, "size": 13, "color": "#1a202c"},
         margin={"l": 70, "r": 30, "t": 60, "b": 60},
@@ -29,6 +35,27 @@ def base_layout(fig: go.Figure, *, title: str, x_title: str | None = None, y_tit
         fig.update_xaxes(title_text=x_title)
     if y_title is not None:
         fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def reference_line(fig: go.Figure, *, x: float | None = None, y: float | None = None, color: str = GREY,
+                   dash: str | None = None, width: float = 1, label: str | None = None,
+                   label_above: bool = False) -> go.Figure:
+    """A vertical (``x``) or horizontal (``y``) line across the plot, optionally labelled at its start.
+
+    What ``add_hline``/``add_vline`` draw, at a fraction of their cost.
+    """
+    line = {"color": color, "width": width, **({"dash": dash} if dash else {})}
+    if y is not None:
+        fig.add_shape(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=y, y1=y, line=line)
+        if label:
+            fig.add_annotation(text=label, xref="x domain", x=0, yref="y", y=y, xanchor="left",
+                               yanchor="bottom" if label_above else "top", showarrow=False, font={"size": 11})
+    else:
+        fig.add_shape(type="line", yref="y domain", y0=0, y1=1, xref="x", x0=x, x1=x, line=line)
+        if label:
+            fig.add_annotation(text=label, yref="y domain", y=1, xref="x", x=x, xanchor="left", yanchor="top",
+                               showarrow=False, font={"size": 11})
     return fig
 
 
@@ -48,7 +75,6 @@ def empty_figure(message: str) -> go.Figure:
     """A blank figure that says why it is blank."""
     fig = go.Figure()
     fig.update_layout(
-        template="plotly_white",
         xaxis={"visible": False}, yaxis={"visible": False},
         annotations=[{"text": message, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
                       "showarrow": False, "font": {"size": 15, "color": GREY}}],

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import BLUE, GREY, RED, base_layout
+from dashboard.figures.common import BLUE, GREY, RED, base_layout, reference_line
 
 DIVERGING = "RdBu_r"
 CNN_COLOR, RIDGE_COLOR, ACTUAL_COLOR = "#2b6cb0", "#a0aec0", "#1a202c"
@@ -73,7 +73,7 @@ def gene_profile_figure(profiles: pd.DataFrame, gene: str, split: str) -> go.Fig
     where = split if split.startswith("measured") else f"{split} gene"
     base_layout(fig, title=f"{gene} across tissues ({where}){suffix}",
                 x_title="log2 fold change vs the gene's across-tissue median")
-    fig.add_vline(x=0, line={"color": GREY, "width": 1})
+    reference_line(fig, x=0)
     fig.update_yaxes(automargin=True, tickfont={"size": 12})
     fig.update_layout(legend={"orientation": "h", "y": -0.1, "x": 0, "yanchor": "top"})
     return fig
@@ -187,6 +187,6 @@ def effects_figure(effects: pd.DataFrame, kind: str, gene_a: str, gene_b: str, m
     base_layout(fig, title=f"Removing each {label} of {gene_a}: change in its co-expression with {gene_b}"
                            "<br><sup>bars ±1.96 SE; red / blue: Bonferroni p < 0.05, grey: not significant</sup>",
                 x_title=f"effect on Spearman({gene_a}, {gene_b}) across tissues")
-    fig.add_vline(x=0, line={"color": GREY, "width": 1})
+    reference_line(fig, x=0)
     fig.update_yaxes(automargin=True, tickfont={"size": 11})
     return fig

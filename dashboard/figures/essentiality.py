@@ -6,28 +6,26 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout
+from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout, reference_line
 
 
 def effect_by_lineage_figure(effect: pd.Series, lineage: pd.Series, target: str) -> go.Figure:
     """Box plot of a target's gene effect per lineage, lineages sorted by median."""
     frame = pd.DataFrame({"effect": effect, "lineage": lineage.reindex(effect.index)}).dropna()
     order = frame.groupby("lineage")["effect"].median().sort_values().index
-    fig = go.Figure()
-    for name in order:
-        values = frame.loc[frame["lineage"] == name, "effect"]
-        fig.add_trace(go.Box(
-            y=values.to_numpy(), x=[name] * len(values), name=name, boxpoints="outliers",
-            marker={"color": BLUE, "size": 3}, line={"width": 1.2}, showlegend=False,
-            text=values.index.to_numpy(), hovertemplate="%{text}<br>effect %{y:.2f}<extra>%{x}</extra>",
-        ))
-    fig.add_hline(y=0, line={"color": "#a0aec0", "width": 1, "dash": "dot"})
-    fig.add_hline(y=-1, line={"color": RED, "width": 1, "dash": "dot"},
-                  annotation_text="common-essential level (-1)", annotation_position="bottom left",
-                  annotation_font_size=11)
+    frame = frame.assign(rank=frame["lineage"].map({name: i for i, name in enumerate(order)})).sort_values(
+        ["rank", "effect"], kind="stable")
+    # One trace: Plotly draws a box per x category.
+    fig = go.Figure(go.Box(
+        y=frame["effect"].to_numpy(), x=frame["lineage"].to_numpy(), name="gene effect", boxpoints="outliers",
+        marker={"color": BLUE, "size": 3}, line={"width": 1.2}, showlegend=False,
+        text=frame.index.to_numpy(), hovertemplate="%{text}<br>effect %{y:.2f}<extra>%{x}</extra>",
+    ))
+    reference_line(fig, y=0, color="#a0aec0", dash="dot")
+    reference_line(fig, y=-1, color=RED, dash="dot", label="common-essential level (-1)")
     base_layout(fig, title=f"{target} gene effect by lineage (n = {len(frame):,} cell lines)",
                 y_title=f"{target} CRISPR gene effect")
-    fig.update_xaxes(tickangle=-40, automargin=True)
+    fig.update_xaxes(tickangle=-40, automargin=True, categoryorder="array", categoryarray=list(order))
     return fig
 
 
@@ -176,9 +174,8 @@ def validation_rmse_figure(rmse: dict[str, float], chosen: str, baseline: float 
         hovertemplate="%{x}: RMSE %{y:.3f}<extra></extra>",
     ))
     if baseline is not None:
-        fig.add_hline(y=baseline, line={"color": "#4a5568", "dash": "dot", "width": 1},
-                      annotation_text="training-mean baseline (test RMSE)", annotation_position="top left",
-                      annotation_font_size=11)
+        reference_line(fig, y=baseline, color="#4a5568", dash="dot", label="training-mean baseline (test RMSE)",
+                       label_above=True)
     base_layout(fig, title=f"Validation RMSE by model (chosen: {chosen})", y_title="RMSE (gene effect)")
     return fig
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import GREY, base_layout
+from dashboard.figures.common import GREY, base_layout, reference_line
 
 PREDICTED, MEASURED = "#4c51bf", "#dd6b20"
 MODEL_COLORS = {"fundnn": "#4c51bf", "refined": "#2c7a7b", "mean": "#a0aec0", "ridge": "#dd6b20", "knn": "#b83280"}
@@ -75,7 +75,7 @@ def model_comparison_figure(summary: pd.DataFrame, metric: str = "pearson_delta"
         metric, metric)
     base_layout(fig, title=f"Held-out genes: {label}, model vs baselines", y_title=label)
     fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.15, "x": 0}, margin={"b": 90})
-    fig.add_hline(y=0, line={"color": "#4a5568", "width": 1})
+    reference_line(fig, y=0, color="#4a5568")
     return fig
 
 

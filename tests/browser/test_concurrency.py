@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -122,14 +124,24 @@ def _job_processes(server_proc) -> list[str]:
     for proc in server_proc.children(recursive=False) if server_proc else []:
         try:
             wchan = Path(f"/proc/{proc.pid}/wchan").read_text()
-            described.append(f"{proc.pid} {proc.status()} waiting in {wchan}")
-            import subprocess
-            bt = subprocess.run(["gdb", "-p", str(proc.pid), "-batch", "-ex", "thread apply all bt 25"],
-                                capture_output=True, text=True, timeout=60).stdout
-            Path(f"/tmp/gdb-{proc.pid}.txt").write_text(bt)
+            described.append(f"{proc.pid} {proc.status()} waiting in {wchan} {_native_stack(proc.pid)}")
         except (psutil.NoSuchProcess, OSError):
             continue
     return described
+
+
+def _native_stack(pid: int) -> str:
+    """The innermost native frames of a process, when gdb is installed: which lock a stuck job waits for."""
+    gdb = shutil.which("gdb")
+    if gdb is None:
+        return ""
+    try:
+        out = subprocess.run([gdb, "-p", str(pid), "-batch", "-ex", "bt 8"], capture_output=True, text=True,
+                             timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    frames = [line.split(" in ", 1)[-1].split(" (")[0] for line in out.splitlines() if line.startswith("#")]
+    return "(stack: " + " <- ".join(frames) + ")" if frames else ""
 
 
 def _wait(page, script: str, arg=None, timeout: float = 60_000) -> bool:

@@ -60,6 +60,7 @@ def test_gene_search_autocompletes_and_carries_gene(page, server):
     option.wait_for()
     option.click()
     page.wait_for_function("() => new URLSearchParams(location.search).get('gene') === 'RPP25L'")
+    page.wait_for_function("() => document.querySelector('#nav-dko').getAttribute('href') === '/dko?gene=RPP25L'")
     page.click("#nav-dko")
     page.wait_for_url(re.compile(r"/dko\?gene=RPP25L"))
     assert page.console_errors == []

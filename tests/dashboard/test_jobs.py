@@ -32,3 +32,27 @@ def test_same_job_started_twice_at_once_gives_both_clients_the_result(tmp_path, 
     # Each client polls its own key: progress and result are read (and deleted) once per key.
     assert [manager.get_progress(key) for key in keys] == [["working on RPP25L"]] * 2
     assert [manager.get_result(key, None) for key in keys] == ["screen of RPP25L (click 1)"] * 2
+
+
+def test_no_server_thread_keeps_a_sqlite_connection_between_cache_calls(tmp_path, monkeypatch):
+    """A request thread's connection is closed under the fork lock, not later when the dead thread is collected
+    (a close then holds SQLite's allocator lock, and a job forked at that moment hangs for ever)."""
+    import threading
+
+    monkeypatch.setenv("PERTURBSCOPE_CACHE_DIR", str(tmp_path))
+    cache = make_background_manager().handle
+    left_open = []
+
+    def request():
+        cache.set("progress", [1, 2])
+        cache.get("progress")
+        with cache.transact():
+            cache.delete("progress")
+        left_open.append(getattr(cache._local, "con", None))
+
+    threads = [threading.Thread(target=request) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert left_open == [None] * 4

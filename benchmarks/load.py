@@ -15,10 +15,13 @@ Each view gets a bounded run (16 clients x 25 requests = 400) after a
 1-client baseline; every answer must be HTTP 200 with a figure of the gene
 asked for, else the benchmark fails instead of reporting numbers. Requests go
 to 127.0.0.1 only. Needs Playwright and Chromium (``make test`` installs both).
+``PERTURBSCOPE_LOAD_WORKERS=2`` serves with gunicorn and 2 worker processes
+instead of ``python app.py`` (views only: background jobs are not exercised).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +34,8 @@ GENES = ("AR", "AURKB", "CDK1", "EEF2", "GPX4", "KIF11", "MCL1", "PLK1")
 PERMS = 50
 CLIENTS, PER_CLIENT = 16, 25
 BASELINE_REQUESTS = 40
+# 0: ``python app.py`` (what `make run` starts); N: gunicorn with N worker processes.
+WORKERS = int(os.environ.get("PERTURBSCOPE_LOAD_WORKERS", "0"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 READY = ("() => { const s = document.querySelector('#ess-screen-status'); const g = document.querySelector("
          "'#card-ess-top .js-plotly-plot'); return !!(s && g && g.layout && (/^(Finished|Loaded)/.test(s.innerText) "
@@ -100,7 +105,7 @@ def loopback_load():
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-m", "core.datasets.build_demo"], cwd=root, check=True, capture_output=True)
     with tempfile.TemporaryDirectory(prefix="perturbscope-load-") as folder:
-        with loadgen.running_server(Path(folder) / "cache", Path(folder) / "server.log") as url:
+        with loadgen.running_server(Path(folder) / "cache", Path(folder) / "server.log", workers=WORKERS) as url:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
                 try:

@@ -38,13 +38,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(cache_dir: str | Path, log_path: str | Path, timeout: float = 90) -> Iterator[str]:
-    """``python app.py`` on a free loopback port with its own artifact store; yields the base URL."""
+def running_server(cache_dir: str | Path, log_path: str | Path, timeout: float = 90,
+                   workers: int = 0) -> Iterator[str]:
+    """The app on a free loopback port with its own artifact store; yields the base URL.
+
+    ``python app.py`` (one process, a thread per request), or with ``workers``
+    gunicorn with that many processes of 8 threads each.
+    """
     port = free_port()
     env = {**os.environ, "PORT": str(port), "HOST": LOOPBACK, "PERTURBSCOPE_CACHE_DIR": str(cache_dir)}
     url = f"http://{LOOPBACK}:{port}"
+    command = [sys.executable, "app.py"] if not workers else [
+        sys.executable, "-m", "gunicorn", "app:server", "-b", f"{LOOPBACK}:{port}", "-w", str(workers),
+        "--threads", "8"]
     with open(log_path, "w+") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.time() + timeout
             while True:

@@ -93,6 +93,7 @@ def _response_kb(url: str, plan) -> float:
 def loopback_load():
     """Requests/s and p50/p95 latency of two cached gene views under 16 concurrent clients."""
     from tests.browser import loadgen
+    from tests.server import running_server
 
     chromium = _chromium()
     try:
@@ -105,7 +106,7 @@ def loopback_load():
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-m", "core.datasets.build_demo"], cwd=root, check=True, capture_output=True)
     with tempfile.TemporaryDirectory(prefix="perturbscope-load-") as folder:
-        with loadgen.running_server(Path(folder) / "cache", Path(folder) / "server.log", workers=WORKERS) as url:
+        with running_server(Path(folder) / "cache", Path(folder) / "server.log", workers=WORKERS) as url:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
                 try:

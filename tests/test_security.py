@@ -9,30 +9,19 @@ from __future__ import annotations
 import base64
 import http.client
 import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import flask
 import pytest
 
 from dashboard import security
+from tests.server import running_server
 
-ROOT = Path(__file__).resolve().parent.parent
 USER, PASSWORD = "pi", "s3cret:with colon é"
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _request(port: int, method: str, path: str, headers=None, body: bytes | None = None):
@@ -47,41 +36,16 @@ def _request(port: int, method: str, path: str, headers=None, body: bytes | None
 
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory):
-    """`python app.py` with basic auth on and a 1 MB upload limit."""
-    port = _free_port()
-    cache = tmp_path_factory.mktemp("auth-cache")
+    """`python app.py` with basic auth on and a 1 MB upload limit; yields its port."""
     env = {
-        **os.environ,
-        "PORT": str(port),
-        "PERTURBSCOPE_CACHE_DIR": str(cache),
         security.USER_ENV: USER,
         security.PASSWORD_ENV: PASSWORD,
         security.MAX_UPLOAD_ENV: "1",
+        "HOST": None,  # the default bind address is part of what is tested
     }
-    env.pop("HOST", None)  # the default bind address is part of what is tested
     log_path = tmp_path_factory.mktemp("auth-log") / "server.log"
-    with open(log_path, "w+") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.time() + 90
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
-                try:
-                    _request(port, "GET", "/")
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise RuntimeError("server did not start within 90 s") from None
-                    time.sleep(0.3)
-            yield port
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with running_server(tmp_path_factory.mktemp("auth-cache"), log_path, env=env) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 # --- end to end, real server ----------------------------------------------------------

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.server import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -35,44 +31,15 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(("server log (last 6,000 characters)", tail))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, demo_data):
     """Start `python app.py` on a free port with a fresh artifact store."""
-    port = _free_port()
-    cache = tmp_path_factory.mktemp("server-cache")
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PERTURBSCOPE_CACHE_DIR": str(cache)}
-    log = open(tmp_path_factory.mktemp("server-log") / "server.log", "w+")
-    _SERVER_LOGS.append(log.name)
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"server exited early:\n{log.read()}")
-        try:
-            urllib.request.urlopen(url + "/", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        raise RuntimeError("server did not start within 90 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.seek(0)
-    (ARTIFACTS).mkdir(exist_ok=True)
-    (ARTIFACTS / "server.log").write_text(log.read())
+    log_path = tmp_path_factory.mktemp("server-log") / "server.log"
+    _SERVER_LOGS.append(str(log_path))
+    with running_server(tmp_path_factory.mktemp("server-cache"), log_path) as url:
+        yield url
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "server.log").write_text(log_path.read_text(errors="replace"))
 
 
 @pytest.fixture(scope="session")

@@ -7,72 +7,20 @@ Every request goes to 127.0.0.1; :func:`post_callback` refuses any other host.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[2]
-LOOPBACK = "127.0.0.1"
+from tests.server import LOOPBACK
+
 UPDATE_PATH = "/_dash-update-component"
-
-
-# --- a server of our own (the benchmark; tests use conftest's `server`) ------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_server(cache_dir: str | Path, log_path: str | Path, timeout: float = 90,
-                   workers: int = 0) -> Iterator[str]:
-    """The app on a free loopback port with its own artifact store; yields the base URL.
-
-    ``python app.py`` (one process, a thread per request), or with ``workers``
-    gunicorn with that many processes of 8 threads each.
-    """
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": LOOPBACK, "PERTURBSCOPE_CACHE_DIR": str(cache_dir)}
-    url = f"http://{LOOPBACK}:{port}"
-    command = [sys.executable, "app.py"] if not workers else [
-        sys.executable, "-m", "gunicorn", "app:server", "-b", f"{LOOPBACK}:{port}", "-w", str(workers),
-        "--threads", "8"]
-    with open(log_path, "w+") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.time() + timeout
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"server exited early:\n{log.read()[-4000:]}")
-                try:
-                    urllib.request.urlopen(url + "/", timeout=2)
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise RuntimeError(f"server did not start within {timeout:.0f} s") from None
-                    time.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 # --- capturing what the browser sends ------------------------------------------------------------

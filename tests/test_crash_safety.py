@@ -14,7 +14,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import pandas as pd
 import pytest
 
 from core.cache import STALE_TMP_SECONDS, ArtifactStore
+from tests.server import start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 N_KEYS = 6
@@ -202,33 +202,6 @@ def test_states_a_crash_can_leave_are_recovered(tmp_path):
 
 # --- the real server and a real job, killed and restarted ---------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_server(cache: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PERTURBSCOPE_CACHE_DIR": str(cache)}
-    log = open(log_path, "a")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/", timeout=2):
-                return proc, url
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("server did not start within 60 s") from None
-            time.sleep(0.2)
-
-
 JOB_SRC = '''
 import sys
 from dashboard.services import dataset
@@ -252,7 +225,7 @@ def test_server_and_job_killed_mid_job_restart_cleanly(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     log_path = tmp_path / "server.log"
     n_permutations = 1000
-    server, url = _start_server(cache, log_path)
+    server, url = start_server(cache, log_path)
     env = {**os.environ, "PERTURBSCOPE_CACHE_DIR": str(cache)}
     job = subprocess.Popen([sys.executable, "-c", JOB_SRC, str(n_permutations)], cwd=ROOT, env=env,
                            stdout=subprocess.PIPE, text=True)
@@ -269,19 +242,14 @@ def test_server_and_job_killed_mid_job_restart_cleanly(tmp_path, monkeypatch):
     assert job.returncode == -signal.SIGKILL and server.returncode == -signal.SIGKILL
     assert all(finished), "the job process ended before it was killed"
 
-    server, url = _start_server(cache, log_path)
+    server, url = start_server(cache, log_path)
     try:
         with urllib.request.urlopen(url + "/", timeout=10) as response:
             assert response.status == 200
         with urllib.request.urlopen(url + "/essentiality", timeout=10) as response:
             assert response.status == 200
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
 
     artifacts = cache / "artifacts"
     store = ArtifactStore(artifacts)

@@ -8,8 +8,9 @@
 (function () {
   const renderSeen = {};
 
-  // True on the first call of a callback after a page render.
-  function firstAfterRender(key, render) {
+  // True on the first call of the running callback after a page render.
+  function firstAfterRender(render) {
+    const key = window.dash_clientside.callback_context.inputs_list.map(function (i) { return i.id; }).join("|");
     if (render === undefined || render === null || renderSeen[key] === render) {
       return false;
     }
@@ -24,9 +25,7 @@
       // its dataset: showing it is not a choice, so the URL keeps the user's gene.
       geneToSearch: function (gene, shown, render) {
         const params = new URLSearchParams(window.location.search);
-        const context = window.dash_clientside.callback_context;
-        const key = context.inputs_list.map(function (i) { return i.id; }).join("|");
-        if (firstAfterRender(key, render) || !gene || gene === shown || params.get("gene") === gene) {
+        if (firstAfterRender(render) || !gene || gene === shown || params.get("gene") === gene) {
           return window.dash_clientside.no_update;
         }
         params.set("gene", gene);
@@ -44,7 +43,7 @@
         const inputs = context.inputs_list;
         const values = Array.from(arguments).slice(0, inputs.length);
         const render = arguments[inputs.length];
-        const first = firstAfterRender(inputs.map(function (i) { return i.id; }).join("|"), render);
+        const first = firstAfterRender(render);
         const changed = new Set(context.triggered.map(function (t) { return t.prop_id.replace(/\.value$/, ""); }));
         const params = new URLSearchParams(window.location.search);
         const before = params.toString();

@@ -13,8 +13,8 @@ def effect_by_lineage_figure(effect: pd.Series, lineage: pd.Series, target: str)
     """Box plot of a target's gene effect per lineage, lineages sorted by median."""
     frame = pd.DataFrame({"effect": effect, "lineage": lineage.reindex(effect.index)}).dropna()
     order = frame.groupby("lineage")["effect"].median().sort_values().index
-    frame = frame.assign(rank=frame["lineage"].map({name: i for i, name in enumerate(order)})).sort_values(
-        ["rank", "effect"], kind="stable")
+    rank = {name: i for i, name in enumerate(order)}
+    frame = frame.sort_values("lineage", key=lambda names: names.map(rank), kind="stable")  # CSV in drawn order
     # One trace: Plotly draws a box per x category.
     fig = go.Figure(go.Box(
         y=frame["effect"].to_numpy(), x=frame["lineage"].to_numpy(), name="gene effect", boxpoints="outliers",

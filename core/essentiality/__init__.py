@@ -1,7 +1,7 @@
 """Modifier genes of CRISPR essentiality (Rosenski, Shifman & Kaplan, BMC Med Genomics 16:26, 2023).
 
 * :func:`select_modifiers` -- Pearson / Spearman / chi-squared screens, BH-FDR, top-k union
-  (:mod:`~core.essentiality.selection`).
+  (:mod:`~core.essentiality.selection`); :func:`select_modifiers_all` for every target at once.
 * :data:`MODEL_NAMES`, :func:`make_model` -- the model zoo (:mod:`~core.essentiality.models`,
   torch MLP in :mod:`~core.essentiality.mlp`).
 * :func:`evaluate_gene` -- split, select, fit the zoo, choose on validation, test
@@ -18,13 +18,13 @@ from core.essentiality.heldout import GLOBAL, heldout_lineage_errors
 from core.essentiality.lineage import lineage_weights
 from core.essentiality.models import FAST_MODELS, MODEL_LABELS, MODEL_NAMES, make_model
 from core.essentiality.screen import correlation_screen
-from core.essentiality.selection import TABLE_COLUMNS, TESTS, ModifierSelection, select_modifiers
+from core.essentiality.selection import TABLE_COLUMNS, TESTS, ModifierSelection, select_modifiers, select_modifiers_all
 from core.essentiality.sweep import SWEEP_COLUMNS, add_target_q, summarise_sweep, sweep
 from core.essentiality.tree import NODE_COLUMNS, TreeResult, fit_tree
 
 __all__ = [
     "FAST_MODELS", "GLOBAL", "GeneReport", "MODEL_LABELS", "MODEL_NAMES", "ModifierSelection", "NODE_COLUMNS",
     "NO_MODEL", "SWEEP_COLUMNS", "TABLE_COLUMNS", "TESTS", "TreeResult", "correlation_screen", "evaluate_gene",
-    "add_target_q", "fit_tree", "heldout_lineage_errors", "lineage_weights", "make_model", "select_modifiers",
+    "add_target_q", "fit_tree", "heldout_lineage_errors", "lineage_weights", "make_model", "select_modifiers", "select_modifiers_all",
     "summarise_sweep", "sweep",
 ]

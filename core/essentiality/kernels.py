@@ -103,12 +103,13 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _prepare_block(block: np.ndarray, tests: Sequence[str]):
+def _prepare_block(block: np.ndarray, out: PreparedCells, rows: slice, tests: Sequence[str]) -> None:
+    """Fill rows ``rows`` of ``out`` from the expression ``block`` of those genes."""
     m, n = block.shape
     order, keys = _sorted_block(block)
-    constant = keys[:, 0] == keys[:, -1]
-    pearson = _unit_rows(block.astype(np.float64)) if "pearson" in tests else None
-    spearman = high = None
+    out.constant[rows] = keys[:, 0] == keys[:, -1]
+    if "pearson" in tests:
+        out.pearson[rows] = _unit_rows(block.astype(np.float64))
     if "spearman" in tests:
         # average rank of a tie group spanning sorted positions [first, last] is (first + last) / 2 + 1
         position = np.broadcast_to(np.arange(n), (m, n))
@@ -120,13 +121,12 @@ def _prepare_block(block: np.ndarray, tests: Sequence[str]):
         last = np.minimum.accumulate(np.where(ends, position, n - 1)[:, ::-1], axis=1)[:, ::-1]
         ranks = np.empty((m, n))
         np.put_along_axis(ranks, order.astype(np.intp), (first + last) * 0.5 + 1.0, axis=1)
-        spearman = _unit_rows(ranks)
+        out.spearman[rows] = _unit_rows(ranks)
     if "chi2" in tests:
         lo = np.take_along_axis(block, order[:, [(n - 1) // 2]].astype(np.intp), axis=1)[:, 0]
         hi = np.take_along_axis(block, order[:, [n // 2]].astype(np.intp), axis=1)[:, 0]
         median = (lo.astype(np.float64) + hi.astype(np.float64)) / 2.0
-        high = (block >= median[:, None]).astype(np.float32)
-    return pearson, spearman, high, constant
+        np.greater_equal(block, median[:, None], out=out.high[rows], casting="unsafe")
 
 
 def prepare_cells(xt: np.ndarray, tests: Sequence[str] = ("pearson", "spearman", "chi2"),
@@ -151,22 +151,18 @@ def prepare_cells(xt: np.ndarray, tests: Sequence[str] = ("pearson", "spearman",
     if xt.dtype != np.float32:
         xt = np.asarray(xt, dtype=np.float64)
     g, n = xt.shape
+    shape = lambda test: (g, n) if test in tests else (g, 0)  # noqa: E731
+    out = PreparedCells(n=n, pearson=np.empty(shape("pearson")), spearman=np.empty(shape("spearman")),
+                        high=np.empty(shape("chi2"), dtype=np.float32), constant=np.zeros(g, dtype=bool))
     blocks = [slice(a, min(a + _BLOCK, g)) for a in range(0, g, _BLOCK)]
     threads = n_threads or min(2, os.cpu_count() or 1)
     if threads > 1 and len(blocks) > 1:
         with ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(lambda s: _prepare_block(xt[s], tests), blocks))
+            list(pool.map(lambda s: _prepare_block(xt[s], out, s, tests), blocks))
     else:
-        parts = [_prepare_block(xt[s], tests) for s in blocks]
-
-    def stack(i: int, dtype) -> np.ndarray:
-        if not parts or parts[0][i] is None:
-            return np.zeros((g, 0), dtype=dtype)
-        return np.vstack([p[i] for p in parts])
-
-    constant = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, dtype=bool)
-    return PreparedCells(n=n, pearson=stack(0, np.float64), spearman=stack(1, np.float64),
-                         high=stack(2, np.float32), constant=constant)
+        for s in blocks:
+            _prepare_block(xt[s], out, s, tests)
+    return out
 
 
 @dataclass

@@ -229,8 +229,11 @@ def _chi2_pvalues(stat: np.ndarray, df: np.ndarray, fdr: float | None) -> np.nda
     p = np.where(np.isnan(stat), np.nan, 1.0)
     ok = ~np.isnan(stat) & (df > 0)
     if fdr is not None:
+        critical = np.full(df.shape, np.inf)
+        for value in np.unique(df[df > 0]):
+            critical[df == value] = chi2.isf(fdr, value) * (1 - 1e-9)
         with np.errstate(invalid="ignore"):
-            ok &= stat >= chi2.isf(fdr, np.where(df > 0, df, 1)) * (1 - 1e-9)
+            ok &= stat >= critical
     p[ok] = chi2.sf(stat[ok], df[ok])
     return p
 
@@ -353,8 +356,7 @@ def _finish(target: str, stats: dict[str, np.ndarray], row: int, p: dict[str, np
     if table_mode == "full":
         cols = np.flatnonzero(cells.tested)
     else:
-        position = {str(g): j for j, g in enumerate(genes)}
-        cols = np.array([position[g] for g in sorted(best, key=lambda g: best[g])], dtype=np.intp)
+        cols = np.array([options["position"][g] for g in sorted(best, key=lambda g: best[g])], dtype=np.intp)
     columns = {}
     for test, stat, prefix in (("pearson", "pearson_r", "pearson"), ("spearman", "spearman_rho", "spearman"),
                                ("chi2", "chi2_stat", "chi2")):
@@ -409,8 +411,11 @@ def _select_batch(expression: pd.DataFrame, cells: _CellSet, rows: np.ndarray, y
         stats[name][:, ~cells.tested] = np.nan
     x = expression.iloc[rows] if options["redundancy_threshold"] is not None else None
     genes = np.asarray(expression.columns)
-    return {target: _finish(target, stats, j, p, q, picks, genes, cells, tests, table_mode, x,
-                            {**options, "n_cells": len(rows)}, expression.columns)
+    options = {**options, "n_cells": len(rows)}
+    if table_mode != "full":
+        options["position"] = {str(g): j for j, g in enumerate(genes)}
+    return {target: _finish(target, stats, j, p, q, picks, genes, cells, tests, table_mode, x, options,
+                            expression.columns)
             for j, target in enumerate(targets)}
 
 

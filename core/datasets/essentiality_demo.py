@@ -19,7 +19,7 @@ from core.datasets.genes import cell_ids, fill_symbols, join_list
 from core.datasets.storage import Persistable
 from core.errors import InputError
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 #: DepMap OncotreeLineage-style names, roughly from most to least screened.
 LINEAGES: tuple[str, ...] = (
@@ -81,7 +81,12 @@ LINEAGE_DEPENDENCIES: dict[str, str] = {
 LINEAGE_DEPENDENCY_EFFECT = -0.8
 
 MIN_NOISE_TARGETS = 30
-NAN_FRACTION = 0.02
+#: Missing gene effects as DepMap has them: a second screening library used for some cell lines lacks some
+#: targets (a screen batch, one shared pattern), and a few targets fail QC in a few cell lines.
+SECOND_LIBRARY_CELLS = 0.15
+MISSING_FROM_SECOND_LIBRARY = 0.10
+QC_FAILED_TARGETS = 0.05
+QC_FAILED_CELLS = (1, 12)
 NOISE_Q = 0.05  # noise targets are redrawn until no gene reaches BH q < NOISE_Q
 EXPRESSION_MAX = 13.5
 
@@ -96,7 +101,8 @@ class EssentialityData(Persistable):
         cells x genes, float32 log2(TPM+1); index name ``cell``, columns gene symbols.
     effect
         cells x targets, float32 gene effect (0 = no effect, -1 = median common
-        essential); about 2% missing (NaN).
+        essential); missing (NaN) in screen batches: targets absent from the
+        second library are missing in its cell lines, and a few targets in a few lines.
     cells
         One row per cell (index ``cell``): ``lineage``, ``cell_line_name``.
     truth
@@ -421,7 +427,11 @@ def make_essentiality_demo(
 
     targets = sorted(effect)
     eff = np.column_stack([effect[t] for t in targets])
-    eff[rng.random(eff.shape) < NAN_FRACTION] = np.nan
+    second_library = rng.random(n_cells) < SECOND_LIBRARY_CELLS
+    absent = rng.random(len(targets)) < MISSING_FROM_SECOND_LIBRARY
+    eff[np.ix_(second_library, absent)] = np.nan
+    for j in np.flatnonzero(rng.random(len(targets)) < QC_FAILED_TARGETS):
+        eff[rng.choice(n_cells, rng.integers(*QC_FAILED_CELLS), replace=False), j] = np.nan
     eff = eff.astype(np.float32)
 
     # noise targets: redraw until nothing passes BH (a clean negative control)

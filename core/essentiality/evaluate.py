@@ -130,21 +130,25 @@ def _aligned(expression: pd.DataFrame, effect: pd.Series) -> tuple[pd.DataFrame,
             f"at least {2 * MIN_TRAIN_CELLS} are needed to train, validate and test. Check that the cell-line "
             "ids of the two tables match."
         )
-    if cells.equals(expression.index):  # no copy of a DepMap-sized matrix when nothing is dropped
-        return expression, effect.loc[cells].astype(np.float64)
-    return expression.loc[cells], effect.loc[cells].astype(np.float64)
+    # the expression keeps all its rows: copying a DepMap-sized matrix per target costs more than a model fit,
+    # and select_modifiers reuses its prepared cells only for the same expression frame
+    if expression.index.has_duplicates:
+        raise InputError("the expression table has duplicated cell-line ids; each cell line must appear once")
+    return expression, effect.loc[cells].astype(np.float64)
 
 
 def _fit_split(x: pd.DataFrame, y: pd.Series, train: np.ndarray, test: np.ndarray, models: list[str],
                random_state: int, top_k: int, fdr: float | None, mlp_params: dict | None,
-               report: Progress, span: tuple[float, float], selection_options: dict) -> dict:
-    """The whole protocol on one train/test partition (positions into x / y)."""
+               report: Progress, span: tuple[float, float], selection_options: dict,
+               selection: ModifierSelection | None = None) -> dict:
+    """The whole protocol on one train/test partition (positions into y; x has the rows of y and maybe more)."""
     lo, hi = span
     target = str(y.name) if y.name is not None else "target"
     report(lo, f"{target}: selecting modifiers on {len(train)} training cell lines")
     started = time.perf_counter()
-    selection = select_modifiers(x.iloc[train], y.iloc[train], top_k=top_k, fdr=fdr, target=target,
-                                 **selection_options)
+    if selection is None:
+        # the effect on the training cells only: select_modifiers aligns the expression to those cells
+        selection = select_modifiers(x, y.iloc[train], top_k=top_k, fdr=fdr, target=target, **selection_options)
     timings = {"selection": time.perf_counter() - started}
     modifiers = selection.modifiers
     rng = np.random.default_rng(random_state)
@@ -156,7 +160,7 @@ def _fit_split(x: pd.DataFrame, y: pd.Series, train: np.ndarray, test: np.ndarra
     validation_pred: dict[str, np.ndarray] = {}
     fit_seconds: dict[str, float] = {}
     if modifiers:
-        xm = x[modifiers].to_numpy(np.float64)
+        xm = x.loc[y.index, modifiers].to_numpy(np.float64)
         for i, name in enumerate(models):
             report(lo + (hi - lo) * (0.1 + 0.75 * i / len(models)), f"{target}: fitting {name} ({i + 1}/{len(models)})")
             start = time.perf_counter()
@@ -187,7 +191,7 @@ def _fit_split(x: pd.DataFrame, y: pd.Series, train: np.ndarray, test: np.ndarra
         from sklearn.linear_model import LinearRegression
 
         best_gene = str(table["pearson_r"].abs().idxmax())
-        xb = x[[best_gene]].to_numpy(np.float64)
+        xb = x.loc[y.index, [best_gene]].to_numpy(np.float64)
         ok_train = ~np.isnan(xb[train, 0])
         ok_test = ~np.isnan(xb[test, 0])
         single = LinearRegression().fit(xb[train][ok_train], yv[train][ok_train])
@@ -215,6 +219,8 @@ def evaluate_gene(
     mlp_params: dict | None = None,
     redundancy_threshold: float | None = None,
     include_target_expression: bool = False,
+    split: tuple[Sequence, Sequence] | None = None,
+    selection: ModifierSelection | None = None,
 ) -> GeneReport:
     """Predict a target's gene effect from its modifier genes and test it on held-out cell lines.
 
@@ -244,6 +250,13 @@ def evaluate_gene(
         ``progress(fraction, message)``.
     mlp_params : dict, optional
         Overrides for the MLP (e.g. ``{"max_epochs": 50}``).
+    split : (train cells, test cells), optional
+        A fixed partition of cell-line ids instead of a random one (the
+        paper uses one split for all targets, see :func:`atlas_split`); cells
+        without an effect for this target are dropped from both.
+    selection : ModifierSelection, optional
+        Modifiers already selected on exactly the training cells (as
+        :func:`select_modifiers_all` gives them); skips the selection.
 
     Returns
     -------
@@ -267,7 +280,17 @@ def evaluate_gene(
     y.name = target
     positions = np.arange(len(y))
     options = {"redundancy_threshold": redundancy_threshold, "include_target_expression": include_target_expression}
-    if cv is None:
+    if split is not None:
+        if cv is not None:
+            raise InputError("give either a fixed split or cv, not both")
+        in_train, in_test = y.index.isin(pd.Index(split[0])), y.index.isin(pd.Index(split[1]))
+        if (in_train & in_test).any():
+            raise InputError("the fixed split puts some cell lines in both the training and the test set")
+        partitions = [(np.flatnonzero(in_train), np.flatnonzero(in_test))]
+        if len(partitions[0][1]) < 3:
+            raise InputError(f"only {len(partitions[0][1])} test cell lines have a gene effect for {target}; "
+                             "at least 3 are needed")
+    elif cv is None:
         train, test = train_test_split(positions, test_size=test_size, random_state=random_state)
         partitions = [(np.sort(train), np.sort(test))]
     else:
@@ -279,7 +302,7 @@ def evaluate_gene(
     for k, (train, test) in enumerate(partitions):
         span = (k / len(partitions), (k + 1) / len(partitions))
         results.append(_fit_split(x, y, train, test, models, random_state, top_k, fdr, mlp_params, report, span,
-                                  options))
+                                  options, selection if cv is None else None))
     cells = np.asarray(y.index)
     yv = y.to_numpy()
     frames = []
@@ -334,5 +357,5 @@ def evaluate_gene(
         fit_seconds={k: float(v) for k, v in first["fit_seconds"].items()},
         timings={k: float(v) for k, v in first["timings"].items()}, folds=folds,
         params={"test_size": test_size, "cv": cv, "models": models, "random_state": random_state, "top_k": top_k,
-                "fdr": fdr, **options},
+                "fdr": fdr, "fixed_split": split is not None, **options},
     )

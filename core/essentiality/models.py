@@ -16,11 +16,16 @@ from core.errors import InputError
 MODEL_NAMES: tuple[str, ...] = ("ols", "lasso", "xgboost", "mlp", "gp", "knn", "tree", "xgb_mlp")
 #: A quick subset (no MLP, Gaussian process or ensemble).
 FAST_MODELS: tuple[str, ...] = ("ols", "lasso", "xgboost", "knn", "tree")
+#: The atlas's models, fitted for every target of a dataset: the lasso's penalty is chosen by BIC on one
+#: LARS path (about 6x faster than 3-fold CV over 100 penalties).
+ATLAS_MODELS: tuple[str, ...] = ("ols", "lasso_bic", "tree")
+#: Models beyond the paper's zoo that :func:`make_model` also builds.
+EXTRA_MODELS: tuple[str, ...] = ("lasso_bic",)
 #: Human-readable labels for the UI.
 MODEL_LABELS: dict[str, str] = {
     "ols": "Linear (OLS)", "lasso": "Lasso (CV)", "xgboost": "XGBoost", "mlp": "Neural network",
     "gp": "Gaussian process", "knn": "KNN (k=50)", "tree": "Decision tree (depth 4)",
-    "xgb_mlp": "XGBoost + NN average",
+    "xgb_mlp": "XGBoost + NN average", "lasso_bic": "Lasso (BIC)",
 }
 XGB_LEARNING_RATES = (0.05, 0.1, 0.2)
 
@@ -184,7 +189,7 @@ def make_model(name: str, random_state: int = 0, *, mlp_params: dict | None = No
     Parameters
     ----------
     name : str
-        One of :data:`MODEL_NAMES`.
+        One of :data:`MODEL_NAMES` or :data:`EXTRA_MODELS`.
     random_state : int
         Seed for the models that use one.
     mlp_params : dict, optional
@@ -200,7 +205,7 @@ def make_model(name: str, random_state: int = 0, *, mlp_params: dict | None = No
     core.errors.InputError
         Unknown model name.
     """
-    from sklearn.linear_model import LassoCV, LinearRegression
+    from sklearn.linear_model import LassoCV, LassoLarsIC, LinearRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.tree import DecisionTreeRegressor
@@ -221,12 +226,14 @@ def make_model(name: str, random_state: int = 0, *, mlp_params: dict | None = No
         return GPRegressor(random_state=random_state)
     if name == "knn":
         return KNNRegressor(n_neighbors=50)
+    if name == "lasso_bic":
+        return make_pipeline(StandardScaler(), LassoLarsIC(criterion="bic"))
     if name == "tree":
         return DecisionTreeRegressor(max_depth=4, random_state=random_state)
     if name == "xgb_mlp":
         return AverageRegressor([XGBoostRegressor(random_state=random_state),
                                  MLPRegressor(random_state=random_state, **mlp)])
-    raise InputError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    raise InputError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES + EXTRA_MODELS)}")
 
 
 def check_models(models) -> list[str]:
@@ -236,7 +243,7 @@ def check_models(models) -> list[str]:
     if isinstance(models, str):
         models = [models]
     models = list(dict.fromkeys(models))
-    unknown = [m for m in models if m not in MODEL_NAMES]
+    unknown = [m for m in models if m not in MODEL_NAMES + EXTRA_MODELS]
     if unknown or not models:
-        raise InputError(f"unknown model(s) {unknown}; choose from {', '.join(MODEL_NAMES)}")
+        raise InputError(f"unknown model(s) {unknown}; choose from {', '.join(MODEL_NAMES + EXTRA_MODELS)}")
     return models

@@ -34,8 +34,10 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 	$(BIN)/pip install -q -r requirements-test.txt
 	@touch $@
 
+# The demo datasets, then what their pages open with (atlas, trained models; seeded, stored once).
 demo-data: setup
 	$(BIN)/python -m core.datasets.build_demo
+	$(BIN)/python -m dashboard.services.prebuild
 
 # Browser tests and server-side PNG/SVG export use Debian's Chromium.
 chromium:

@@ -76,16 +76,21 @@ class ArtifactStore:
     ----------
     root : path
         Folder to keep artifacts in (created on demand).
+    fallbacks : sequence of path
+        Read-only folders of artifacts looked up, in order, when ``root`` lacks
+        a key (for example results precomputed with the demo data). They are
+        never written to, and a damaged entry there is skipped, not deleted.
     """
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, fallbacks: tuple[str | Path, ...] | list = ()):
         self.root = Path(root)
+        self.fallbacks = tuple(Path(f) for f in fallbacks)
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str, root: Path | None = None) -> Path:
         parts = key.split("/")
         if any(p in ("", ".", "..") or os.sep in p for p in parts):
             raise ValueError(f"invalid artifact key {key!r}")
-        return self.root.joinpath(*parts)
+        return (root or self.root).joinpath(*parts)
 
     def __contains__(self, key: str) -> bool:
         return self.get(key) is not None
@@ -96,7 +101,15 @@ class ArtifactStore:
         A corrupted entry (missing part, digest mismatch, unreadable file) is
         deleted so that the next :meth:`put` can replace it.
         """
-        path = self._path(key)
+        found = self._read(key, self._path(key), discard=True)
+        for root in self.fallbacks:
+            if found is not None:
+                break
+            found = self._read(key, self._path(key, root), discard=False)
+        return found
+
+    @staticmethod
+    def _read(key: str, path: Path, discard: bool) -> Payload | None:
         manifest_file = path / _MANIFEST
         if not manifest_file.is_file():
             return None
@@ -118,7 +131,8 @@ class ArtifactStore:
                     payload[name] = np.load(io.BytesIO(raw), allow_pickle=False)
             return payload
         except Exception:  # corrupted entry: discard, recompute, never serve
-            shutil.rmtree(path, ignore_errors=True)
+            if discard:
+                shutil.rmtree(path, ignore_errors=True)
             return None
 
     def put(self, key: str, payload: Mapping[str, Any]) -> None:

@@ -89,6 +89,7 @@ def fit_tree(
     max_depth: int = 4,
     test_size: float = 0.25,
     random_state: int = 0,
+    split: tuple[Sequence, Sequence] | None = None,
 ) -> TreeResult:
     """Fit a regression tree of the target's effect on its modifiers' expression.
 
@@ -106,6 +107,8 @@ def fit_tree(
         Share of cell lines held out to report the tree's test Pearson.
     random_state : int
         Seed of the split and the tree.
+    split : (train cells, test cells), optional
+        A fixed partition of cell-line ids (the atlas's) instead of a random one.
 
     Returns
     -------
@@ -127,7 +130,10 @@ def fit_tree(
     if len(frame) < 20:
         raise InputError(f"only {len(frame)} cell lines have the modifiers' expression and a gene effect; "
                          "at least 20 are needed for a tree")
-    train, test = train_test_split(frame.index, test_size=test_size, random_state=random_state)
+    if split is None:
+        train, test = train_test_split(frame.index, test_size=test_size, random_state=random_state)
+    else:
+        train, test = frame.index.intersection(pd.Index(split[0])), frame.index.intersection(pd.Index(split[1]))
     x = frame[modifiers].to_numpy(np.float64)
     if not modifiers:
         x = np.zeros((len(frame), 1))  # a constant feature: the tree stays one leaf

@@ -16,7 +16,7 @@ from dashboard.components.subnav import subnav
 KIND = "essentiality"
 DEFAULT_TARGET = "RPP25L"
 SECTIONS = [("/essentiality", "Modifier genes"), ("/essentiality/tree", "Decision tree"),
-            ("/essentiality/sweep", "Genome-wide")]
+            ("/essentiality/sweep", "Genome-wide atlas")]
 MODEL_SETS = ("all", "fast")
 
 

@@ -66,7 +66,8 @@ def register_cancel_message(prefix: str) -> None:
         return "Cancelled. Earlier results are kept.", "0"
 
 
-def register_cached_job(prefix: str, store_id: str, controls: list[tuple[str, str]], *, params, run, stored) -> None:
+def register_cached_job(prefix: str, store_id: str, controls: list[tuple[str, str]], *, params, run, stored,
+                        fallback=None) -> None:
     """Wire a job panel to a cached background job, and show a stored result at once.
 
     Parameters
@@ -86,6 +87,10 @@ def register_cached_job(prefix: str, store_id: str, controls: list[tuple[str, st
         ``run(params, set_progress) -> JobOutcome`` (see ``dashboard.services``).
     stored : callable
         ``stored(params) -> bool``: whether a result is already in the store.
+    fallback : callable, optional
+        ``fallback(params) -> dict | None``: what the store receives when no
+        result is stored (for example the instant atlas view of a target),
+        instead of None.
     """
     from dash import State, callback, no_update
 
@@ -112,4 +117,6 @@ def register_cached_job(prefix: str, store_id: str, controls: list[tuple[str, st
     )
     def _show_stored(*values):
         chosen = params(*values)
-        return {**chosen, "cached": True} if stored(chosen) else None
+        if stored(chosen):
+            return {**chosen, "cached": True}
+        return fallback(chosen) if fallback is not None else None

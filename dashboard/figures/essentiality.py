@@ -315,3 +315,35 @@ def sweep_histogram_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
                 x_title="test Pearson r (predicted vs actual on held-out cell lines)", y_title="target genes")
     fig.update_layout(barmode="stack")
     return fig
+
+
+def single_vs_model_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
+    """Test r of each target's single best modifier against its chosen model's (paper Fig. 1A).
+
+    Points above the diagonal are targets whose model of several modifiers
+    predicts better than their best gene alone; BH-significant targets are filled.
+    """
+    rows = table[table["test_pearson"].notna() & table["single_best_pearson"].notna()]
+    fig = go.Figure()
+    significant = rows["q"] < fdr
+    trace = go.Scattergl if len(rows) > 5000 else go.Scatter  # WebGL only where SVG would crawl
+    for label, part, filled in ((f"BH q < {fdr}", rows[significant], True),
+                                (f"BH q ≥ {fdr}", rows[~significant], False)):
+        fig.add_trace(trace(
+            x=part["single_best_pearson"].to_numpy(), y=part["test_pearson"].to_numpy(), mode="markers",
+            name=f"{label} ({len(part)})", text=part["target"].to_numpy(),
+            customdata=np.column_stack([part["single_best_modifier"].to_numpy(), part["chosen_model"].to_numpy()])
+            if len(part) else None,
+            marker={"size": 6, "color": BLUE if filled else "rgba(0,0,0,0)",
+                    "line": {"width": 1, "color": BLUE if filled else GREY}},
+            hovertemplate="%{text}: model r %{y:.3f} (%{customdata[1]}) vs best single modifier "
+                          "%{customdata[0]} r %{x:.3f}<extra></extra>",
+        ))
+    better = int((rows["test_pearson"] > rows["single_best_pearson"]).sum())
+    fig.add_shape(type="line", x0=-1, y0=-1, x1=1, y1=1, line={"color": GREY, "dash": "dot", "width": 1})
+    base_layout(fig, title=f"Chosen model vs best single modifier ({better} of {len(rows)} targets above the diagonal)",
+                x_title="test Pearson r, linear model on the single best modifier",
+                y_title="test Pearson r, chosen model on all modifiers")
+    fig.update_xaxes(range=[-0.3, 1.0])
+    fig.update_yaxes(range=[-0.3, 1.0], scaleanchor="x")
+    return fig

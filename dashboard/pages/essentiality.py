@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from core.errors import InputError
 from dashboard import services
 from dashboard.services import essentiality as screen_service
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
@@ -211,12 +212,24 @@ register_cached_job(
     run=lambda p, set_progress: screen_service.run_analysis(p["target"], p["models"], set_progress,
                                                             source=p["source"]),
     stored=lambda p: screen_service.analysis_result(p["target"], p["models"], source=p["source"]) is not None,
+    fallback=lambda p: {**p, "models": screen_service.ATLAS_SET, "requested": p["models"]},
 )
 
 
 def _empty_analysis(message: str) -> list:
     blank = [empty_figure(message), {"displaylogo": False}, ""]
     return blank * len(ANALYSIS_CARDS)
+
+
+def _shown_text(result: dict, models: str) -> str:
+    """Which models the page shows, and how to get the paper's full analysis."""
+    if models == screen_service.ATLAS_SET:
+        zoo = screen_service.MODEL_SETS.get(result.get("requested"), "the paper's model zoo")
+        return (f"instant view: the atlas's fast models ({screen_service.atlas_models_text()}) on "
+                f"the dataset's 75/25 split · Run analysis for {zoo} and held-out lineages")
+    if result.get("cached"):
+        return f"{screen_service.MODEL_SETS[models]} · stored result"
+    return f"{screen_service.MODEL_SETS[models]} · computed in {result.get('seconds', 0):.1f} s"
 
 
 def _summary(report, result: dict) -> list:
@@ -229,9 +242,8 @@ def _summary(report, result: dict) -> list:
         ("best single modifier r", f"{report.single_best_pearson:.2f} ({report.single_best_modifier})"
          if report.single_best_modifier else "none"),
     ]
-    when = "stored result" if result.get("cached") else f"computed in {result.get('seconds', 0):.1f} s"
     return [html.Div([html.B(value), label], className="kpi") for label, value in items] + [
-        html.Div([html.B("·"), when], className="kpi")]
+        html.P(["Shown: ", _shown_text(result, result["models"])], className="card-help kpi-note")]
 
 
 @callback(
@@ -248,7 +260,10 @@ def show_analysis(result, modifier):
     if not result:
         return *_empty_analysis("Run the analysis to fit the model zoo for this target."), [], [], [], "Idle."
     target, models, source = result["target"], result["models"], _source(result)
-    analysis = screen_service.analysis_result(target, models, source=source)
+    try:
+        analysis = screen_service.analysis_result(target, models, source=source)
+    except InputError as exc:
+        return *_empty_analysis(str(exc)), [], [], [], "Idle."
     if analysis is None:
         return *_empty_analysis("The stored result is gone; run the analysis again."), [], [], [], "Idle."
     data = services.dataset(KIND, source)
@@ -272,12 +287,17 @@ def show_analysis(result, modifier):
                                    title=f"{target} effect against {shown} expression (r = {row['pearson_r']:.2f})",
                                    x_title=f"{shown} expression, log2(TPM + 1)", y_title=f"{target} gene effect"),
             prov(f"effect-vs-{shown}"), f"Each point is a cell line coloured by lineage. {select_text}"))
-        cards.append(render_card(
-            lineage_scatter_figure(data.expression[shown], data.expression[target], lineage,
-                                   title=f"{target} expression against {shown} expression",
-                                   x_title=f"{shown} expression, log2(TPM + 1)",
-                                   y_title=f"{target} expression, log2(TPM + 1)"),
-            prov(f"expression-{shown}-vs-{target}"), f"Expression of the two genes across cell lines. Data: {data_label}."))
+        if target in data.expression.columns:
+            cards.append(render_card(
+                lineage_scatter_figure(data.expression[shown], data.expression[target], lineage,
+                                       title=f"{target} expression against {shown} expression",
+                                       x_title=f"{shown} expression, log2(TPM + 1)",
+                                       y_title=f"{target} expression, log2(TPM + 1)"),
+                prov(f"expression-{shown}-vs-{target}"),
+                f"Expression of the two genes across cell lines. Data: {data_label}."))
+        else:
+            reason = f"{target}'s own expression is not in this dataset's expression table, so it cannot be drawn."
+            cards.append([empty_figure(reason), {"displaylogo": False}, reason])
     else:
         cards += [[empty_figure(f"No modifier passed the FDR threshold for {target}."), {"displaylogo": False}, ""]] * 2
     n_test = int((report.predictions["split"] == "test").sum())
@@ -302,16 +322,25 @@ def show_analysis(result, modifier):
             validation_rmse_figure(report.validation_rmse, report.chosen_model, report.baseline_test_rmse),
             prov("validation-rmse"), zoo_text))
         cards.append(_weights_card(analysis.weights, target, lineage, prov("lineage-weights"), data_label))
-    cards.append(render_card(
-        heldout_figure(analysis.heldout, target), prov("heldout-lineages"),
-        f"For each lineage with at least 40 cell lines, modifiers were selected and a model trained without that "
-        f"lineage; violins show absolute errors on it, beside the errors of a random 75/25 split (Global)."
-        f"{_heldout_note(analysis.heldout)} Data: {data_label}."))
+    if analysis.heldout is None:
+        reason = ("Held-out-lineage errors come with the paper's full analysis: press Run analysis "
+                  "(a background job of about a minute).")
+        cards.append([empty_figure(reason), {"displaylogo": False}, reason])
+    else:
+        cards.append(_heldout_card(analysis.heldout, target, prov("heldout-lineages"), data_label))
     table = _modifier_rows(selection)
     options = list(report.modifiers)
-    status = ("Loaded the stored result." if result.get("cached")
-              else f"Finished in {result.get('seconds', 0):.1f} s.")
+    status = {screen_service.ATLAS_SET: "Showing the instant atlas view."}.get(
+        models, "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s.")
     return (*[value for card in cards for value in card], table, options, _summary(report, result), status)
+
+
+def _heldout_card(heldout, target: str, provenance: dict, data_label: str) -> list:
+    return render_card(
+        heldout_figure(heldout, target), provenance,
+        f"For each lineage with at least 40 cell lines, modifiers were selected and a model trained without that "
+        f"lineage; violins show absolute errors on it, beside the errors of a random 75/25 split (Global)."
+        f"{_heldout_note(heldout)} Data: {data_label}.")
 
 
 def _weights_card(weights, target: str, lineage, provenance: dict, data_label: str) -> list:

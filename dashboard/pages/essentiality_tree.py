@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, callback, dcc, html
 
+from core.errors import InputError
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id
 from dashboard.components.essentiality_controls import (
@@ -73,6 +74,7 @@ register_cached_job(
     params=lambda target, models, source: {"target": target, "models": models_choice(models), "source": source},
     run=lambda p, set_progress: ess_service.run_analysis(p["target"], p["models"], set_progress, source=p["source"]),
     stored=lambda p: ess_service.analysis_result(p["target"], p["models"], source=p["source"]) is not None,
+    fallback=lambda p: {**p, "models": ess_service.ATLAS_SET, "requested": p["models"]},
 )
 
 
@@ -89,7 +91,10 @@ def show_tree(result, cell):
         return empty_figure("Run the analysis to grow the tree for this target."), {"displaylogo": False}, "", "", "Idle."
     target, models = result["target"], result["models"]
     source = result.get("source") or services.DEFAULT_DATASET
-    analysis = ess_service.analysis_result(target, models, source=source)
+    try:
+        analysis = ess_service.analysis_result(target, models, source=source)
+    except InputError as exc:
+        return empty_figure(str(exc)), {"displaylogo": False}, "", "", "Idle."
     if analysis is None:
         return empty_figure("The stored result is gone; run the analysis again."), {"displaylogo": False}, "", "", "Idle."
     data = services.dataset(KIND, source)
@@ -107,7 +112,11 @@ def show_tree(result, cell):
                f"(gene ≤ threshold), the number of training cell lines and their mean effect; test Pearson r on the "
                f"other 25% = {tree.test_pearson:.2f}. Data: {services.source_label(KIND, source)}.")
     prov = services.provenance(KIND, "decision-tree", target, source=source, models=models, cell=cell)
-    status = "Loaded the stored result." if result.get("cached") else "Finished."
+    if models == ess_service.ATLAS_SET:
+        status = (f"Showing the atlas's tree (fast models on the dataset's split); Run analysis for "
+                  f"{ess_service.MODEL_SETS.get(result.get('requested'), 'the full zoo')}.")
+    else:
+        status = "Loaded the stored result." if result.get("cached") else "Finished."
     return (*render_card(fig, prov, methods), text, status)
 
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
@@ -72,8 +73,20 @@ def dataset_hash(kind: str, source: str = DEFAULT_DATASET) -> str:
 
 
 def store() -> ArtifactStore:
-    """The process's artifact store (cheap to construct)."""
-    return ArtifactStore(get_settings().cache_dir / "artifacts")
+    """The process's artifact store (cheap to construct).
+
+    Results precomputed with the demo data (``make demo-data``, see
+    :mod:`dashboard.services.prebuild`) are read from the demo folder when the
+    cache lacks them, so every cache, a test's private one included, starts
+    with them.
+    """
+    settings = get_settings()
+    return ArtifactStore(settings.cache_dir / "artifacts", fallbacks=[prebuilt_dir() / "artifacts"])
+
+
+def prebuilt_dir() -> Path:
+    """Where the demo's precomputed results live (beside the demo data, removed with it)."""
+    return get_settings().demo_dir / "prebuilt"
 
 
 def sources(kind: str) -> list[dict[str, str]]:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
+from core.cache import make_key
+from core.config import get_settings
 from core.errors import InputError
 from dashboard.services import (
-    DEFAULT_DATASET, JobOutcome, cached_result, dataset, dataset_hash, run_cached_job,
+    DEFAULT_DATASET, JobOutcome, cached_result, dataset, dataset_hash, run_cached_job, store,
 )
 
 KIND = "essentiality"
@@ -109,18 +113,24 @@ MODEL_SETS = {"all": "the paper's model zoo", "fast": "fast models (no MLP / Gau
 
 @dataclass
 class Analysis:
-    """Everything the modifier-gene and tree pages draw for one target."""
+    """Everything the modifier-gene and tree pages draw for one target.
+
+    ``models`` is ``"atlas"`` for the instant view (the atlas's fast models on
+    the dataset's split, no held-out-lineage analysis: ``heldout`` is None).
+    """
 
     report: object  # core.essentiality.GeneReport
     weights: pd.DataFrame
     tree: object  # core.essentiality.TreeResult
-    heldout: pd.DataFrame
+    heldout: pd.DataFrame | None
     models: str
 
 
 def _models(models: str):
-    from core.essentiality import FAST_MODELS, MODEL_NAMES
+    from core.essentiality import ATLAS_MODELS, FAST_MODELS, MODEL_NAMES
 
+    if models == ATLAS_SET:
+        return list(ATLAS_MODELS)
     if models not in MODEL_SETS:
         raise InputError(f"models must be one of {sorted(MODEL_SETS)}; got {models!r}")
     return list(MODEL_NAMES) if models == "all" else list(FAST_MODELS)
@@ -161,60 +171,157 @@ def run_analysis(target: str, models: str = "all", set_progress=None, *,
     return run_cached_job(ANALYSIS, KIND, _analysis_params(target, models), compute, set_progress, source=source)
 
 
-def analysis_result(target: str, models: str = "all", *, source: str = DEFAULT_DATASET) -> Analysis | None:
-    """The stored analysis of a target in dataset ``source``, or None when it has not been run."""
+def _analysis_from(payload: dict, models: str) -> Analysis:
     from core.essentiality import GeneReport, TreeResult
 
-    payload = cached_result(ANALYSIS, KIND, _analysis_params(target, models), source=source)
-    if payload is None:
-        return None
     part = lambda prefix: {k[len(prefix):]: v for k, v in payload.items() if k.startswith(prefix)}  # noqa: E731
     return Analysis(
         report=GeneReport.from_payload(part("report.")),
         weights=payload["weights"],
         tree=TreeResult.from_payload(part("tree.")),
-        heldout=payload["heldout"],
+        heldout=payload.get("heldout"),
         models=models,
     )
 
 
-# --- genome-wide sweep ---------------------------------------------------------------
-
-SWEEP = "essentiality.sweep"
-
-
-def _sweep_targets(n_targets: int | None, source: str = DEFAULT_DATASET) -> list[str]:
-    targets = list(dataset(KIND, source).effect.columns)
-    return targets if not n_targets else targets[: int(n_targets)]
+def analysis_result(target: str, models: str = "all", *, source: str = DEFAULT_DATASET) -> Analysis | None:
+    """The stored analysis of a target in dataset ``source``, or None when it has not been run."""
+    if models == ATLAS_SET:
+        return quick_analysis(target, source=source)
+    payload = cached_result(ANALYSIS, KIND, _analysis_params(target, models), source=source)
+    return None if payload is None else _analysis_from(payload, models)
 
 
-def sweep_folder(n_targets: int | None, models: str, source: str = DEFAULT_DATASET):
-    """Where a sweep keeps its finished targets (per dataset, model set and size), so it can resume."""
-    from core.config import get_settings
+# --- the instant view: the atlas's protocol for one target ----------------------------------
 
-    return get_settings().cache_dir / "sweeps" / f"{dataset_hash(KIND, source)}-{models}-{n_targets or 'all'}"
-
-
-def run_sweep(n_targets: int | None, models: str = "fast", set_progress=None, *,
-              source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: evaluate every (or the first n) target genes of dataset ``source``; resumable."""
-    from core.essentiality import sweep
-
-    params = {"n_targets": n_targets or 0, "models": models}
-
-    def compute(report):
-        data = dataset(KIND, source)
-        table = sweep(
-            data.expression, data.effect, targets=_sweep_targets(n_targets, source),
-            store=str(sweep_folder(n_targets, models, source)), models=_models(models), progress=report,
-            random_state=0,
-        )
-        return {"table": table}
-
-    return run_cached_job(SWEEP, KIND, params, compute, set_progress, source=source)
+QUICK = "essentiality.quick"
+ATLAS_SET = "atlas"
 
 
-def sweep_result(n_targets: int | None, models: str = "fast", *, source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
-    """The stored sweep summary of dataset ``source``, or None."""
-    payload = cached_result(SWEEP, KIND, {"n_targets": n_targets or 0, "models": models}, source=source)
-    return None if payload is None else payload["table"]
+def _atlas_split(source: str):
+    from core.essentiality import atlas_split
+
+    data = dataset(KIND, source)
+    return atlas_split(data.expression.index.intersection(data.effect.index), **ATLAS_SPLIT)
+
+
+def quick_analysis(target: str, *, source: str = DEFAULT_DATASET) -> Analysis:
+    """A target's analysis with the atlas's fast models on the dataset's split: what a gene page opens with.
+
+    The same computation as the target's atlas row (so the page and the atlas
+    agree), plus the per-lineage weights and the tree. Takes a fraction of a
+    second once the expression of the training cells is prepared, and is stored.
+
+    Raises
+    ------
+    core.errors.InputError
+        The target has no gene effect in the dataset, or too few cell lines.
+    """
+    from core.essentiality import evaluate_gene, fit_tree, lineage_weights
+
+    params = {"target": target, **ATLAS_SPLIT, "models": list(_models(ATLAS_SET))}
+
+    def compute():
+        data = _target_data(target, source)
+        effect, lineage = data.effect[target], lineages(data)
+        split = _atlas_split(source)
+        report = evaluate_gene(data.expression, effect, lineage=lineage, split=split, models=_models(ATLAS_SET),
+                               random_state=ATLAS_SPLIT["random_state"])
+        weights = lineage_weights(data.expression, effect, report.modifiers, lineage)
+        tree = fit_tree(data.expression, effect, report.modifiers, random_state=0, split=split)
+        payload = {f"report.{k}": v for k, v in report.to_payload().items()}
+        payload.update({f"tree.{k}": v for k, v in tree.to_payload().items()})
+        payload["weights"] = weights
+        return payload
+
+    key = make_key(QUICK, dataset_hash(KIND, source), params)
+    return _analysis_from(store().get_or_compute(key, compute), ATLAS_SET)
+
+
+# --- the atlas: every target, once per dataset --------------------------------------------
+
+ATLAS = "essentiality.atlas"
+ATLAS_SPLIT = {"test_size": 0.25, "random_state": 0}
+
+
+def atlas_models_text() -> str:
+    """The atlas's models by their labels, for page texts."""
+    from core.essentiality import ATLAS_MODELS, MODEL_LABELS
+
+    return ", ".join(MODEL_LABELS[m] for m in ATLAS_MODELS)
+
+
+def atlas_params() -> dict:
+    from core.essentiality import ATLAS_MODELS
+
+    return {**ATLAS_SPLIT, "models": list(ATLAS_MODELS), "top_k": 20, "fdr": 0.05}
+
+
+def atlas_folder(source: str = DEFAULT_DATASET) -> Path:
+    """Where an atlas build keeps its finished batches (resumable; partial results readable while it runs)."""
+    return get_settings().cache_dir / "atlas" / dataset_hash(KIND, source)
+
+
+def dask_scheduler() -> str | None:
+    """The Dask scheduler named by ``PERTURBSCOPE_DASK_SCHEDULER``, if any."""
+    return os.environ.get("PERTURBSCOPE_DASK_SCHEDULER", "").strip() or None
+
+
+def build_atlas(report=None, *, source: str = DEFAULT_DATASET) -> pd.DataFrame:
+    """Build (or resume) the atlas of dataset ``source`` and store it; returns the table."""
+    from core.essentiality import build_atlas as build
+
+    key = make_key(ATLAS, dataset_hash(KIND, source), atlas_params())
+    stored = store().get(key)
+    if stored is not None:
+        return stored["table"]
+    data = dataset(KIND, source)
+    params = atlas_params()
+    table = build(data.expression, data.effect, store=atlas_folder(source), scheduler=dask_scheduler(),
+                  progress=report, models=params["models"], top_k=params["top_k"], fdr=params["fdr"],
+                  **ATLAS_SPLIT)
+    store().put(key, {"table": table})
+    _atlas_table.cache_clear()
+    return table
+
+
+def run_atlas(set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
+    """Background job: the atlas of dataset ``source`` (resumable; Dask when configured)."""
+    return run_cached_job(ATLAS, KIND, atlas_params(), lambda report: {"table": build_atlas(report, source=source)},
+                          set_progress, source=source)
+
+
+@functools.lru_cache(maxsize=8)
+def _atlas_table(data_hash: str) -> pd.DataFrame | None:
+    payload = store().get(make_key(ATLAS, data_hash, atlas_params()))
+    return None if payload is None else payload["table"].set_index("target", drop=False)
+
+
+def atlas_result(source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
+    """The stored atlas of dataset ``source`` (indexed by target), or None while it is not built."""
+    table = _atlas_table(dataset_hash(KIND, source))
+    if table is None:
+        _atlas_table.cache_clear()  # not built yet: look again next time
+    return table
+
+
+def atlas_progress(source: str = DEFAULT_DATASET) -> tuple[int, int]:
+    """(targets finished, targets in all) of an atlas build of ``source``, from its finished batches."""
+    total = dataset(KIND, source).effect.shape[1]
+    if atlas_result(source) is not None:
+        return total, total
+    done = 0
+    for batch in atlas_folder(source).glob("*/batch-*.parquet"):
+        try:
+            done += len(pd.read_parquet(batch, columns=["target"]))
+        except (OSError, ValueError):
+            continue
+    return min(done, total), total
+
+
+def atlas_row(target: str, source: str = DEFAULT_DATASET) -> dict | None:
+    """One target's atlas row, or None (no atlas yet, or not a target)."""
+    table = atlas_result(source)
+    if table is None or target not in table.index:
+        return None
+    return table.loc[target].to_dict()

@@ -54,3 +54,21 @@ def test_no_pickle_on_disk(tmp_path):
     raw = next((tmp_path / key).glob("*.npy")).read_bytes()
     assert b"pickle" not in raw.lower()
     assert np.load(next((tmp_path / key).glob("*.npy")), allow_pickle=False).tolist() == [1, 2, 3]
+
+
+def test_fallback_folders_are_read_never_written(tmp_path):
+    prebuilt = ArtifactStore(tmp_path / "prebuilt")
+    key = make_key("demo.result", "hash", {"a": 1})
+    prebuilt.put(key, {"table": pd.DataFrame({"x": [1.0, 2.0]}), "meta": {"n": 2}})
+    cache = ArtifactStore(tmp_path / "cache", fallbacks=[tmp_path / "prebuilt"])
+    assert cache.get(key)["meta"] == {"n": 2} and key in cache
+    assert not (tmp_path / "cache").exists()  # reading wrote nothing
+    cache.put(key, {"meta": {"n": 3}})
+    assert cache.get(key)["meta"] == {"n": 3} and prebuilt.get(key)["meta"] == {"n": 2}
+    # a damaged fallback entry is skipped, not deleted
+    other = make_key("demo.result", "hash", {"a": 2})
+    prebuilt.put(other, {"table": pd.DataFrame({"x": [1.0]})})
+    part = next((tmp_path / "prebuilt").glob("demo.result/*/part0.parquet"))
+    for path in (tmp_path / "prebuilt").rglob("part0.parquet"):
+        path.write_bytes(b"garbage")
+    assert cache.get(other) is None and part.exists()

@@ -48,16 +48,18 @@ def test_tree_highlights_a_cell_path(analysis_result):
     assert cell in text and "RPP25" in " ".join(fig.data[-2].text)
 
 
-def test_sweep_service_and_figure():
-    outcome = ess_service.run_sweep(4, "fast")
-    assert outcome.error is None, outcome.error
-    table = ess_service.sweep_result(4, "fast")
-    assert len(table) == 4 and {"target", "chosen_model", "test_pearson", "q"} <= set(table.columns)
-    from dashboard.figures.essentiality import sweep_histogram_figure
-
-    fig = sweep_histogram_figure(table)
-    assert sum(sum(t.y) for t in fig.data) == table["test_pearson"].notna().sum()
+def test_atlas_page_shows_the_prebuilt_demo_atlas():
+    """The demo's atlas comes with `make demo-data`: the atlas browser draws it without a build."""
+    assert ess_service.atlas_result() is not None
+    hist, _, methods, single, _, _, rows, summary, status = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
+    table = ess_service.atlas_result()
+    assert sum(sum(t.y) for t in hist.data) == table["test_pearson"].notna().sum()
+    assert sum(len(t.x) for t in single.data) == (table["test_pearson"].notna() & table["single_best_pearson"].notna()).sum()
+    assert len(rows) == len(table) and rows[0]["target"].startswith("[") and "/essentiality?gene=" in rows[0]["target"]
+    n_sig = int(((table["q"] < 0.05) & (table["test_pearson"] > 0)).sum())
+    assert f"{n_sig:,}" in _text(summary) and status == "Loaded the stored atlas."
     assert essentiality_sweep.show_sweep(None)[-1] == "Idle."
+    assert essentiality_sweep.atlas_progress(0, None, "demo")[2] == {"source": "demo", "cached": True}
 
 
 def test_noise_target_without_modifiers_renders_honestly():
@@ -87,7 +89,7 @@ def test_layouts_on_registered_data_use_its_genes_and_hide_demo_notes(registered
     source = registered["essentiality"]
     data = services.dataset("essentiality", source)
     pages = {"ess": essentiality.layout(data=source), "ess-tree": essentiality_tree.layout(data=source),
-             "ess-sweep": essentiality_sweep.layout(data=source, n="50")}
+             "ess-sweep": essentiality_sweep.layout(data=source)}
     for prefix, layout in pages.items():
         text = _text(layout)
         assert "Simulated demo data" not in text and "planted" not in text
@@ -97,7 +99,7 @@ def test_layouts_on_registered_data_use_its_genes_and_hide_demo_notes(registered
     assert f"{len(data.expression):,} cell lines · 160 expressed genes · 70 target genes" in _text(pages["ess"])
     cells = find_component(pages["ess-tree"], "q-tree--cell").options
     assert [o["value"] for o in cells] == list(data.expression.index) and cells[0]["label"] == "ACH-000001 · LINE0"
-    assert [o["value"] for o in find_component(pages["ess-sweep"], "q-sweep--n").options] == ["20", "50", "all"]
+    assert "70 target genes" in _text(pages["ess-sweep"])
     # a gene the dataset lacks falls back to the default target, or to a widely screened one when that is absent too
     layout = essentiality.layout(gene="SIM0050", data=source)
     assert find_component(layout, "ess-target").value == "RPP25L"
@@ -161,16 +163,20 @@ def test_dataset_without_lineages_groups_all_cell_lines(registered, user_files):
         {"target": "RPP25L", "models": "fast", "source": source}, "ACH-000001")[3]
 
 
-def test_sweep_on_registered_data(registered, monkeypatch):
+def test_atlas_on_registered_data_builds_and_resumes(registered):
     source = registered["essentiality"]
-    demo_folder = ess_service.sweep_folder(2, "fast")
-    folder = ess_service.sweep_folder(2, "fast", source)
-    assert folder != demo_folder and folder.name.startswith(services.dataset_hash("essentiality", source))
-    monkeypatch.setitem(essentiality_sweep.SIZES, "20", 2)  # a two-target sweep through the page's callback
-    assert ess_service.run_sweep(2, "fast", source=source).error is None
-    assert folder.is_dir()
-    fig, _, methods, rows, summary, status = essentiality_sweep.show_sweep(
-        {"n": "20", "models": "fast", "source": source, "cached": True})
-    targets = list(services.dataset("essentiality", source).effect.columns[:2])
+    note, polling, _ = essentiality_sweep.atlas_progress(0, None, source)
+    assert "No atlas yet" in note and polling is False
+    outcome = ess_service.run_atlas(source=source)
+    assert outcome.error is None, outcome.error
+    assert ess_service.atlas_folder(source) != ess_service.atlas_folder()
+    done, total = ess_service.atlas_progress(source)
+    assert done == total == 70
+    fig, _, methods, *_, rows, summary, status = essentiality_sweep.show_sweep({"source": source, "cached": True})
+    targets = list(services.dataset("essentiality", source).effect.columns)
     assert [r["target"] for r in rows] == [f"[{t}](/essentiality?gene={t}&data={source})" for t in targets]
-    assert "registered:essentiality" in methods and status == "Loaded the stored result."
+    assert "registered:essentiality" in methods and status == "Loaded the stored atlas."
+    # the gene page's instant view equals the target's atlas row
+    row = ess_service.atlas_row("RPP25L", source)
+    report = ess_service.quick_analysis("RPP25L", source=source).report
+    assert report.chosen_model == row["chosen_model"] and report.test_pearson == row["test_pearson"]

@@ -1,0 +1,86 @@
+"""Precompute what the demo pages open with: ``python -m dashboard.services.prebuild``.
+
+Each result goes into ``data/demo/prebuilt`` under the very key the page's job
+uses; every artifact store reads that folder when its own cache lacks a key,
+so a page finds the result at once and a user's "Run" finds it stored too:
+
+* the modifier-gene atlas of the demo (every target, fast models);
+* the DEcode CNN with the page's default training settings, and its
+  regulator attributions;
+* the DKO model with the page's default training steps, and every knockout;
+* the perturbation-signature models (TranscriptionNet) with the page defaults.
+
+Everything is seeded, so a rebuild stores the same results. Results already
+stored are skipped. ``make demo-data`` runs this after building the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Callable
+
+STEPS = ("essentiality", "decode", "dko", "perturbation")
+
+
+def _essentiality() -> str:
+    from dashboard.services import essentiality
+
+    table = essentiality.build_atlas()
+    return f"atlas of {len(table):,} targets"
+
+
+def _decode() -> str:
+    from dashboard.services import decode
+
+    params = decode.training_params()
+    for job in (decode.train_job, decode.attribution_job):
+        outcome = job(params)
+        if outcome.error:
+            raise RuntimeError(outcome.error)
+    return "CNN and attributions"
+
+
+def _dko() -> str:
+    from dashboard.services import dko
+
+    outcome = dko.dko_sweep(dko.DEFAULT_STEPS)
+    if outcome.error:
+        raise RuntimeError(outcome.error)
+    return f"model ({dko.DEFAULT_STEPS:,} steps) and every knockout"
+
+
+def _perturbation() -> str:
+    from dashboard.services import perturbation
+
+    outcome = perturbation.train(perturbation.DEFAULT_EPOCHS, perturbation.DEFAULT_WIDTH)
+    if outcome.error:
+        raise RuntimeError(outcome.error)
+    return "FunDNN, refiner and baselines"
+
+
+BUILDERS: dict[str, Callable[[], str]] = {
+    "essentiality": _essentiality, "decode": _decode, "dko": _dko, "perturbation": _perturbation,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m dashboard.services.prebuild", description=__doc__.split("\n")[0])
+    parser.add_argument("--only", action="append", choices=STEPS, help="precompute only this (repeatable)")
+    args = parser.parse_args(argv)
+    from dashboard.services import prebuilt_dir
+
+    # every job below stores its result in the cache: make that cache the demo's prebuilt folder
+    os.environ["PERTURBSCOPE_CACHE_DIR"] = str(prebuilt_dir())
+    for name in args.only or STEPS:
+        started = time.perf_counter()
+        what = BUILDERS[name]()
+        print(f"{name:<13} {what} ready in {time.perf_counter() - started:5.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

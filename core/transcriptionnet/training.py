@@ -25,7 +25,8 @@ def fit_module(module, forward: Callable, train: Sequence[np.ndarray], valid: Se
     generator = np.random.default_rng(seed)
     train_t = [torch.as_tensor(a) for a in train]
     valid_t = [torch.as_tensor(a) for a in valid]
-    optimiser = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+    # the fused kernel does Adam's update of all parameters in one pass: half of a FunDNN step's time on a CPU
+    optimiser = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     n = train_t[0].shape[0]
     best, best_state, best_epoch, waited = np.inf, None, 0, 0
     history = []

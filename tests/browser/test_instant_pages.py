@@ -1,0 +1,57 @@
+"""Every method page opens with its answer: a fresh server, no click, figures holding data.
+
+The server has an empty cache of its own; what it shows comes from the demo's
+precomputed results (``make demo-data``) and the instant atlas view.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+#: page -> figure cards that must hold data on arrival
+PAGES = {
+    "/essentiality?gene=KRAS": ["ess-venn", "ess-predicted", "ess-rmse", "ess-weights", "ess-mod-effect", "ess-lineage"],
+    "/essentiality/tree?gene=KRAS": ["tree"],
+    "/essentiality/sweep": ["sweep-hist", "sweep-single"],
+    "/decode": ["dec-perf", "dec-corr", "dec-profile", "dec-regulators"],
+    "/decode/disruption": ["dis-profile"],
+    "/dko": ["dko-heldout", "dko-cellfit", "dko-heatmap", "dko-violin", "dko-topk", "dko-embedding"],
+    "/perturbation": ["pert-signature", "pert-scatter", "pert-models"],
+}
+
+HOLDS_DATA = """cards => cards.every(name => {
+    const g = document.querySelector(`#card-${name} .js-plotly-plot`);
+    return g && g.data && g.data.some(t => (t.x && t.x.length) || (t.z && t.z.length) || (t.values && t.values.length)
+                                           || (t.y && t.y.length));
+})"""
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_opens_with_data_without_a_click(page, server, path):
+    page.goto(server + path)
+    page.wait_for_function(HOLDS_DATA, arg=PAGES[path], timeout=60_000)
+    text = page.inner_text("body")
+    assert "Run the analysis to" not in text and "No model yet" not in text
+    if path.startswith("/essentiality?"):
+        assert "instant view" in page.inner_text("#ess-summary")
+        assert page.inner_text("#ess-analysis-status") == "Showing the instant atlas view."
+    page.wait_for_timeout(500)
+    screenshot(page, "instant" + path.split("?")[0].replace("/", "-"))
+    assert page.console_errors == []
+
+
+def test_atlas_browser_links_to_gene_pages(page, server):
+    page.goto(server + "/essentiality/sweep")
+    page.wait_for_selector("#sweep-table a")
+    assert "Loaded the stored atlas" in page.inner_text("#sweep-status")
+    page.fill("#sweep-table th[data-dash-column='target'] input", "MCL1")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#sweep-table a').length === 1")
+    page.locator("#sweep-table a").first.click()
+    page.wait_for_url("**/essentiality?gene=MCL1")
+    page.wait_for_function(HOLDS_DATA, arg=["ess-venn", "ess-predicted"], timeout=60_000)
+    assert page.console_errors == []

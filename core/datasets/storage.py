@@ -6,6 +6,8 @@ Each field is written in a portable, non-executable format:
 field value            on disk                                     read back as
 =====================  ==========================================  =====================
 ``pd.DataFrame``       ``<field>.parquet``                         the same frame
+wide numeric frame     ``<field>.npy`` + ``<field>.labels.json``   the same frame (read
+                       (one float dtype, >= 500 columns)           10x faster than parquet)
 ``pd.Series``          ``<field>.parquet`` (one column ``value``)  the same series
 ``dict[str, frame]``   ``<field>/<i>.parquet``, keys in the schema the same dict, same order
 ``np.ndarray``         ``<field>.npy`` (``allow_pickle=False``)    the same array
@@ -35,7 +37,26 @@ SCHEMA_FILE = "fields.json"
 T = TypeVar("T", bound="Persistable")
 
 
+#: A frame this wide and of one float dtype is stored as a raw matrix: parquet keeps metadata per column,
+#: and reading 19,000 columns of it takes seconds where one .npy takes a tenth of one.
+MATRIX_MIN_COLUMNS = 500
+
+
+def _is_matrix(frame: pd.DataFrame) -> bool:
+    dtypes = set(frame.dtypes)
+    return (frame.shape[1] >= MATRIX_MIN_COLUMNS and len(dtypes) == 1 and next(iter(dtypes)).kind == "f"
+            and not isinstance(frame.index, pd.MultiIndex) and not isinstance(frame.columns, pd.MultiIndex)
+            and frame.index.dtype == object and frame.columns.dtype == object
+            and all(isinstance(v, str) for labels in (frame.index, frame.columns) for v in labels))
+
+
 def _save_value(name: str, value: Any, directory: Path) -> dict[str, Any]:
+    if isinstance(value, pd.DataFrame) and _is_matrix(value):
+        np.save(directory / f"{name}.npy", np.ascontiguousarray(value.to_numpy()), allow_pickle=False)
+        labels = {"index": [str(i) for i in value.index], "index_name": value.index.name,
+                  "columns": [str(c) for c in value.columns], "columns_name": value.columns.name}
+        (directory / f"{name}.labels.json").write_text(json.dumps(labels))
+        return {"kind": "matrix", "file": f"{name}.npy", "labels": f"{name}.labels.json"}
     if isinstance(value, pd.DataFrame):
         value.to_parquet(directory / f"{name}.parquet")
         return {"kind": "frame", "file": f"{name}.parquet"}
@@ -63,6 +84,11 @@ def _load_value(name: str, spec: dict[str, Any], directory: Path) -> Any:
     kind = spec.get("kind")
     if kind == "frame":
         return pd.read_parquet(directory / spec["file"])
+    if kind == "matrix":
+        labels = json.loads((directory / spec["labels"]).read_text())
+        values = np.load(directory / spec["file"], allow_pickle=False)
+        return pd.DataFrame(values, index=pd.Index(labels["index"], dtype=object, name=labels["index_name"]),
+                            columns=pd.Index(labels["columns"], dtype=object, name=labels["columns_name"]), copy=False)
     if kind == "series":
         return pd.read_parquet(directory / spec["file"])["value"].rename(spec["name"])
     if kind == "frames":

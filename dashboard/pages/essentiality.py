@@ -323,9 +323,8 @@ def show_analysis(result, modifier):
             prov("validation-rmse"), zoo_text))
         cards.append(_weights_card(analysis.weights, target, lineage, prov("lineage-weights"), data_label))
     if analysis.heldout is None:
-        reason = ("Held-out-lineage errors come with the paper's full analysis: press Run analysis "
-                  "(a background job of about a minute).")
-        cards.append([empty_figure(reason), {"displaylogo": False}, reason])
+        reason = "Held-out-lineage errors come with the paper's full analysis:<br>press Run analysis (about a minute)."
+        cards.append([empty_figure(reason), {"displaylogo": False}, reason.replace("<br>", " ")])
     else:
         cards.append(_heldout_card(analysis.heldout, target, prov("heldout-lineages"), data_label))
     table = _modifier_rows(selection)

@@ -23,10 +23,10 @@ PAGES = {
     "/perturbation": ["pert-signature", "pert-scatter", "pert-models"],
 }
 
+# _fullData holds the decoded arrays (numpy arrays reach the browser as typed-array blobs)
 HOLDS_DATA = """cards => cards.every(name => {
     const g = document.querySelector(`#card-${name} .js-plotly-plot`);
-    return g && g.data && g.data.some(t => (t.x && t.x.length) || (t.z && t.z.length) || (t.values && t.values.length)
-                                           || (t.y && t.y.length));
+    return g && g._fullData && g._fullData.some(t => ['x', 'y', 'z'].some(k => t[k] && t[k].length > 0));
 })"""
 
 

@@ -135,3 +135,41 @@ def test_real_decode_toy_folder_registers_with_its_own_split(reg):
     assert any("own gene split" in text for _, text in report.checks)
     data = reg.load("decode", entry.ident)
     assert len(data.genes) == 2742 and set(data.params["split"]) == {"train", "validate", "test"}
+
+
+def test_registration_keeps_a_typed_copy_that_loads_equal_to_the_originals(user_files, tmp_path):
+    import shutil
+
+    from core.datasets.registry import PARSED_DIR, to_page_data, validate
+
+    reg = DatasetRegistry(tmp_path / "registry")
+    for kind, files in user_files.items():
+        entry, report, created = reg.register(kind, f"typed {kind}", files)
+        assert created, report.checks
+        parsed = reg.folder(entry) / PARSED_DIR
+        assert (parsed / "fields.json").is_file()
+        fresh = to_page_data(kind, validate(kind, reg.paths(entry))[0], entry.name)
+        fast = reg.load(kind, entry.ident)
+        _assert_same(reg.load(kind, entry.ident), fresh)
+        shutil.rmtree(parsed)  # an older registration: parsed from the originals, and given its copy
+        _assert_same(reg.load(kind, entry.ident), fresh)
+        assert (parsed / "fields.json").is_file()
+
+
+def _assert_same(a, b):
+    for name, x in vars(a).items():
+        y = getattr(b, name)
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y, check_exact=True)
+        elif isinstance(x, pd.Series):
+            pd.testing.assert_series_equal(x, y, check_exact=True)
+        elif isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y)
+        elif isinstance(x, dict) and x and all(isinstance(v, pd.DataFrame) for v in x.values()):
+            assert list(x) == list(y)
+            for key in x:
+                pd.testing.assert_frame_equal(x[key], y[key], check_exact=True)
+        elif name == "params":  # the typed copy names the files as the user gave them, not as stored
+            assert x["registered"] == y["registered"]
+        else:
+            assert x == y, name

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import dash
 from dash import ALL, MATCH, Input, Output, State, callback, dcc, html
 from dash import no_update
+from plotly.utils import PlotlyJSONEncoder
 
 from core.config import get_settings
 from core.datasets.registry import KINDS, SPECS, ValidationReport
@@ -59,6 +62,7 @@ def layout(kind: str | None = None, **_):
         html.Div(className="card", children=[
             html.H3("Registered datasets", className="card-title"),
             html.Div(id="ds-list", children=registered_table()),
+            dcc.Interval(id="ds-list-poll", interval=5000),
         ]),
     ])
 
@@ -114,6 +118,14 @@ def registered_table() -> html.Div:
         *[html.Tr([html.Td(r["name"]), html.Td(r["kind"]), html.Td(r["summary"]), html.Td(html.Code(r["id"])),
                    html.Td(r["registered"]), html.Td(dcc.Link("open", href=r["href"]))]) for r in rows],
     ])
+
+
+@callback(Output("ds-list", "children", allow_duplicate=True), Input("ds-list-poll", "n_intervals"),
+          State("ds-list", "children"), prevent_initial_call=True)
+def refresh_list(_n, shown):
+    """Keep the list current while atlases build in the background (it changes only then)."""
+    table = registered_table()
+    return no_update if json.loads(json.dumps(table, cls=PlotlyJSONEncoder)) == shown else table
 
 
 register_url_params("q-kind")

@@ -136,7 +136,14 @@ def register(kind: str, name: str | None, staged: dict[str, list[dict]], typed: 
     try:
         files, names = collect_files(kind, staged, typed)
         report(0.1, "reading and checking the files")
-        return services.registry().register(kind, name or "", files, original=names)
+        entry, checked, created = services.registry().register(kind, name or "", files, original=names)
+        if entry is not None and kind == "essentiality":
+            from dashboard.services import essentiality
+
+            if essentiality.start_atlas_build(entry.ident):
+                checked.add("ok", "the modifier-gene atlas (every target) is being built in the background; "
+                                  "its progress shows in the list below and on the atlas page")
+        return entry, checked, created
     except InputError as exc:
         failed = ValidationReport(kind)
         failed.add("error", str(exc))
@@ -149,6 +156,10 @@ def registrations() -> list[dict[str, Any]]:
     for entry in reversed(services.registry().entries()):
         spec = SPECS[entry.kind]
         summary = ", ".join(f"{k}: {v}" for k, v in list(entry.report.get("summary", {}).items())[:3])
+        if entry.kind == "essentiality":
+            from dashboard.services import essentiality
+
+            summary += f" · {essentiality.atlas_state(entry.ident)}"
         rows.append({"name": entry.name, "kind": spec.label, "summary": summary, "id": entry.ident,
                      "registered": time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created)),
                      "href": f"{spec.page}?data={entry.ident}"})

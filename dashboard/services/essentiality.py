@@ -291,6 +291,49 @@ def run_atlas(set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome
                           set_progress, source=source)
 
 
+def start_atlas_build(source: str) -> bool:
+    """Build the atlas of dataset ``source`` in a detached process, unless it is built or being built.
+
+    The process (``python -m dashboard.services.prebuild --atlas SOURCE``) writes
+    its finished batches where :func:`atlas_progress` counts them, so the
+    Datasets and atlas pages can show how far it has come; it outlives the
+    request that started it. Returns whether a build was started.
+    """
+    import subprocess
+    import sys
+
+    if atlas_result(source) is not None:
+        return False
+    folder = atlas_folder(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / "builder.pid"
+    try:
+        os.kill(int(marker.read_text()), 0)
+        return False  # a builder is alive
+    except (OSError, ValueError):
+        pass
+    log = open(folder / "builder.log", "ab")
+    process = subprocess.Popen([sys.executable, "-m", "dashboard.services.prebuild", "--atlas", source],
+                               cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    marker.write_text(str(process.pid))
+    return True
+
+
+def atlas_state(source: str) -> str:
+    """A short description of a dataset's atlas: built, building (how far) or not started."""
+    done, total = atlas_progress(source)
+    if done >= total:
+        return "atlas built"
+    marker = atlas_folder(source) / "builder.pid"
+    try:
+        os.kill(int(marker.read_text()), 0)
+        return f"atlas: {done:,} of {total:,} targets"
+    except (OSError, ValueError):
+        return f"atlas: {done:,} of {total:,} targets (stopped; build it on the atlas page)" if done else \
+            "no atlas yet"
+
+
 @functools.lru_cache(maxsize=8)
 def _atlas_table(data_hash: str) -> pd.DataFrame | None:
     payload = store().get(make_key(ATLAS, data_hash, atlas_params()))

@@ -70,7 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m dashboard.services.prebuild", description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", choices=STEPS, help="precompute only this (repeatable)")
+    parser.add_argument("--atlas", metavar="DATASET_ID",
+                        help="build the modifier-gene atlas of a registered dataset into the cache instead")
     args = parser.parse_args(argv)
+    if args.atlas:
+        from dashboard.services import essentiality
+
+        started = time.perf_counter()
+        table = essentiality.build_atlas(source=args.atlas)
+        print(f"atlas of {len(table):,} targets of {args.atlas} ready in {time.perf_counter() - started:.1f} s")
+        return 0
     from dashboard.services import prebuilt_dir
 
     # every job below stores its result in the cache: make that cache the demo's prebuilt folder

@@ -76,3 +76,25 @@ def test_names_and_file_names_are_shown_as_text(registered, tmp_path, monkeypatc
     assert "Cells (odd file)" in cells  # a plain string child: Dash renders it as text, never as HTML
     staged, status = page.upload_files(_data_url(b"a"), "<img src=x onerror=alert(1)>.csv")
     assert isinstance(status, str) and "<" not in status and staged[0]["name"] == "_img_src_x_onerror_alert(1)_.csv"
+
+
+def test_a_registered_depmap_release_gets_its_atlas_in_the_background(user_files):
+    """Registration starts a detached atlas build; its progress and result are visible to every process."""
+    import time
+
+    from dashboard.services import essentiality as ess_service
+
+    from dashboard import services
+
+    entry, report, _ = services.registry().register("essentiality", "Background atlas", user_files["essentiality"])
+    assert entry is not None, report.checks
+    if ess_service.atlas_result(entry.ident) is None:
+        assert ess_service.start_atlas_build(entry.ident)
+        assert not ess_service.start_atlas_build(entry.ident)  # one builder at a time
+    deadline = time.time() + 120
+    while ess_service.atlas_state(entry.ident) != "atlas built":
+        assert time.time() < deadline, ess_service.atlas_state(entry.ident)
+        time.sleep(0.5)
+    table = ess_service.atlas_result(entry.ident)
+    assert len(table) == 70 and table["error"].eq("").sum() > 50
+    assert any("atlas built" in row["summary"] for row in service.registrations())

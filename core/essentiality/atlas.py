@@ -221,7 +221,12 @@ def build_atlas(
     eff = effects.loc[cells, targets].apply(pd.to_numeric, errors="coerce")
     options = {"models": models, "random_state": random_state, "top_k": top_k, "fdr": fdr, "test_size": test_size,
                "threads": 1 if (n_jobs != 1 or scheduler) else None}
-    batches = [targets[a:a + batch_size] for a in range(0, len(targets), batch_size)]
+    # a batch prepares the expression once per missing-cell pattern among its targets: keep patterns together
+    missing = eff.loc[train].isna().to_numpy()
+    keys = [np.packbits(missing[:, j]).tobytes() for j in range(len(targets))]
+    first_seen = {key: i for i, key in reversed(list(enumerate(keys)))}
+    ordered = [targets[j] for j in sorted(range(len(targets)), key=lambda j: first_seen[keys[j]])]
+    batches = [ordered[a:a + batch_size] for a in range(0, len(ordered), batch_size)]
     folder = None
     done: dict[int, list[dict]] = {}
     if store is not None:
@@ -267,6 +272,7 @@ def build_atlas(
         for i in todo:
             finished(i, _atlas_batch(*args(i, values)))
     table = pd.DataFrame([row for i in range(len(batches)) for row in done[i]])
+    table = table.set_index("target", drop=False).loc[targets].reset_index(drop=True)
     table = add_target_q(table)
     table["error"] = table["error"].fillna("")
     for column in ("n_train", "n_test", "n_modifiers"):

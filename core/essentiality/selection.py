@@ -26,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from core.essentiality.kernels import N_EFFECT_BINS, PreparedCells, effect_bins, prepare_cells, target_statistics
+from core.essentiality.kernels import (
+    N_EFFECT_BINS, PreparedCells, SortedGenes, effect_bins, prepare_cells, sort_genes, target_statistics,
+)
 from core.stats import pearson_pvalue
 
 TESTS: tuple[str, ...] = ("pearson", "spearman", "chi2")
@@ -117,28 +119,55 @@ class _CellSet:
         return sum(g.prepared.nbytes for g in self.groups)
 
 
-def _cell_set(xt: np.ndarray, tests: Sequence[str]) -> _CellSet:
-    """Prepare expression ``xt`` (genes x cells) for scoring targets on these cells."""
-    n_genes, m = xt.shape
-    has_missing = np.isnan(xt.sum(axis=1, dtype=np.float64))
+@dataclass
+class _SortedParent:
+    """The genes complete on every cell of a superset of cells, sorted once (see :func:`sort_genes`)."""
+
+    columns: np.ndarray
+    xt: np.ndarray
+    sorted: SortedGenes
+
+
+def _sorted_parent(xt: np.ndarray) -> _SortedParent:
+    complete = np.flatnonzero(~np.isnan(xt.sum(axis=1, dtype=np.float64)))
+    values = xt if len(complete) == xt.shape[0] else xt[complete]
+    return _SortedParent(complete, values, sort_genes(values))
+
+
+def _cell_set(xt: np.ndarray, tests: Sequence[str], keep: np.ndarray | None = None,
+              parent: _SortedParent | None = None) -> _CellSet:
+    """Prepare expression ``xt`` (genes x cells) for scoring targets on its ``keep`` cells (default all).
+
+    With ``parent`` (the sorted genes of all of ``xt``'s cells) the kept cells'
+    order of those genes is read off it rather than sorted again.
+    """
+    n_genes = xt.shape[0]
+    m = xt.shape[1] if keep is None else int(keep.sum())
+    groups: list[_GeneGroup] = []
+    rest = np.arange(n_genes)
+    if parent is not None:
+        groups.append(_GeneGroup(parent.columns, None, prepare_cells(parent.xt, tests, keep=keep,
+                                                                     sorted_genes=parent.sorted)))
+        rest = np.setdiff1d(rest, parent.columns)
+    if len(rest):
+        sub = xt if len(rest) == n_genes else xt[rest]
+        sub = sub if keep is None else sub[:, keep]
+        missing = np.isnan(sub)
+        has_missing = missing.any(axis=1)
+        complete = np.flatnonzero(~has_missing)
+        if len(complete):
+            prepared = prepare_cells(sub if len(complete) == len(rest) else sub[complete], tests)
+            groups.append(_GeneGroup(rest[complete], None, prepared))
+        # genes with missing values: tested on their own complete cells, one group per missing pattern
+        partial = np.flatnonzero(has_missing & (m - missing.sum(axis=1) >= MIN_CELLS))
+        patterns: dict[bytes, list[int]] = {}
+        for i in partial:
+            patterns.setdefault(np.packbits(missing[i]).tobytes(), []).append(int(i))
+        for members in patterns.values():
+            own = ~missing[members[0]]
+            groups.append(_GeneGroup(rest[members], own, prepare_cells(sub[np.ix_(members, own)], tests)))
     tested = np.zeros(n_genes, dtype=bool)
     n = np.zeros(n_genes, dtype=np.int64)
-    groups: list[_GeneGroup] = []
-    complete = np.flatnonzero(~has_missing)
-    if len(complete):
-        prepared = prepare_cells(xt if len(complete) == n_genes else xt[complete], tests)
-        groups.append(_GeneGroup(complete, None, prepared))
-    if has_missing.any():
-        partial = np.flatnonzero(has_missing)
-        missing = np.isnan(xt[partial])
-        enough = m - missing.sum(axis=1) >= MIN_CELLS
-        patterns = pd.Series([missing[i].tobytes() for i in np.flatnonzero(enough)], dtype=object)
-        local = np.flatnonzero(enough)
-        for _, idx in patterns.groupby(patterns).groups.items():
-            members = local[np.asarray(idx)]
-            keep = ~missing[members[0]]
-            groups.append(_GeneGroup(partial[members], keep, prepare_cells(xt[np.ix_(partial[members], keep)],
-                                                                           tests)))
     for group in groups:
         tested[group.columns] = ~group.prepared.constant
         n[group.columns] = m if group.keep is None else int(group.keep.sum())
@@ -349,45 +378,51 @@ def _finish(target: str, stats: dict[str, np.ndarray], row: int, p: dict[str, np
         for rank, gene in enumerate(sets[test]):
             best[gene] = min(best.get(gene, (rank, t_index)), (rank, t_index))
     modifiers = sorted(best, key=lambda g: best[g])
-    skipped = [str(g) for g in genes[~cells.tested]]
+    skipped = options["skipped"]
     if options["include_target_expression"] and target in expression_columns and target not in modifiers \
-            and target not in skipped:
+            and target not in options["skipped_set"]:
         modifiers.append(target)
     if table_mode == "full":
         cols = np.flatnonzero(cells.tested)
     else:
-        cols = np.array([options["position"][g] for g in sorted(best, key=lambda g: best[g])], dtype=np.intp)
+        cols = [options["position"][g] for g in sorted(best, key=lambda g: best[g])]
+        r = np.abs(stats["pearson_r"][row])
+        if "pearson" in tests and np.isfinite(r).any() and int(np.nanargmax(r)) not in cols:
+            cols.append(int(np.nanargmax(r)))  # the single strongest gene, significant or not (paper Fig. 1A)
+        cols = np.array(cols, dtype=np.intp)
     columns = {}
     for test, stat, prefix in (("pearson", "pearson_r", "pearson"), ("spearman", "spearman_rho", "spearman"),
                                ("chi2", "chi2_stat", "chi2")):
         columns[stat] = stats[stat][row, cols]
         columns[f"{prefix}_p"] = p[test][row, cols] if test in tests else np.full(len(cols), np.nan)
         columns[f"{prefix}_q"] = q[test][row, cols] if test in tests else np.full(len(cols), np.nan)
-    table = pd.DataFrame(columns, index=pd.Index(genes[cols].astype(str), name="gene"))[TABLE_COLUMNS]
     if table_mode == "modifiers" and options["fdr"] is not None:
-        _exact_rows(table, cells.n[cols], stats["chi2_df"][row, cols], tests, options["fdr"])
+        _exact_rows(columns, cells.n[cols], stats["chi2_df"][row, cols], tests, options["fdr"])
+    table = pd.DataFrame({c: columns[c] for c in TABLE_COLUMNS}, index=pd.Index(genes[cols].astype(str), name="gene"))
     params = {"top_k": int(options["top_k"]), "fdr": options["fdr"], "tests": list(tests),
               "redundancy_threshold": options["redundancy_threshold"],
               "include_target_expression": options["include_target_expression"], "target": target}
     return ModifierSelection(sets=sets, modifiers=modifiers, table=table, n_cells=options["n_cells"],
-                             skipped=skipped, params=params)
+                             skipped=list(skipped), params=params)
 
 
-def _exact_rows(table: pd.DataFrame, n: np.ndarray, df: np.ndarray, tests: tuple[str, ...], fdr: float) -> None:
-    """Exact p-values of a "modifiers" table; q-values only where below ``fdr`` (elsewhere NaN: not computed)."""
+def _exact_rows(columns: dict[str, np.ndarray], n: np.ndarray, df: np.ndarray, tests: tuple[str, ...],
+                fdr: float) -> None:
+    """Exact p-values of a "modifiers" table's columns; q-values only below ``fdr`` (elsewhere NaN: not computed)."""
     from scipy.stats import chi2
 
     for test, stat in _STRENGTH.items():
         if test not in tests:
             continue
-        values = table[stat].to_numpy(np.float64)
+        values = columns[stat]
         if test == "chi2":
             exact = np.where(df > 0, chi2.sf(values, np.where(df > 0, df, 1)), np.nan)
         else:
-            exact = np.array([pearson_pvalue(np.array([v]), int(k))[0] for v, k in zip(values, n)])
-        table[f"{test}_p"] = exact
-        q = table[f"{test}_q"].to_numpy(np.float64)
-        table[f"{test}_q"] = np.where(q < fdr, q, np.nan)
+            exact = np.full(len(values), np.nan)
+            for size in np.unique(n):
+                exact[n == size] = pearson_pvalue(values[n == size], int(size))
+        columns[f"{test}_p"] = exact
+        columns[f"{test}_q"] = np.where(columns[f"{test}_q"] < fdr, columns[f"{test}_q"], np.nan)
 
 
 def _select_batch(expression: pd.DataFrame, cells: _CellSet, rows: np.ndarray, y: np.ndarray,
@@ -411,7 +446,8 @@ def _select_batch(expression: pd.DataFrame, cells: _CellSet, rows: np.ndarray, y
         stats[name][:, ~cells.tested] = np.nan
     x = expression.iloc[rows] if options["redundancy_threshold"] is not None else None
     genes = np.asarray(expression.columns)
-    options = {**options, "n_cells": len(rows)}
+    skipped = tuple(str(g) for g in genes[~cells.tested])
+    options = {**options, "n_cells": len(rows), "skipped": skipped, "skipped_set": frozenset(skipped)}
     if table_mode != "full":
         options["position"] = {str(g): j for j, g in enumerate(genes)}
     return {target: _finish(target, stats, j, p, q, picks, genes, cells, tests, table_mode, x, options,
@@ -606,10 +642,13 @@ def select_modifiers_all(
     values = expression.to_numpy()
     results: dict[str, ModifierSelection] = {}
     n_total = sum(len(v) for v in patterns.values())
+    xt = _gene_rows(values, rows_all)
+    # several missing-cell patterns: sort every gene once on all cells; each pattern's order is read off it
+    parent = _sorted_parent(xt) if len(patterns) > 1 else None
     for members in patterns.values():
         keep = present[:, members[0]]
         rows = rows_all[keep]
-        prepared = _cell_set(_gene_rows(values, rows), tests)
+        prepared = _cell_set(xt, tests, None if keep.all() else keep, parent)
         for start in range(0, len(members), chunk_size):
             chunk = members[start:start + chunk_size]
             y = effect_values[np.ix_(keep, chunk)]

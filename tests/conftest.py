@@ -24,9 +24,9 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def demo_data():
-    """Build any missing demo dataset once (a no-op when `make` already did)."""
-    subprocess.run([sys.executable, "-m", "core.datasets.build_demo"], cwd=ROOT, check=True,
-                   capture_output=True)
+    """Build any missing demo dataset and its precomputed results once (a no-op when `make` already did)."""
+    for module in ("core.datasets.build_demo", "dashboard.services.prebuild"):
+        subprocess.run([sys.executable, "-m", module], cwd=ROOT, check=True, capture_output=True)
     return ROOT / "data" / "demo"
 
 

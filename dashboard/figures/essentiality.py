@@ -310,8 +310,9 @@ def sweep_histogram_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
         ))
     n_sig = int((table["q"] < fdr).sum())
     undefined = int(table["test_pearson"].isna().sum())  # constant predictions have no correlation
-    extra = f"; {undefined} without a defined r" if undefined else ""
-    base_layout(fig, title=f"Test Pearson r of {len(table)} targets by chosen model ({n_sig} significant at BH q < {fdr}{extra})",
+    extra = f"; {undefined} without a defined r (no modifier: constant prediction)" if undefined else ""
+    base_layout(fig, title=f"Test Pearson r of {len(table):,} targets by chosen model<br><sup>{n_sig:,} significant at "
+                           f"BH q < {fdr}{extra}</sup>",
                 x_title="test Pearson r (predicted vs actual on held-out cell lines)", y_title="target genes")
     fig.update_layout(barmode="stack")
     return fig
@@ -341,7 +342,8 @@ def single_vs_model_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
         ))
     better = int((rows["test_pearson"] > rows["single_best_pearson"]).sum())
     fig.add_shape(type="line", x0=-1, y0=-1, x1=1, y1=1, line={"color": GREY, "dash": "dot", "width": 1})
-    base_layout(fig, title=f"Chosen model vs best single modifier ({better} of {len(rows)} targets above the diagonal)",
+    base_layout(fig, title=f"Chosen model vs best single modifier<br><sup>{better:,} of {len(rows):,} targets above "
+                           "the diagonal: several modifiers predict better than the best one alone</sup>",
                 x_title="test Pearson r, linear model on the single best modifier",
                 y_title="test Pearson r, chosen model on all modifiers")
     fig.update_xaxes(range=[-0.3, 1.0])

@@ -74,6 +74,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
                    className="card-help"),
             job_panel("ess-analysis", "Run analysis"),
             html.Div(id="ess-summary", className="kpi-row"),
+            html.P(id="ess-published", className="card-help published-result"),
         ]),
         html.Div(className="grid-2", children=[
             figure_card("ess-venn", "Modifier genes by test", height=520),
@@ -136,6 +137,12 @@ def _grouping_text(lineage) -> str:
         return "all cell lines as one group (the dataset has no lineage annotation)"
     extra = " (cell lines without one form the group 'unannotated')" if screen_service.UNANNOTATED in set(lineage) else ""
     return f"lineage{extra}"
+
+
+@callback(Output("ess-published", "children"), Input("ess-target", "value"), source_state("ess"))
+def show_published(target, source=services.DEFAULT_DATASET):
+    """The paper's own result for this gene on DepMap, beside what the chosen dataset gives."""
+    return screen_service.published_text(target, source or services.DEFAULT_DATASET)
 
 
 @callback(*figure_outputs("ess-lineage"), Input("ess-target", "value"), source_state("ess"))

@@ -368,3 +368,32 @@ def atlas_row(target: str, source: str = DEFAULT_DATASET) -> dict | None:
     if table is None or target not in table.index:
         return None
     return table.loc[target].to_dict()
+
+
+# --- the paper's published results (real DepMap data, CC BY 4.0) ---------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _published():
+    from core.datasets.published import load_published
+
+    return load_published()
+
+
+def published_text(gene: str, source: str = DEFAULT_DATASET) -> str:
+    """What Rosenski et al. (2023) published for ``gene`` on DepMap, as one sentence with its source."""
+    from core.datasets.published import CITATION
+
+    try:
+        row = _published().gene(gene)
+    except InputError as exc:
+        return str(exc)
+    beside = " These are real published results, shown beside the simulated demo data." if source == DEFAULT_DATASET \
+        else ""
+    if row is None:
+        return (f"Published (Rosenski et al. 2023, DepMap CRISPR): no result for {gene} among the paper's "
+                f"{len(_published().performance):,} genes.")
+    top = ", ".join(f"{name} ({importance:.2f})" for name, importance in row["modifiers"][:3])
+    mods = f"; top modifiers by XGBoost importance: {top}" if top else ""
+    return (f"Published (Rosenski et al. 2023, DepMap CRISPR): test r {row['test_pearson']:.2f} "
+            f"(p = {row['test_pearson_p']:.1e}, BH q = {row['q']:.1e}) with {row['model']} on 200 held-out cell "
+            f"lines{mods}.{beside} Source: {CITATION}.")

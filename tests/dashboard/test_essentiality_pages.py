@@ -180,3 +180,10 @@ def test_atlas_on_registered_data_builds_and_resumes(registered):
     row = ess_service.atlas_row("RPP25L", source)
     report = ess_service.quick_analysis("RPP25L", source=source).report
     assert report.chosen_model == row["chosen_model"] and report.test_pearson == row["test_pearson"]
+
+
+def test_published_result_sits_beside_the_demo():
+    text = essentiality.show_published("RPP25L", "demo")
+    assert "test r 0.79" in text and "XGBoost" in text and "RPP25 (0.62)" in text
+    assert "real published results" in text and "CC BY 4.0" in text
+    assert "no result for SIM0050" in essentiality.show_published("SIM0050", "demo")

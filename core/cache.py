@@ -21,7 +21,9 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -72,6 +74,10 @@ def make_key(namespace: str, data_hash: str, params: Mapping[str, Any], code_ver
 class ArtifactStore:
     """Folder of atomically written, integrity-checked result bundles.
 
+    A key's payload never changes (keys name the data, parameters and code
+    version), so a store may keep recently read payloads in memory: a page
+    that shows a stored result then skips reading and checking its files.
+
     Parameters
     ----------
     root : path
@@ -80,11 +86,17 @@ class ArtifactStore:
         Read-only folders of artifacts looked up, in order, when ``root`` lacks
         a key (for example results precomputed with the demo data). They are
         never written to, and a damaged entry there is skipped, not deleted.
+    memory_bytes : int
+        Keep up to about this many bytes of recently read payloads in memory
+        (0: none). Callers must not modify the payloads they get.
     """
 
-    def __init__(self, root: str | Path, fallbacks: tuple[str | Path, ...] | list = ()):
+    def __init__(self, root: str | Path, fallbacks: tuple[str | Path, ...] | list = (), memory_bytes: int = 0):
         self.root = Path(root)
         self.fallbacks = tuple(Path(f) for f in fallbacks)
+        self.memory_bytes = memory_bytes
+        self._memory: OrderedDict[str, tuple[Payload, int]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _path(self, key: str, root: Path | None = None) -> Path:
         parts = key.split("/")
@@ -101,12 +113,29 @@ class ArtifactStore:
         A corrupted entry (missing part, digest mismatch, unreadable file) is
         deleted so that the next :meth:`put` can replace it.
         """
+        if self.memory_bytes:
+            with self._lock:
+                if key in self._memory:
+                    self._memory.move_to_end(key)
+                    return dict(self._memory[key][0])
         found = self._read(key, self._path(key), discard=True)
         for root in self.fallbacks:
             if found is not None:
                 break
             found = self._read(key, self._path(key, root), discard=False)
+        if found is not None and self.memory_bytes:
+            self._remember(key, found)
         return found
+
+    def _remember(self, key: str, payload: Payload) -> None:
+        size = sum(v.memory_usage(index=True).sum() if isinstance(v, pd.DataFrame) else
+                   v.nbytes if isinstance(v, np.ndarray) else 0 for v in payload.values())
+        if size > self.memory_bytes:
+            return
+        with self._lock:
+            self._memory[key] = (payload, int(size))
+            while sum(entry[1] for entry in self._memory.values()) > self.memory_bytes:
+                self._memory.popitem(last=False)
 
     @staticmethod
     def _read(key: str, path: Path, discard: bool) -> Payload | None:
@@ -137,6 +166,8 @@ class ArtifactStore:
 
     def put(self, key: str, payload: Mapping[str, Any]) -> None:
         """Write a payload atomically (readers see the old entry or the new one)."""
+        with self._lock:
+            self._memory.pop(key, None)
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temporaries(path.parent)

@@ -22,6 +22,16 @@ QUALITATIVE = [
 pio.templates.default = "plotly_white"
 
 
+#: Above this many points a scatter is drawn with WebGL. Below it SVG is faster: every WebGL plot opens a
+#: graphics context of its own, which takes a browser without a GPU about a second, and a page has several.
+WEBGL_MIN_POINTS = 5000
+
+
+def scatter_type(n_points: int):
+    """``go.Scatter`` for a few thousand points, ``go.Scattergl`` beyond (see :data:`WEBGL_MIN_POINTS`)."""
+    return go.Scattergl if n_points > WEBGL_MIN_POINTS else go.Scatter
+
+
 def base_layout(fig: go.Figure, *, title: str, x_title: str | None = None, y_title: str | None = None) -> go.Figure:
     """Readable defaults: white background, 13-14 px text, light grid."""
     fig.update_layout(

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout
+from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout, scatter_type
 
 IMPACT_SCALE = "Viridis"  # impacts are >= 0: a sequential scale
 
@@ -107,12 +107,13 @@ def embedding_figure(embedding: pd.DataFrame, impact: pd.Series, gene: str) -> g
     present = frame[frame["impact"].notna()]
     explained = embedding.attrs.get("explained", [np.nan, np.nan])
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(
+    trace = scatter_type(len(frame))
+    fig.add_trace(trace(
         x=absent["pc1"].to_numpy(), y=absent["pc2"].to_numpy(), mode="markers", name=f"{gene} absent",
         marker={"color": "#cbd5e0", "size": 5}, text=absent["cell"].to_numpy(),
         hovertemplate="%{text}<br>" + gene + " absent<extra></extra>",
     ))
-    fig.add_trace(go.Scattergl(
+    fig.add_trace(trace(
         x=present["pc1"].to_numpy(), y=present["pc2"].to_numpy(), mode="markers", name=f"{gene} present",
         text=present["cell"].to_numpy(),
         marker={"color": present["impact"].to_numpy(), "colorscale": IMPACT_SCALE, "size": 6, "cmin": 0,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout, reference_line
+from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout, reference_line, scatter_type
 
 
 def effect_by_lineage_figure(effect: pd.Series, lineage: pd.Series, target: str) -> go.Figure:
@@ -126,8 +126,9 @@ def lineage_scatter_figure(x: pd.Series, y: pd.Series, lineage: pd.Series, *, ti
     """Scatter of two per-cell quantities, one trace (colour) per lineage."""
     frame = pd.DataFrame({"x": x, "y": y, "lineage": lineage.reindex(x.index)}).dropna()
     fig = go.Figure()
+    trace = scatter_type(len(frame))
     for i, (name, part) in enumerate(frame.groupby("lineage", sort=True)):
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(trace(
             x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers", name=str(name),
             marker={"size": 6, "color": QUALITATIVE[i % len(QUALITATIVE)], "opacity": 0.75},
             text=part.index.to_numpy(),
@@ -142,11 +143,12 @@ def predicted_actual_figure(predictions: pd.DataFrame, target: str, model: str, 
     """Predicted against actual effect: training and validation blue, test red."""
     fig = go.Figure()
     styles = {"train": ("training", BLUE, 0.35), "validation": ("validation", BLUE, 0.7), "test": ("test", RED, 0.85)}
+    trace = scatter_type(len(predictions))
     for split, (label, colour, opacity) in styles.items():
         part = predictions[predictions["split"] == split]
         if part.empty:
             continue
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(trace(
             x=part["actual"].to_numpy(), y=part["predicted"].to_numpy(), mode="markers", name=f"{label} (n = {len(part)})",
             marker={"size": 6 if split == "test" else 5, "color": colour, "opacity": opacity,
                     "symbol": "diamond" if split == "validation" else "circle"},
@@ -327,7 +329,7 @@ def single_vs_model_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
     rows = table[table["test_pearson"].notna() & table["single_best_pearson"].notna()]
     fig = go.Figure()
     significant = rows["q"] < fdr
-    trace = go.Scattergl if len(rows) > 5000 else go.Scatter  # WebGL only where SVG would crawl
+    trace = scatter_type(len(rows))
     for label, part, filled in ((f"BH q < {fdr}", rows[significant], True),
                                 (f"BH q ≥ {fdr}", rows[~significant], False)):
         fig.add_trace(trace(

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import GREY, base_layout, reference_line
+from dashboard.figures.common import GREY, base_layout, reference_line, scatter_type
 
 PREDICTED, MEASURED = "#4c51bf", "#dd6b20"
 MODEL_COLORS = {"fundnn": "#4c51bf", "refined": "#2c7a7b", "mean": "#a0aec0", "ridge": "#dd6b20", "knn": "#b83280"}
@@ -43,7 +43,7 @@ def predicted_vs_measured_figure(predicted: pd.Series, measured: pd.Series, gene
     """Every landmark: predicted against measured, with the identity line and Pearson r."""
     frame = pd.DataFrame({"measured": measured, "predicted": predicted.reindex(measured.index)}).dropna()
     r = float(np.corrcoef(frame["measured"], frame["predicted"])[0, 1]) if len(frame) > 2 else float("nan")
-    fig = go.Figure(go.Scattergl(
+    fig = go.Figure(scatter_type(len(frame))(
         x=frame["measured"].to_numpy(), y=frame["predicted"].to_numpy(), mode="markers", name="landmark",
         marker={"size": 6, "color": PREDICTED, "opacity": 0.6}, text=frame.index.to_numpy(),
         hovertemplate="%{text}<br>measured %{x:.3f}<br>predicted %{y:.3f}<extra></extra>",

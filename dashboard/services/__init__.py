@@ -73,15 +73,23 @@ def dataset_hash(kind: str, source: str = DEFAULT_DATASET) -> str:
 
 
 def store() -> ArtifactStore:
-    """The process's artifact store (cheap to construct).
+    """The process's artifact store (one per cache folder, keeping recently read results in memory).
 
     Results precomputed with the demo data (``make demo-data``, see
     :mod:`dashboard.services.prebuild`) are read from the demo folder when the
     cache lacks them, so every cache, a test's private one included, starts
     with them.
     """
-    settings = get_settings()
-    return ArtifactStore(settings.cache_dir / "artifacts", fallbacks=[prebuilt_dir() / "artifacts"])
+    return _store(str(get_settings().cache_dir / "artifacts"), str(prebuilt_dir() / "artifacts"))
+
+
+#: Stored results kept in memory per process: a page showing one reads and checks its files once.
+MEMORY_BYTES = 512 * 2**20
+
+
+@functools.lru_cache(maxsize=4)
+def _store(root: str, prebuilt: str) -> ArtifactStore:
+    return ArtifactStore(root, fallbacks=[prebuilt], memory_bytes=MEMORY_BYTES)
 
 
 def prebuilt_dir() -> Path:

@@ -72,3 +72,17 @@ def test_fallback_folders_are_read_never_written(tmp_path):
     for path in (tmp_path / "prebuilt").rglob("part0.parquet"):
         path.write_bytes(b"garbage")
     assert cache.get(other) is None and part.exists()
+
+
+def test_memory_keeps_recent_payloads_within_its_budget(tmp_path):
+    store = ArtifactStore(tmp_path, memory_bytes=10_000)
+    small, big = make_key("m", "h", {"n": 1}), make_key("m", "h", {"n": 2})
+    store.put(small, {"table": pd.DataFrame({"x": np.arange(100.0)})})
+    store.put(big, {"table": pd.DataFrame({"x": np.arange(5000.0)})})  # 40 kB: read from disk every time
+    assert store.get(small) is not None and store.get(big) is not None
+    for part in tmp_path.rglob("*.parquet"):
+        part.unlink()
+    assert store.get(small)["table"]["x"].sum() == np.arange(100.0).sum()  # served from memory
+    assert store.get(big) is None  # not remembered: the damaged entry is found and discarded
+    store.put(small, {"meta": {"changed": True}})  # a write replaces the remembered payload
+    assert store.get(small) == {"meta": {"changed": True}}

@@ -16,6 +16,8 @@ def as_matrix(P, genes: pd.Index | None = None, source: str = "expression") -> t
     if isinstance(P, pd.DataFrame):
         frame = P
         if genes is not None:
+            # the model keeps its genes as text; a frame read without a header has integer labels
+            frame = frame.set_axis(frame.index.astype(str), axis=0)
             missing = pd.Index(genes).difference(frame.index)
             if len(missing):
                 raise InputError(f"{source}: {len(missing)} gene(s) of the trained model are missing, e.g. "

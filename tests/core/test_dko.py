@@ -253,3 +253,15 @@ def test_import_core_dko_loads_no_torch():
     code = "import sys, core.dko, core.datasets.singlecell; print('torch' in sys.modules, 'dash' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_int_labelled_frames_as_read_from_the_authors_ptrain_csv(small):
+    """pd.read_csv("Ptrain.csv", header=None) gives integer labels; every entry point accepts the same frame."""
+    P = pd.DataFrame(small.expression.to_numpy())
+    model = DKO(n_steps=60, val_every=2, seed=0).fit(P)
+    predicted = model.predict(P)
+    assert predicted.shape == P.shape and list(predicted.index[:3]) == ["0", "1", "2"]
+    impacts = knockout_impacts(model, P, cells=["0", "1"])
+    assert len(impacts) > 0 and set(impacts["cell"]) <= {"0", "1"}
+    pairs = double_knockout_impacts(model, P, n_random=3, cells=["0"])
+    assert len(pairs) > 0

@@ -100,3 +100,21 @@ def test_effect_bins_equal_pandas_qcut():
     for n in (10, 97, 148, 825, 1100):
         for y in (rng.normal(size=n), np.round(rng.normal(size=n), 1), np.r_[np.zeros(n // 2), rng.normal(size=n - n // 2)]):
             np.testing.assert_array_equal(effect_bins(y), pd.qcut(y, 6, labels=False, duplicates="drop"))
+
+
+def test_statistics_of_a_partly_screened_target_equal_scipy():
+    """A target of its own missing pattern, in the batch: each statistic equals scipy on its complete cells."""
+    from scipy import stats
+
+    expression, effects = _panel(seed=3)
+    selection = select_modifiers_all(expression, effects, top_k=5)["T8"]
+    y = effects["T8"].dropna()
+    for gene in ("g0", "g1", "g61", "g100"):
+        x = expression.loc[y.index, gene].to_numpy()
+        ok = ~np.isnan(x)
+        row = selection.table.loc[gene]
+        assert row["pearson_r"] == pytest.approx(stats.pearsonr(x[ok], y[ok]).statistic, abs=1e-10)
+        assert row["spearman_rho"] == pytest.approx(stats.spearmanr(x[ok], y[ok]).statistic, abs=1e-10)
+        bins = pd.qcut(y[ok], 6, labels=False, duplicates="drop")
+        table = pd.crosstab(bins, x[ok] >= np.median(x[ok])).to_numpy()
+        assert row["chi2_stat"] == pytest.approx(stats.chi2_contingency(table, correction=False)[0], rel=1e-10)

@@ -291,15 +291,19 @@ def target_statistics(prepared: PreparedCells, y: np.ndarray,
         df = (n_bins - 1).astype(np.float64)
         onehot = np.zeros((n, t, N_EFFECT_BINS), dtype=np.float32)
         onehot[np.arange(n)[:, None], np.arange(t)[None, :], bins] = 1.0
-        high = (onehot.reshape(n, -1).T @ prepared.high.T).reshape(t, N_EFFECT_BINS, g).astype(np.float64)
-        size = onehot.sum(axis=0).astype(np.float64)[:, :, None]  # (t, bins, 1)
-        n_high = high.sum(axis=1, keepdims=True)  # (t, 1, g)
-        expected_high = size * n_high / n
-        expected_low = size * (n - n_high) / n
+        high = (onehot.reshape(n, -1).T @ prepared.high.T).reshape(t, N_EFFECT_BINS, g)
+        size = onehot.sum(axis=0).astype(np.float64)  # (t, bins)
+        n_high = prepared.high.sum(axis=1, dtype=np.float64)  # (g,): the same for every target
+        # The 6 x 2 table's statistic, sum over bins b and halves of (observed - expected)^2 / expected, with
+        # high_b + low_b = size_b equals n^2 / (N_high (n - N_high)) * (sum_b high_b^2 / size_b - N_high^2 / n).
+        inverse = np.divide(1.0, size, out=np.zeros_like(size), where=size > 0)
+        squares = np.zeros((t, g))
+        for b in range(N_EFFECT_BINS):
+            counts = high[:, b, :].astype(np.float64)  # whole numbers: exact in float32 and float64
+            squares += counts * counts * inverse[:, b, None]
         with np.errstate(invalid="ignore", divide="ignore"):
-            terms = (high - expected_high) ** 2 / expected_high + (size - high - expected_low) ** 2 / expected_low
-        chi = np.where(size > 0, terms, 0.0).sum(axis=1)
-        chi[(n_high[:, 0, :] == 0) | (n_high[:, 0, :] == n)] = np.nan  # a zero expected count: no test
+            chi = (squares - n_high**2 / n) * (n * n / (n_high * (n - n_high)))
+        chi[:, (n_high == 0) | (n_high == n)] = np.nan  # a zero expected count: no test
     if prepared.constant.any():
         for a in (r, rho, chi):
             if a is not nan:

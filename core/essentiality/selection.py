@@ -280,6 +280,25 @@ def _bh_rows(p: np.ndarray) -> np.ndarray:
     return q
 
 
+def _bh_rows_below(p: np.ndarray, fdr: float) -> np.ndarray:
+    """:func:`_bh_rows` where it is below ``fdr``, NaN elsewhere, sorting only the p-values below ``fdr``.
+
+    A q-value below ``fdr`` depends only on the p-values at or below its own,
+    and only p-values below ``fdr`` can have one; ``m`` counts every tested gene.
+    """
+    q = np.full_like(p, np.nan)
+    m = (~np.isnan(p)).sum(axis=1)
+    for row in range(p.shape[0]):
+        cols = np.flatnonzero(p[row] < fdr)
+        if not len(cols):
+            continue
+        cols = cols[np.argsort(p[row, cols])]
+        scaled = p[row, cols] * m[row] / np.arange(1, len(cols) + 1)
+        adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
+        q[row, cols] = np.where(adjusted < fdr, adjusted, np.nan)
+    return q
+
+
 def _top_rows(strength: np.ndarray, q: np.ndarray, fdr: float | None, top_k: int) -> list[np.ndarray]:
     """Per row, the columns of the ``top_k`` largest |strength| with q < fdr, strongest first, ties in column order."""
     score = np.abs(strength)
@@ -440,7 +459,7 @@ def _select_batch(expression: pd.DataFrame, cells: _CellSet, rows: np.ndarray, y
         else:
             p[test] = _correlation_pvalues(stats[_STRENGTH[test]], cells.n, cutoff)
         p[test][:, ~cells.tested] = np.nan
-        q[test] = _bh_rows(p[test])
+        q[test] = _bh_rows(p[test]) if cutoff is None else _bh_rows_below(p[test], cutoff)
         picks[test] = _top_rows(stats[_STRENGTH[test]], q[test], fdr, int(options["top_k"]))
     for name in stats:
         stats[name][:, ~cells.tested] = np.nan

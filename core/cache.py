@@ -48,6 +48,15 @@ def hash_files(paths: list[Path] | list[str]) -> str:
     return digest.hexdigest()
 
 
+def frames_fingerprint(frames, options: Mapping[str, Any]) -> str:
+    """Short digest of DataFrames' labels and values and of JSON-able options (for resumable work folders)."""
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode())
+    for frame in frames:
+        digest.update(json.dumps([list(map(str, frame.index)), list(map(str, frame.columns))]).encode())
+        digest.update(np.ascontiguousarray(frame.to_numpy()).tobytes())
+    return digest.hexdigest()[:20]
+
+
 def make_key(namespace: str, data_hash: str, params: Mapping[str, Any], code_version: str = "") -> str:
     """Stable key for an artifact.
 

@@ -16,8 +16,6 @@ expression matrix is sent once.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from core.cache import frames_fingerprint
 from core.errors import InputError
 from core.essentiality.models import ATLAS_MODELS, check_models
 from core.essentiality.sweep import add_target_q
@@ -122,18 +121,12 @@ def _numbered_batch(index: int, *args) -> tuple[int, list[dict]]:
     return index, _atlas_batch(*args)
 
 
-def _fingerprint(expression: pd.DataFrame, effects: pd.DataFrame, options: dict) -> str:
-    digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode())
-    for frame in (expression, effects):
-        digest.update(json.dumps([list(map(str, frame.index)), list(map(str, frame.columns))]).encode())
-        digest.update(np.ascontiguousarray(frame.to_numpy()).tobytes())
-    return digest.hexdigest()[:20]
-
-
 def _write_batch(folder: Path, index: int, rows: list[dict]) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".parquet")
-    os.close(fd)
-    pd.DataFrame(rows).to_parquet(tmp)
+    with os.fdopen(fd, "wb") as handle:
+        pd.DataFrame(rows).to_parquet(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, folder / f"batch-{index:05d}.parquet")
 
 
@@ -231,7 +224,7 @@ def build_atlas(
     done: dict[int, list[dict]] = {}
     if store is not None:
         settings = {k: v for k, v in options.items() if k != "threads"} | {"batch_size": batch_size}
-        folder = Path(store) / _fingerprint(x, eff, settings)
+        folder = Path(store) / frames_fingerprint((x, eff), settings)
         folder.mkdir(parents=True, exist_ok=True)
         for i, batch in enumerate(batches):
             rows = _read_batch(folder, i, batch)

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from core.cache import frames_fingerprint
 from core.errors import InputError
 from core.essentiality.models import check_models
 from core.stats import bh_fdr
@@ -74,14 +75,6 @@ def _evaluate_one(values: np.ndarray, genes: list[str], cells: list[str], target
                "test_rmse": float("nan"), "baseline_test_rmse": float("nan"), "n_modifiers": 0, "modifiers": "",
                "error": str(error)}
     return row
-
-
-def _fingerprint(expression: pd.DataFrame, effect: pd.DataFrame, options: dict) -> str:
-    digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode())
-    for frame in (expression, effect):
-        digest.update(json.dumps([list(map(str, frame.index)), list(map(str, frame.columns))]).encode())
-        digest.update(np.ascontiguousarray(frame.to_numpy()).tobytes())
-    return digest.hexdigest()[:20]
 
 
 def _row_file(folder: Path, target: str) -> Path:
@@ -177,7 +170,7 @@ def sweep(
     folder = None
     rows: dict[str, dict] = {}
     if store is not None:
-        folder = Path(store) / _fingerprint(x, eff, options)
+        folder = Path(store) / frames_fingerprint((x, eff), options)
         folder.mkdir(parents=True, exist_ok=True)
         for t in targets:
             row = _read_row(folder, str(t))

@@ -149,7 +149,6 @@ def test_registration_keeps_a_typed_copy_that_loads_equal_to_the_originals(user_
         parsed = reg.folder(entry) / PARSED_DIR
         assert (parsed / "fields.json").is_file()
         fresh = to_page_data(kind, validate(kind, reg.paths(entry))[0], entry.name)
-        fast = reg.load(kind, entry.ident)
         _assert_same(reg.load(kind, entry.ident), fresh)
         shutil.rmtree(parsed)  # an older registration: parsed from the originals, and given its copy
         _assert_same(reg.load(kind, entry.ident), fresh)

@@ -320,11 +320,13 @@ def graph_config(filename: str, scale: int = 3,
     dict
         Ready for ``dcc.Graph(config=...)``.
     """
+    from dashboard.components.figure_card import PRIVATE_CONFIG
+
     stem = re.sub(r"\.(png|svg|jpe?g|webp)$", "", filename, flags=re.IGNORECASE)
     return {
-        "displaylogo": False,
+        **PRIVATE_CONFIG,
         "toImageButtonOptions": {"format": "png", "filename": stem, "scale": scale},
-        "modeBarButtonsToRemove": list(remove),
+        "modeBarButtonsToRemove": [*remove, "sendChartToCloud"],
     }
 
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dash import Output, dcc, html
 
+#: Every graph's base config: no Plotly logo, and no "Share chart" button (it uploads the data to Plotly
+#: Cloud: unpublished data two clicks away from a third party).
+PRIVATE_CONFIG = {"displaylogo": False, "showSendToCloud": False}
+
 EXPORT_FORMATS = (
     ("csv", "CSV", "The numbers drawn in this figure, one row per point, bar or cell"),
     ("png-slide", "PNG slide", "1280 x 800 at 2x (2560 x 1600 px), with provenance metadata"),
@@ -58,7 +62,7 @@ def figure_card(name: str, title: str, *, height: int = 420, help_text: str | No
             ]),
             html.P(help_text, className="card-help") if help_text else None,
             dcc.Loading(
-                dcc.Graph(id=figure_id(name), style={"height": f"{height}px"}, config={"displaylogo": False}),
+                dcc.Graph(id=figure_id(name), style={"height": f"{height}px"}, config=PRIVATE_CONFIG),
                 type="dot",
                 delay_show=300,
             ),

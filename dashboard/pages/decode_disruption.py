@@ -7,7 +7,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
-from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
@@ -24,7 +24,7 @@ KIND = "decode"
 PAGE = "decode-dis"
 SECTIONS = (("/decode", "Tissues and attribution"), ("/decode/disruption", "Binding-site disruption"))
 DEFAULT_N = 1000
-BLANK_CONFIG = {"displaylogo": False}
+BLANK_CONFIG = PRIVATE_CONFIG
 PROMOTER_MARKS = {b: f"{-2000 + 100 * b:+d}" for b in range(0, 30, 5)} | {29: "+900"}
 
 

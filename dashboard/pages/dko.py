@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
-from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
@@ -26,7 +26,7 @@ KIND = "dko"
 PAGE = "dko"
 DEFAULT_K = 15
 CARDS = ("dko-heldout", "dko-cellfit", "dko-heatmap", "dko-violin", "dko-topk", "dko-embedding", "dko-double")
-BLANK_CONFIG = {"displaylogo": False}
+BLANK_CONFIG = PRIVATE_CONFIG
 
 
 def _int(value, default: int, low: int, high: int) -> int:

@@ -13,7 +13,7 @@ from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.essentiality_controls import (
     KIND, family_nav, models_choice, models_control, models_id, pick_target,
 )
-from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
 from dashboard.components.tables import data_table
@@ -178,12 +178,12 @@ register_cached_job(
 def show_screen(result):
     empty = empty_figure("Run the screen to see the genes that track this target.")
     if not result:
-        blank = (empty, {"displaylogo": False}, "")
+        blank = (empty, PRIVATE_CONFIG, "")
         return *blank, *blank, [], "Idle."
     target, perms, source = result["target"], result["perms"], _source(result)
     table = screen_service.essentiality_screen_result(target, perms, source=source)
     if table is None:
-        blank = (empty, {"displaylogo": False}, "")
+        blank = (empty, PRIVATE_CONFIG, "")
         return *blank, *blank, [], "The stored result is gone; run the screen again."
     data = services.dataset(KIND, source)
     params = {"n_permutations": perms}
@@ -224,7 +224,7 @@ register_cached_job(
 
 
 def _empty_analysis(message: str) -> list:
-    blank = [empty_figure(message), {"displaylogo": False}, ""]
+    blank = [empty_figure(message), PRIVATE_CONFIG, ""]
     return blank * len(ANALYSIS_CARDS)
 
 
@@ -304,9 +304,9 @@ def show_analysis(result, modifier):
                 f"Expression of the two genes across cell lines. Data: {data_label}."))
         else:
             reason = f"{target}'s own expression is not in this dataset's expression table, so it cannot be drawn."
-            cards.append([empty_figure(reason), {"displaylogo": False}, reason])
+            cards.append([empty_figure(reason), PRIVATE_CONFIG, reason])
     else:
-        cards += [[empty_figure(f"No modifier passed the FDR threshold for {target}."), {"displaylogo": False}, ""]] * 2
+        cards += [[empty_figure(f"No modifier passed the FDR threshold for {target}."), PRIVATE_CONFIG, ""]] * 2
     n_test = int((report.predictions["split"] == "test").sum())
     if report.modifiers:
         zoo_text = (f"Models ({', '.join(report.validation_rmse)}) were trained on the modifier genes' expression "
@@ -323,7 +323,7 @@ def show_analysis(result, modifier):
                                 report.test_pearson_p), prov("predicted-vs-actual"), zoo_text))
     if not report.modifiers:
         reason = f"No modifier gene passed BH-FDR < 0.05 for {target}: predictions are the training mean."
-        cards += [[empty_figure(reason), {"displaylogo": False}, reason]] * 2
+        cards += [[empty_figure(reason), PRIVATE_CONFIG, reason]] * 2
     else:
         cards.append(render_card(
             validation_rmse_figure(report.validation_rmse, report.chosen_model, report.baseline_test_rmse),
@@ -331,13 +331,17 @@ def show_analysis(result, modifier):
         cards.append(_weights_card(analysis.weights, target, lineage, prov("lineage-weights"), data_label))
     if analysis.heldout is None:
         reason = "Held-out-lineage errors come with the paper's full analysis:<br>press Run analysis (about a minute)."
-        cards.append([empty_figure(reason), {"displaylogo": False}, reason.replace("<br>", " ")])
+        cards.append([empty_figure(reason), PRIVATE_CONFIG, reason.replace("<br>", " ")])
     else:
         cards.append(_heldout_card(analysis.heldout, target, prov("heldout-lineages"), data_label))
     table = _modifier_rows(selection)
     options = list(report.modifiers)
-    status = {screen_service.ATLAS_SET: "Showing the instant atlas view."}.get(
-        models, "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s.")
+    if models == screen_service.ATLAS_SET:
+        status = "Showing the instant atlas view."
+    elif result.get("cached"):
+        status = "Loaded the stored result."
+    else:
+        status = f"Finished in {result.get('seconds', 0):.1f} s."
     return (*[value for card in cards for value in card], table, options, _summary(report, result), status)
 
 
@@ -354,7 +358,7 @@ def _weights_card(weights, target: str, lineage, provenance: dict, data_label: s
     if weights.empty:
         reason = (f"No lineage group has at least 15 cell lines with a gene effect for {target}, "
                   "so no per-lineage weights can be fitted.")
-        return [empty_figure(reason), {"displaylogo": False}, reason]
+        return [empty_figure(reason), PRIVATE_CONFIG, reason]
     return render_card(
         lineage_weights_figure(weights, target), provenance,
         f"For each group of at least 15 cell lines, grouped by {_grouping_text(lineage)}, a linear regression of "

@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id
 from dashboard.components.essentiality_controls import KIND, family_nav, target_href
-from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
 from dashboard.components.tables import data_table
@@ -105,7 +105,7 @@ def atlas_progress(_n, result, source):
     prevent_initial_call=True,
 )
 def show_sweep(result):
-    blank = (empty_figure("Build the atlas to see how well every target is predicted."), {"displaylogo": False}, "")
+    blank = (empty_figure("Build the atlas to see how well every target is predicted."), PRIVATE_CONFIG, "")
     if not result:
         return *blank, *blank, [], [], "Idle."
     source = result.get("source") or services.DEFAULT_DATASET

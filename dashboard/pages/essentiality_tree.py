@@ -11,7 +11,7 @@ from dashboard.components.dataset_picker import dataset_picker, register_dataset
 from dashboard.components.essentiality_controls import (
     KIND, family_nav, models_choice, models_control, models_id, pick_target,
 )
-from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
@@ -88,15 +88,15 @@ register_cached_job(
 )
 def show_tree(result, cell):
     if not result:
-        return empty_figure("Run the analysis to grow the tree for this target."), {"displaylogo": False}, "", "", "Idle."
+        return empty_figure("Run the analysis to grow the tree for this target."), PRIVATE_CONFIG, "", "", "Idle."
     target, models = result["target"], result["models"]
     source = result.get("source") or services.DEFAULT_DATASET
     try:
         analysis = ess_service.analysis_result(target, models, source=source)
     except InputError as exc:
-        return empty_figure(str(exc)), {"displaylogo": False}, "", "", "Idle."
+        return empty_figure(str(exc)), PRIVATE_CONFIG, "", "", "Idle."
     if analysis is None:
-        return empty_figure("The stored result is gone; run the analysis again."), {"displaylogo": False}, "", "", "Idle."
+        return empty_figure("The stored result is gone; run the analysis again."), PRIVATE_CONFIG, "", "", "Idle."
     data = services.dataset(KIND, source)
     tree = analysis.tree
     path, text = None, "Pick a cell line to highlight its path through the tree."

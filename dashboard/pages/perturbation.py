@@ -9,7 +9,7 @@ from dashboard import services
 from dashboard.services import perturbation as tnet
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.figure_card import figure_card, figure_outputs, render_card
+from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
 from dashboard.components.url_params import register_url_params
@@ -202,12 +202,12 @@ def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
     payload = tnet.result(result["epochs"], result["width"], source) if result else None
     params = {"type": kind, **({"epochs": result["epochs"], "width": result["width"]} if result else {})}
     prov = services.provenance(KIND, f"{kind}-signature", gene, source=source, **params)
-    blank = (empty_figure("Train the models to see predictions."), {"displaylogo": False}, "")
+    blank = (empty_figure("Train the models to see predictions."), PRIVATE_CONFIG, "")
     if payload is None:
         status = "The stored result is gone; train again." if result else "Idle."
         if measured is None:
             sig = (empty_figure(f"{gene} has no measured {kind} signature; train the models to predict one."),
-                   {"displaylogo": False}, "")
+                   PRIVATE_CONFIG, "")
         else:
             sig = render_card(signature_bars_figure(None, measured, gene, kind), prov,
                               f"Measured {kind} signature of {gene}: the 12 most down- and up-regulated of "
@@ -229,7 +229,7 @@ def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
                               "Every landmark's predicted against measured value (dotted: identity). " + methods)
     else:
         scatter = (empty_figure(f"{gene} has no measured {kind} signature to compare with "
-                                f"(status: {gene_status})."), {"displaylogo": False}, "")
+                                f"(status: {gene_status})."), PRIVATE_CONFIG, "")
     models = render_card(model_comparison_figure(summary),
                          services.provenance(KIND, "model-comparison", None, source=source, **params),
                          "Mean Pearson delta over held-out genes per type: the correlation of prediction and "

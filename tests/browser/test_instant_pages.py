@@ -36,6 +36,10 @@ def test_page_opens_with_data_without_a_click(page, server, path):
     page.wait_for_function(HOLDS_DATA, arg=PAGES[path], timeout=60_000)
     text = page.inner_text("body")
     assert "Run the analysis to" not in text and "No model yet" not in text
+    # no modebar offers Plotly Cloud's "Share chart" (an upload of the data to a third party)
+    buttons = page.evaluate("() => Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.dataset.title)")
+    assert any(title.startswith("Download plot") for title in buttons), buttons
+    assert not [title for title in buttons if "Share" in title or "Cloud" in title]
     if path.startswith("/essentiality?"):
         assert "instant view" in page.inner_text("#ess-summary")
         assert page.inner_text("#ess-analysis-status") == "Showing the instant atlas view."

@@ -181,11 +181,11 @@ def test_export_filename_defaults_to_today():
 
 def test_graph_config():
     config = ex.graph_config("RPP25L_modifier-scatter_2026-11-22.png")
-    assert config["displaylogo"] is False
+    assert config["displaylogo"] is False and config["showSendToCloud"] is False  # no upload to Plotly Cloud
     assert config["toImageButtonOptions"] == {
         "format": "png", "filename": "RPP25L_modifier-scatter_2026-11-22", "scale": 3}
     assert "lasso2d" in config["modeBarButtonsToRemove"]
-    assert ex.graph_config("x", scale=2, remove=())["modeBarButtonsToRemove"] == []
+    assert ex.graph_config("x", scale=2, remove=())["modeBarButtonsToRemove"] == ["sendChartToCloud"]
 
 
 # --------------------------------------------------------------------------

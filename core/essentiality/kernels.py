@@ -89,11 +89,6 @@ class PreparedCells:
     high: np.ndarray
     constant: np.ndarray
 
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the matrices."""
-        return self.pearson.nbytes + self.spearman.nbytes + self.high.nbytes
-
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     x -= x.mean(axis=1, keepdims=True)

@@ -114,10 +114,6 @@ class _CellSet:
     tested: np.ndarray  # (genes,) bool: not constant, enough cells
     n: np.ndarray  # (genes,) cells each gene is tested on
 
-    @property
-    def nbytes(self) -> int:
-        return sum(g.prepared.nbytes for g in self.groups)
-
 
 @dataclass
 class _SortedParent:

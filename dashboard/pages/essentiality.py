@@ -402,4 +402,5 @@ def venn_region_clicked(click, result):
     selection = analysis.report.selection
     genes = venn_regions(selection.sets).get(key, [])
     label = " and ".join(key) + " only" if len(key) < 3 else "all three tests"
-    return _modifier_rows(selection, genes), f"Showing the {len(genes)} genes found by {label}. Click another region, or re-run to list all."
+    count = f"the {len(genes)} genes" if len(genes) != 1 else "the 1 gene"
+    return _modifier_rows(selection, genes), f"Showing {count} found by {label}. Click another region, or re-run to list all."

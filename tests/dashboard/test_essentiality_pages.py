@@ -39,6 +39,7 @@ def test_venn_click_lists_region(analysis_result):
     rows, text = essentiality.venn_region_clicked(
         {"points": [{"customdata": "pearson&spearman&chi2"}]}, analysis_result)
     assert "RPP25" in [r["gene"] for r in rows] and "all three tests" in text
+    assert "the 1 gene found" in text if len(rows) == 1 else f"the {len(rows)} genes found" in text
 
 
 def test_tree_highlights_a_cell_path(analysis_result):

@@ -87,11 +87,11 @@ def atlas_progress(_n, result, source):
     source = source or services.DEFAULT_DATASET
     if result:
         return "", True, no_update
-    done, total = ess_service.atlas_progress(source)
-    if done >= total:  # finished in another job or process: show it
+    if ess_service.atlas_result(source) is not None:  # finished in another job or process: show it
         return "", True, {"source": source, "cached": True}
-    note = (f"No atlas yet for this dataset: press Build atlas. {done:,} of {total:,} targets are done from an "
-            "earlier or running build." if done else "No atlas yet for this dataset: press Build atlas.")
+    state = ess_service.atlas_state(source)
+    note = "No atlas yet for this dataset: press Build atlas." if state == "no atlas yet" else \
+        f"No stored atlas yet ({state}); press Build atlas to run or resume it here."
     return note, False, no_update
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,99 +268,100 @@ def dask_scheduler() -> str | None:
     return os.environ.get("PERTURBSCOPE_DASK_SCHEDULER", "").strip() or None
 
 
-def build_atlas(report=None, *, source: str = DEFAULT_DATASET) -> pd.DataFrame:
-    """Build (or resume) the atlas of dataset ``source`` and store it; returns the table."""
-    from core.essentiality import build_atlas as build
-
-    key = make_key(ATLAS, dataset_hash(KIND, source), atlas_params())
-    stored = store().get(key)
-    if stored is not None:
-        return stored["table"]
-    data = dataset(KIND, source)
-    params = atlas_params()
-    table = build(data.expression, data.effect, store=atlas_folder(source), scheduler=dask_scheduler(),
-                  progress=report, models=params["models"], top_k=params["top_k"], fdr=params["fdr"],
-                  **ATLAS_SPLIT)
-    store().put(key, {"table": table})
-    _atlas_table.cache_clear()
-    return table
-
-
 def run_atlas(set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: the atlas of dataset ``source`` (resumable; Dask when configured)."""
-    return run_cached_job(ATLAS, KIND, atlas_params(), lambda report: {"table": build_atlas(report, source=source)},
-                          set_progress, source=source)
+    """Background job: the atlas of dataset ``source`` (resumable; Dask when configured).
+
+    Progress is also written to ``progress.json`` in :func:`atlas_folder`, so
+    other processes (the Datasets and atlas pages) can say how far it has come
+    without loading the dataset.
+    """
+    from core.essentiality import build_atlas
+
+    folder = atlas_folder(source)
+
+    def compute(report):
+        data = dataset(KIND, source)
+        total = data.effect.shape[1]
+
+        def progress(fraction, message):
+            _write_json(folder / PROGRESS_FILE, {"done": int(round(fraction * total)), "total": total})
+            report(fraction, message)
+
+        params = atlas_params()
+        table = build_atlas(data.expression, data.effect, store=folder, scheduler=dask_scheduler(),
+                            progress=progress, models=params["models"], top_k=params["top_k"],
+                            fdr=params["fdr"], **ATLAS_SPLIT)
+        return {"table": table}
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return run_cached_job(ATLAS, KIND, atlas_params(), compute, set_progress, source=source)
+
+
+PROGRESS_FILE, BUILDER_FILE = "progress.json", "builder.pid"
+
+
+def _write_json(path: Path, value: dict) -> None:
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(value))
+    os.replace(tmp, path)
+
+
+def _builder_alive(source: str) -> bool:
+    try:
+        os.kill(int((atlas_folder(source) / BUILDER_FILE).read_text()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def start_atlas_build(source: str) -> bool:
     """Build the atlas of dataset ``source`` in a detached process, unless it is built or being built.
 
-    The process (``python -m dashboard.services.prebuild --atlas SOURCE``) writes
-    its finished batches where :func:`atlas_progress` counts them, so the
-    Datasets and atlas pages can show how far it has come; it outlives the
-    request that started it. Returns whether a build was started.
+    The process (``python -m dashboard.services.prebuild --atlas SOURCE``)
+    outlives the request that started it; :func:`atlas_progress` reads how far
+    it has come. Returns whether a build was started.
     """
     import subprocess
     import sys
 
-    if atlas_result(source) is not None:
+    if atlas_result(source) is not None or _builder_alive(source):
         return False
     folder = atlas_folder(source)
     folder.mkdir(parents=True, exist_ok=True)
-    marker = folder / "builder.pid"
-    try:
-        os.kill(int(marker.read_text()), 0)
-        return False  # a builder is alive
-    except (OSError, ValueError):
-        pass
-    log = open(folder / "builder.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "dashboard.services.prebuild", "--atlas", source],
-                               cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
-    marker.write_text(str(process.pid))
+    with open(folder / "builder.log", "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "dashboard.services.prebuild", "--atlas", source],
+                                   cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    (folder / BUILDER_FILE).write_text(str(process.pid))
     return True
-
-
-def atlas_state(source: str) -> str:
-    """A short description of a dataset's atlas: built, building (how far) or not started."""
-    done, total = atlas_progress(source)
-    if done >= total:
-        return "atlas built"
-    marker = atlas_folder(source) / "builder.pid"
-    try:
-        os.kill(int(marker.read_text()), 0)
-        return f"atlas: {done:,} of {total:,} targets"
-    except (OSError, ValueError):
-        return f"atlas: {done:,} of {total:,} targets (stopped; build it on the atlas page)" if done else \
-            "no atlas yet"
-
-
-@functools.lru_cache(maxsize=8)
-def _atlas_table(data_hash: str) -> pd.DataFrame | None:
-    payload = store().get(make_key(ATLAS, data_hash, atlas_params()))
-    return None if payload is None else payload["table"].set_index("target", drop=False)
 
 
 def atlas_result(source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
     """The stored atlas of dataset ``source`` (indexed by target), or None while it is not built."""
-    table = _atlas_table(dataset_hash(KIND, source))
-    if table is None:
-        _atlas_table.cache_clear()  # not built yet: look again next time
-    return table
+    payload = cached_result(ATLAS, KIND, atlas_params(), source=source)
+    return None if payload is None else payload["table"].set_index("target", drop=False)
 
 
-def atlas_progress(source: str = DEFAULT_DATASET) -> tuple[int, int]:
-    """(targets finished, targets in all) of an atlas build of ``source``, from its finished batches."""
-    total = dataset(KIND, source).effect.shape[1]
+def atlas_progress(source: str = DEFAULT_DATASET) -> tuple[int, int] | None:
+    """(targets finished, targets in all) of dataset ``source``'s atlas, or None when no build has started."""
+    try:
+        state = json.loads((atlas_folder(source) / PROGRESS_FILE).read_text())
+        return int(state["done"]), int(state["total"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def atlas_state(source: str) -> str:
+    """A short description of a dataset's atlas: built, building (how far), stopped or not started."""
     if atlas_result(source) is not None:
-        return total, total
-    done = 0
-    for batch in atlas_folder(source).glob("*/batch-*.parquet"):
-        try:
-            done += len(pd.read_parquet(batch, columns=["target"]))
-        except (OSError, ValueError):
-            continue
-    return min(done, total), total
+        return "atlas built"
+    progress = atlas_progress(source)
+    if progress is None:
+        return "atlas starting" if _builder_alive(source) else "no atlas yet"
+    done, total = progress
+    if _builder_alive(source):
+        return f"atlas: {done:,} of {total:,} targets"
+    return f"atlas: {done:,} of {total:,} targets (stopped; build it on the atlas page)"
 
 
 def atlas_row(target: str, source: str = DEFAULT_DATASET) -> dict | None:

@@ -28,8 +28,10 @@ STEPS = ("essentiality", "decode", "dko", "perturbation")
 def _essentiality() -> str:
     from dashboard.services import essentiality
 
-    table = essentiality.build_atlas()
-    return f"atlas of {len(table):,} targets"
+    outcome = essentiality.run_atlas()
+    if outcome.error:
+        raise RuntimeError(outcome.error)
+    return f"atlas of {len(essentiality.atlas_result()):,} targets"
 
 
 def _decode() -> str:
@@ -77,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         from dashboard.services import essentiality
 
         started = time.perf_counter()
-        table = essentiality.build_atlas(source=args.atlas)
-        print(f"atlas of {len(table):,} targets of {args.atlas} ready in {time.perf_counter() - started:.1f} s")
+        outcome = essentiality.run_atlas(source=args.atlas)
+        if outcome.error:
+            print(outcome.error, file=sys.stderr)
+            return 1
+        print(f"atlas of {args.atlas} ready in {time.perf_counter() - started:.1f} s")
         return 0
     from dashboard.services import prebuilt_dir
 

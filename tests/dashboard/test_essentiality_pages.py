@@ -172,8 +172,7 @@ def test_atlas_on_registered_data_builds_and_resumes(registered):
     outcome = ess_service.run_atlas(source=source)
     assert outcome.error is None, outcome.error
     assert ess_service.atlas_folder(source) != ess_service.atlas_folder()
-    done, total = ess_service.atlas_progress(source)
-    assert done == total == 70
+    assert ess_service.atlas_progress(source) == (70, 70) and ess_service.atlas_state(source) == "atlas built"
     fig, _, methods, *_, rows, summary, status = essentiality_sweep.show_sweep({"source": source, "cached": True})
     targets = list(services.dataset("essentiality", source).effect.columns)
     assert [r["target"] for r in rows] == [f"[{t}](/essentiality?gene={t}&data={source})" for t in targets]

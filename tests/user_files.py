@@ -12,7 +12,7 @@ def depmap_files(folder: Path, n_cells: int = 120, n_genes: int = 60, seed: int 
     """A DepMap 'current' release triple cut from the essentiality demo."""
     from core.datasets import make_essentiality_demo
 
-    data = make_essentiality_demo(seed=seed, n_cells=n_cells, n_lineages=4, n_genes=n_genes + 100, n_targets=70)
+    data = make_essentiality_demo(seed=seed, n_cells=n_cells, n_lineages=4, n_genes=n_genes + 105, n_targets=70)
     folder.mkdir(parents=True, exist_ok=True)
     ids = [f"ACH-{i:06d}" for i in range(1, len(data.expression) + 1)]
 

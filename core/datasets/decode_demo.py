@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.datasets.genes import fill_symbols, synthetic_symbols
+from core.datasets.genes import SHARED_SYMBOLS, fill_symbols
 from core.datasets.storage import Persistable
 from core.errors import InputError
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 PROMOTER_BINS = 30
 BIN_BP = 100
@@ -93,7 +93,7 @@ class DecodeData(Persistable):
     mrna_feature_kind
         ``exon``, ``RBP`` or ``miRNA`` per mRNA feature.
     genes
-        Gene symbols (synthetic ``SIM####``), in index order.
+        Gene symbols (the demos' shared real symbols, then synthetic ``SIM####``), in index order.
     chromosome, mrna_length, utr3_start
         Per-gene Series (index = symbols): chromosome, transcript length in bins,
         first 3' UTR bin.
@@ -196,7 +196,7 @@ def make_decode_demo(seed: int = 0, n_genes: int = 2000, n_tissues: int = 24) ->
     seed
         Seed of the random generator; the output is a pure function of the arguments.
     n_genes
-        Number of genes (synthetic ``SIM####`` symbols).
+        Number of genes: the demos' shared real symbols, then synthetic ``SIM####`` symbols.
     n_tissues
         Number of GTEx tissues (4..32); Liver, Muscle - Skeletal, Brain - Cortex
         and Whole Blood are always included.
@@ -216,7 +216,7 @@ def make_decode_demo(seed: int = 0, n_genes: int = 2000, n_tissues: int = 24) ->
     if n_genes < 100:
         raise InputError(f"n_genes must be at least 100, got {n_genes}")
     rng = np.random.default_rng(seed)
-    genes = synthetic_symbols(n_genes)
+    genes = fill_symbols(SHARED_SYMBOLS, n_genes)
     gidx = np.arange(n_genes)
     tissues = sorted(TISSUES[:n_tissues])
 

@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.datasets.genes import synthetic_symbols
+from core.datasets.genes import SHARED_SYMBOLS, fill_symbols, synthetic_symbols
 from core.datasets.storage import Persistable
 from core.errors import InputError
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
+
+#: Planted keystones, in order of use: the DEcode demo's planted transcription factors, so the
+#: regulators of one demo are the network hubs of another (SIMULATED).
+KEYSTONES: tuple[str, ...] = ("CTCF", "SPI1", "HNF4A", "MYOD1")
 
 EXTINCT = 1e-6  # steady-state values below this count as absent (set to exactly 0)
 EDGE_DEGREE = 3.0  # mean number of regulators per gene in the Erdos-Renyi part
@@ -73,7 +77,8 @@ class DKOData(Persistable):
         present = (self.expression > 0).mean().mean()
         return (
             f"SIMULATED demo data, not real cells: {n_cells:,} cells of {self.cells['cell_type'].nunique()} "
-            f"types, {n_genes} synthetic genes whose expression is the steady state of generalised "
+            f"types, {n_genes} simulated genes (real symbols only for the genes shared with the other demos) "
+            f"whose expression is the steady state of generalised "
             f"Lotka-Volterra dynamics on a sparse random network ({len(self.network)} edges; seed "
             f"{self.params.get('seed', '?')}). Each cell type sets which genes tend to be present "
             f"({present:.0%} on average) and their growth rates. Planted keystone genes "
@@ -204,7 +209,8 @@ def make_dko_demo(
     seed
         Seed of the random generator; the output is a pure function of the arguments.
     n_genes
-        Number of genes (synthetic ``SIM####`` symbols).
+        Number of genes: the demos' shared real symbols (up to half of them), then
+        synthetic ``SIM####`` symbols.
     n_cells
         Number of cells.
     n_cell_types
@@ -229,9 +235,12 @@ def make_dko_demo(
     if n_knockouts < 0:
         raise InputError(f"n_knockouts must be >= 0, got {n_knockouts}")
     rng = np.random.default_rng(seed)
-    genes = synthetic_symbols(n_genes)
+    genes = fill_symbols(SHARED_SYMBOLS[: n_genes // 2], n_genes)
     n_keystones = max(2, n_genes // 30)
-    keystones = np.sort(rng.choice(n_genes, size=n_keystones, replace=False))
+    named = [genes.index(g) for g in KEYSTONES if g in genes][:n_keystones]
+    others = np.setdiff1d(np.arange(n_genes), named)
+    keystones = np.sort(np.concatenate([named, rng.choice(others, size=n_keystones - len(named), replace=False)]))
+    keystones = keystones.astype(int)
     w = _network(rng, n_genes, keystones)
     a = -np.eye(n_genes) + w
 

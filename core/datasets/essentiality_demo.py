@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core.datasets.genes import cell_ids, fill_symbols, join_list
+from core.datasets.genes import SHARED_SYMBOLS, cell_ids, fill_symbols, join_list
 from core.datasets.storage import Persistable
 from core.errors import InputError
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 #: DepMap OncotreeLineage-style names, roughly from most to least screened.
 LINEAGES: tuple[str, ...] = (
@@ -80,6 +80,14 @@ LINEAGE_DEPENDENCIES: dict[str, str] = {
 }
 LINEAGE_DEPENDENCY_EFFECT = -0.8
 
+#: Shared demo genes (see core.datasets.genes.SHARED_SYMBOLS) with no planted essentiality role here:
+#: expressed like other planted genes, and +4 log2 units in their lineage where one is given. They
+#: are in the expression table so a gene can be followed across the four demos.
+NAMED_EXPRESSED: dict[str, str] = {
+    "HNF4A": "Liver", "SPI1": "Haematopoietic", "MYOD1": "Soft Tissue", "ELAVL1": "", "CTCF": "",
+}
+LINEAGE_MARKER_SHIFT = 4.0
+
 MIN_NOISE_TARGETS = 30
 #: Missing gene effects as DepMap has them: a second screening library used for some cell lines lacks some
 #: targets (a screen batch, one shared pattern), and a few targets fail QC in a few cell lines.
@@ -132,7 +140,9 @@ class EssentialityData(Persistable):
             f"essential when its paralog is lost), linear modifier sets (e.g. MCL1, WRN, PRMT5), FAM50A "
             f"driven by FAM50B in every lineage except {EXCLUDED_LINEAGE}, common-essential genes near -1, "
             f"lineage dependencies (e.g. AR in Prostate) and {n_noise} pure-noise targets with no "
-            f"modifier. SIM#### genes are synthetic; real symbols are used only for planted genes."
+            f"modifier. SIM#### genes are synthetic; real symbols are used only for planted genes and for the "
+            f"genes shared with the other demos (HNF4A, SPI1 and MYOD1 are expressed mainly in Liver, "
+            f"Haematopoietic and Soft Tissue lines)."
         )
 
 
@@ -305,7 +315,8 @@ def make_essentiality_demo(
     )
     planted_modifiers = [d for d, _, _ in PARALOGS.values()] + [m for s in LINEAR_SETS.values() for m in s]
     planted_modifiers.append(LINEAGE_MODIFIER[1])
-    planted = planted_targets + planted_modifiers
+    named = [g for g in SHARED_SYMBOLS if g not in planted_targets + planted_modifiers]
+    planted = planted_targets + planted_modifiers + named
     n_noise = max(MIN_NOISE_TARGETS, round(0.2 * n_targets))
     n_weak = n_targets - len(planted_targets) - n_noise
     if n_weak < 0:
@@ -341,12 +352,14 @@ def make_essentiality_demo(
             np.where(lost, rng.normal(1.0, 0.6, n_cells), rng.normal(5.5, 0.7, n_cells)), 0.0, EXPRESSION_MAX
         )
     drivers = {d for d, _, _ in PARALOGS.values()}
-    for gene in planted_targets + planted_modifiers:
+    for gene in planted_targets + planted_modifiers + named:
         if gene in drivers:
             continue
         x[:, col[gene]] = np.clip(rng.normal(rng.uniform(4.0, 7.0), rng.uniform(0.6, 1.0), n_cells), 0.0, None)
     for target, lin in lineage_deps.items():
         x[cell_lineage == lin, col[target]] += 4.0
+    for gene in named:
+        x[cell_lineage == NAMED_EXPRESSED.get(gene, ""), col[gene]] += LINEAGE_MARKER_SHIFT
     x = np.clip(x, 0.0, EXPRESSION_MAX).astype(np.float32)
     xz = _zscore(x.astype(np.float64))
 

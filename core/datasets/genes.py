@@ -15,6 +15,16 @@ from collections.abc import Iterable, Sequence
 SIM_PREFIX = "SIM"
 CELL_PREFIX = "SIMCL-"
 
+#: Real symbols present in all four demo datasets, so that one gene can be followed from one
+#: method to the next. Each plays a role in each demo where that role makes sense (for example
+#: HNF4A: liver-lineage gene in the cell lines, liver regulator in DEcode, keystone in DKO);
+#: ``data/README.md`` lists what is planted where. The demos remain SIMULATED.
+SHARED_SYMBOLS: tuple[str, ...] = (
+    "RPP25L", "RPP25", "KRAS", "MCL1", "FAM50A", "FAM50B", "HNF4A", "SPI1", "MYOD1", "ELAVL1", "CTCF",
+    "ARID1A", "ARID1B", "SMARCA4", "SMARCA2", "TP53", "MDM2", "CDKN1A", "EGFR", "DUSP6", "BCL2L1",
+    "PTEN", "MTAP", "PRMT5",
+)
+
 
 def _width(n: int, minimum: int = 4) -> int:
     return max(minimum, len(str(max(n, 1))))

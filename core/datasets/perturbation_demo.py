@@ -15,11 +15,18 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from core.datasets.genes import synthetic_symbols
+from core.datasets.genes import SHARED_SYMBOLS, fill_symbols
 from core.datasets.storage import Persistable
 from core.errors import InputError
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
+
+#: Shared demo genes placed in one network module each, so their signatures resemble each other
+#: (paralogs and pathway partners of the modifier-gene demo; SIMULATED).
+MODULE_MATES: tuple[tuple[str, ...], ...] = (
+    ("RPP25L", "RPP25"), ("KRAS", "EGFR", "DUSP6"), ("TP53", "MDM2", "CDKN1A"), ("FAM50A", "FAM50B"),
+    ("ARID1A", "ARID1B", "SMARCA4", "SMARCA2"), ("MTAP", "PRMT5"), ("MCL1", "BCL2L1"),
+)
 
 ENTREZ_OFFSET = 900_000_000  # synthetic Entrez ids: 900000001, ... (no real gene has such an id)
 N_FACTORS = 12
@@ -78,13 +85,15 @@ class PerturbationData(Persistable):
 
 
 def _edges(i: np.ndarray, j: np.ndarray, weight: np.ndarray, genes: list[str]) -> pd.DataFrame:
-    """Undirected edge table with i < j, duplicates merged (max weight), weights in (0, 1]."""
+    """Undirected edge table with gene1 < gene2 (as text), duplicates merged (max weight), weights in (0, 1]."""
     lo, hi = np.minimum(i, j), np.maximum(i, j)
     keep = lo != hi
     df = pd.DataFrame({"a": lo[keep], "b": hi[keep], "weight": np.clip(weight[keep], 1e-3, 1.0)})
     df = df.groupby(["a", "b"], as_index=False, sort=True)["weight"].max()
     g = np.asarray(genes)
-    return pd.DataFrame({"gene1": g[df["a"]], "gene2": g[df["b"]], "weight": df["weight"].astype(np.float64)})
+    a, b = g[df["a"]], g[df["b"]]
+    return pd.DataFrame({"gene1": np.where(a < b, a, b), "gene2": np.where(a < b, b, a),
+                         "weight": df["weight"].astype(np.float64)})
 
 
 def _within_module_pairs(
@@ -112,7 +121,8 @@ def make_perturbation_demo(
     seed
         Seed of the random generator; the output is a pure function of the arguments.
     n_genes
-        Number of genes (synthetic ``SIM####`` symbols).
+        Number of genes: the demos' shared real symbols (perturbed in every type), then
+        synthetic ``SIM####`` symbols.
     n_landmarks
         Number of landmark genes (978 in L1000), drawn from the genes.
     n_measured
@@ -135,13 +145,19 @@ def make_perturbation_demo(
     if not 10 <= n_measured <= n_genes:
         raise InputError(f"n_measured must be between 10 and n_genes={n_genes}, got {n_measured}")
     rng = np.random.default_rng(seed)
-    symbols = synthetic_symbols(n_genes)
+    smallest = min(max(10, round(n_measured * f)) for f in MEASURED_FRACTION.values())
+    named = SHARED_SYMBOLS[: min(len(SHARED_SYMBOLS), smallest // 2)]
+    symbols = fill_symbols(named, n_genes)
+    shared = np.arange(len(named))
     genes = pd.DataFrame({"entrez": ENTREZ_OFFSET + np.arange(1, n_genes + 1, dtype=np.int64)},
                          index=pd.Index(symbols, name="gene"))
 
     # modules and raw latent factors ------------------------------------------------------
     n_modules = max(2, n_genes // GENES_PER_MODULE)
     module = rng.choice(n_modules, size=n_genes, p=rng.dirichlet(np.full(n_modules, 3.0)))
+    for mates in MODULE_MATES:
+        idx = [symbols.index(g) for g in mates if g in named]
+        module[idx] = module[idx[0]] if idx else module[idx]
     members = [np.flatnonzero(module == m) for m in range(n_modules)]
     z0 = rng.normal(0, 1, (n_modules, N_FACTORS))[module] + rng.normal(0, 0.7, (n_genes, N_FACTORS))
 
@@ -220,7 +236,10 @@ def make_perturbation_demo(
     signatures = {}
     for kind in PERTURBATION_TYPES:
         n = max(10, round(n_measured * MEASURED_FRACTION[kind]))
-        perturbed = np.sort(rng.choice(n_genes, size=n, replace=False, p=popularity / popularity.sum()))
+        others = np.setdiff1d(np.arange(n_genes), shared)  # the shared genes are perturbed in every type
+        weight = popularity[others] / popularity[others].sum()
+        perturbed = np.sort(np.concatenate([shared, rng.choice(others, size=n - shared.size, replace=False,
+                                                               p=weight)]))
         scale = rng.normal(1.0, 0.25, n)[:, None]
         sig = (MEAN_SCALE * scale * mean[kind] + LATENT_SCALE * z[perturbed] @ load[kind]
                + rng.normal(0, NOISE_SCALE[kind], (n, n_landmarks)))

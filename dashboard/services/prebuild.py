@@ -4,7 +4,9 @@ Each result goes into ``data/demo/prebuilt`` under the very key the page's job
 uses; every artifact store reads that folder when its own cache lacks a key,
 so a page finds the result at once and a user's "Run" finds it stored too:
 
-* the modifier-gene atlas of the demo (every target, fast models);
+* the modifier-gene atlas of the demo (every target, fast models), and the
+  instant analysis of each target among the genes shared by the demos (their
+  gene cards open on it);
 * the DEcode CNN with the page's default training settings, and its
   regulator attributions;
 * the DKO model with the page's default training steps, and every knockout;
@@ -26,12 +28,16 @@ STEPS = ("essentiality", "decode", "dko", "perturbation")
 
 
 def _essentiality() -> str:
-    from dashboard.services import essentiality
+    from core.datasets.genes import SHARED_SYMBOLS
+    from dashboard.services import dataset, essentiality
 
     outcome = essentiality.run_atlas()
     if outcome.error:
         raise RuntimeError(outcome.error)
-    return f"atlas of {len(essentiality.atlas_result()):,} targets"
+    shared = [g for g in SHARED_SYMBOLS if g in dataset("essentiality").effect.columns]
+    for gene in shared:
+        essentiality.quick_analysis(gene)
+    return f"atlas of {len(essentiality.atlas_result()):,} targets, analyses of {len(shared)} shared targets"
 
 
 def _decode() -> str:

@@ -65,9 +65,11 @@ def test_atlas_page_shows_the_prebuilt_demo_atlas():
 
 def test_noise_target_without_modifiers_renders_honestly():
     """A target with no significant modifier falls back to the training mean, and every view says so."""
-    outcome = ess_service.run_analysis("SIM0050", "fast")
+    atlas, truth = ess_service.atlas_result(), services.dataset("essentiality").truth.set_index("target")
+    noise = next(g for g in atlas.index if truth.loc[g, "kind"] == "noise" and atlas.loc[g, "n_modifiers"] == 0)
+    outcome = ess_service.run_analysis(noise, "fast")
     assert outcome.error is None, outcome.error
-    result = {"target": "SIM0050", "models": "fast"}
+    result = {"target": noise, "models": "fast"}
     outputs = essentiality.show_analysis(result, None)
     n_cards = len(essentiality.ANALYSIS_CARDS)
     titles = [fig.layout.title.text or "" for fig in outputs[0: 3 * n_cards: 3]]
@@ -76,7 +78,7 @@ def test_noise_target_without_modifiers_renders_honestly():
     assert fig.data  # a single-leaf tree is still drawn
 
 
-# --- a registered DepMap release (120 cell lines, 160 expressed genes, 70 targets, no planted truth) ----------
+# --- a registered DepMap release (120 cell lines, 165 expressed genes, 70 targets, no planted truth) ----------
 
 def _text(component) -> str:
     return json.dumps(component, cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
@@ -97,7 +99,7 @@ def test_layouts_on_registered_data_use_its_genes_and_hide_demo_notes(registered
         assert find_component(layout, f"{prefix}-source").data == source and find_component(layout, f"q-{prefix}--data").value == source
         assert f"data={source}" in text  # the tabs keep the dataset
     assert find_component(pages["ess"], "ess-target").options == sorted(data.effect.columns)
-    assert f"{len(data.expression):,} cell lines · 160 expressed genes · 70 target genes" in _text(pages["ess"])
+    assert f"{len(data.expression):,} cell lines · 165 expressed genes · 70 target genes" in _text(pages["ess"])
     cells = find_component(pages["ess-tree"], "q-tree--cell").options
     assert [o["value"] for o in cells] == list(data.expression.index) and cells[0]["label"] == "ACH-000001 · LINE0"
     assert "70 target genes" in _text(pages["ess-sweep"])

@@ -20,6 +20,25 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     perturbscope: {
+      // The page shows another gene than the URL asked for (unknown, or other letter case):
+      // correct the address bar in place (no navigation), so a copied link shows this view.
+      correctGene: function (shown) {
+        const params = new URLSearchParams(window.location.search);
+        if (shown && params.has("gene") && params.get("gene") !== shown) {
+          params.set("gene", shown);
+          window.history.replaceState(window.history.state, "", window.location.pathname + "?" + params.toString());
+        }
+        return window.dash_clientside.no_update;
+      },
+      // The global search opens the chosen gene's card; a value that is the URL's own gene
+      // (the search box follows the URL) is not a choice.
+      openGeneCard: function (gene) {
+        const params = new URLSearchParams(window.location.search);
+        if (!gene || (params.get("gene") || "").toUpperCase() === gene.toUpperCase()) {
+          return window.dash_clientside.no_update;
+        }
+        return "/gene?gene=" + encodeURIComponent(gene);
+      },
       // Gene search or a page's gene picker -> ?gene=... (a navigation, so the page re-renders).
       // `shown` is the gene a page fell back to when the URL's gene is not in
       // its dataset: showing it is not a choice, so the URL keeps the user's gene.

@@ -9,6 +9,8 @@ reference is the home page's load in the same run (navigation until its
 cards are drawn), so ``ratio`` says how many home-page loads a method page
 costs; the goal is at most 1.5 s.
 
+``PERTURBSCOPE_BENCH_PAGES=/gene,/genes`` measures only the pages whose path
+starts with one of these (the home-page reference is always measured).
 ``PERTURBSCOPE_BENCH_DATASET=<id>`` adds a registered modifier-gene dataset's
 gene page (``PERTURBSCOPE_REGISTRY_DIR`` must name its registry; build its
 atlas first): a full-scale DepMap release's page is measured that way.
@@ -47,6 +49,9 @@ def bench_first_paint():
     from tests.server import running_server
 
     pages = dict(PAGES)
+    only = [p for p in os.environ.get("PERTURBSCOPE_BENCH_PAGES", "").split(",") if p]
+    if only:
+        pages = {path: cards for path, cards in pages.items() if path.split("?")[0] in only}
     source = os.environ.get("PERTURBSCOPE_BENCH_DATASET")
     if source:
         pages[f"/essentiality?data={source}"] = ["ess-venn", "ess-predicted", "ess-rmse", "ess-mod-effect"]

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlencode
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, no_update
 
 from dashboard import services
-from dashboard.components.shell import NAV
+from dashboard.components.shell import NAV, SHOWN_GENE_ID
 
 CARRIED_PARAMS = ("gene", "dataset")
 
@@ -18,11 +18,11 @@ CARRIED_PARAMS = ("gene", "dataset")
     Input("gene-search", "value"),  # a gene set from the URL must be among the options to show
 )
 def gene_options(search_value, value):
-    """Autocomplete: prefix matches first, then substring, case-insensitive."""
-    names = services.search_genes(search_value)
-    if value and value not in names:
-        names = [value, *names]
-    return [{"label": name, "value": name} for name in names]
+    """Autocomplete: symbols (prefix matches first, then substring, any case), then matching gene ids."""
+    options = services.search_options(search_value)
+    if value and value not in {o["value"] for o in options}:
+        options = [{"label": value, "value": value}, *options]
+    return options
 
 
 @callback(
@@ -42,8 +42,14 @@ def follow_url(search, current):
 
 
 clientside_callback(
-    ClientsideFunction(namespace="perturbscope", function_name="geneToSearch"),
-    Output("url", "search"),
+    ClientsideFunction(namespace="perturbscope", function_name="openGeneCard"),
+    Output("url", "href"),
     Input("gene-search", "value"),
     prevent_initial_call=True,
+)
+
+clientside_callback(
+    ClientsideFunction(namespace="perturbscope", function_name="correctGene"),
+    Output(SHOWN_GENE_ID, "data"),
+    Input(SHOWN_GENE_ID, "data"),
 )

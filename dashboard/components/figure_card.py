@@ -40,8 +40,13 @@ def figure_outputs(name: str) -> list[Output]:
     ]
 
 
-def figure_card(name: str, title: str, *, height: int = 420, help_text: str | None = None) -> html.Div:
-    """A card with a graph, export buttons and a methods paragraph."""
+def figure_card(name: str, title: str, *, height: int = 420, help_text: str | None = None,
+                initial: tuple | None = None) -> html.Div:
+    """A card with a graph, export buttons and a methods paragraph.
+
+    ``initial`` is :func:`render_card`'s tuple, for a figure drawn with the page (no callback round trip).
+    """
+    figure, config, methods = initial if initial is not None else (None, PRIVATE_CONFIG, None)
     buttons = [
         html.Button(
             label,
@@ -62,14 +67,15 @@ def figure_card(name: str, title: str, *, height: int = 420, help_text: str | No
             ]),
             html.P(help_text, className="card-help") if help_text else None,
             dcc.Loading(
-                dcc.Graph(id=figure_id(name), style={"height": f"{height}px"}, config=PRIVATE_CONFIG),
+                dcc.Graph(id=figure_id(name), style={"height": f"{height}px"}, config=config,
+                          **({"figure": figure} if figure is not None else {})),
                 type="dot",
                 delay_show=300,
             ),
             html.Details(className="methods", children=[
                 html.Summary("Methods text for this figure"),
                 html.Div(className="methods-body", children=[
-                    html.P(id=methods_id(name), className="methods-text"),
+                    html.P(methods, id=methods_id(name), className="methods-text"),
                     dcc.Clipboard(target_id=methods_id(name), title="Copy methods text", className="copy-button"),
                 ]),
             ]),

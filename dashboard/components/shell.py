@@ -7,8 +7,12 @@ from dash import dcc, html
 import core
 from dashboard.components.url_params import render_marker
 
+SHOWN_GENE_ID = "shown-gene"
+
 NAV = (
     ("/", "Home"),
+    ("/gene", "Gene card"),
+    ("/genes", "Gene list"),
     ("/essentiality", "Modifier genes"),
     ("/decode", "DEcode"),
     ("/dko", "DKO"),
@@ -49,12 +53,17 @@ def shell(page_container) -> html.Div:
 
 
 def page_header(title: str, subtitle: str, *, simulated_note: str | None = None,
-                notice: str | tuple[str | None, ...] | None = None) -> html.Div:
-    """Page title, one-line purpose, the simulated-data banner and a notice (or several, shown as one line)."""
+                notice: str | tuple[str | None, ...] | None = None, shown_gene: str | None = None) -> html.Div:
+    """Page title, one-line purpose, the simulated-data banner and a notice (or several, shown as one line).
+
+    ``shown_gene`` is the gene the page shows: when the URL asked for another (unknown, or in other
+    letter case), the address bar is corrected to it in place, so a copied link shows what is on screen.
+    """
     if isinstance(notice, tuple):
         notice = " ".join(text for text in notice if text) or None
     return html.Div(className="page-header", children=[
         render_marker(),
+        dcc.Store(id=SHOWN_GENE_ID, data=shown_gene),
         html.H1(title),
         html.P(subtitle, className="subtitle"),
         html.Div(simulated_note, className="simulated-banner") if simulated_note else None,

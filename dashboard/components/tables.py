@@ -15,7 +15,7 @@ def _column(name: str, markdown: tuple[str, ...]) -> dict:
 
 
 def data_table(table_id: str, columns: list[str], *, page_size: int = 15, markdown: tuple[str, ...] = (),
-               text: tuple[str, ...] = (), **kwargs) -> dash_table.DataTable:
+               text: tuple[str, ...] = (), data: list | None = None, **kwargs) -> dash_table.DataTable:
     """DataTable with native sort/filter, paging and a CSV export of its rows.
 
     Columns are numeric (p/q-values in scientific notation) unless listed in
@@ -24,8 +24,8 @@ def data_table(table_id: str, columns: list[str], *, page_size: int = 15, markdo
     return dash_table.DataTable(
         id=table_id,
         columns=[{"name": c, "id": c} if c in text else _column(c, markdown) for c in columns],
-        data=[], sort_action="native", filter_action="native", page_size=page_size,
-        export_format="csv", export_headers="ids", style_table={"overflowX": "auto"},
+        data=data or [], sort_action="native", filter_action="native", page_size=page_size,
+        export_format=kwargs.pop("export_format", "csv"), export_headers="ids", style_table={"overflowX": "auto"},
         style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left"},
         style_header={"fontWeight": 600, "backgroundColor": "#f7fafc"},
         markdown_options={"link_target": "_self"},

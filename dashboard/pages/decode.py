@@ -78,7 +78,7 @@ def layout(gene: str | None = None, data: str | None = None, **query):
             "A convolutional network reads where transcription factors bind a gene's promoter and where RNA-binding "
             "proteins and miRNAs bind its mRNA, and predicts its expression across tissues; DeepLIFT explains "
             "which regulators drive each tissue (Tasaki et al., Nat Mach Intell 2020).",
-            simulated_note=services.simulated_note(source), notice=(data_notice, gene_notice),
+            simulated_note=services.simulated_note(source), notice=(data_notice, gene_notice), shown_gene=chosen,
         ),
         section_links("/decode", svc.page_query(source, chosen, params)),
         html.Div(className="controls", children=[

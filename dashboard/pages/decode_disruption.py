@@ -76,7 +76,7 @@ def layout(gene: str | None = None, data: str | None = None, **query):
             "DEcode: binding-site disruption",
             "Remove binding sites or knock out regulators of a gene in silico and re-predict its expression in every "
             "tissue; then ask which sites and regulators keep two genes co-expressed (Tasaki et al. 2020, Fig. 6).",
-            simulated_note=services.simulated_note(source), notice=(data_notice, gene_notice),
+            simulated_note=services.simulated_note(source), notice=(data_notice, gene_notice), shown_gene=chosen,
         ),
         subnav(SECTIONS, "/decode/disruption", query=svc.page_query(source, chosen, params)),
         html.Div(className="controls", children=[

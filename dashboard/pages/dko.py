@@ -79,7 +79,7 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
             "every present gene in every cell in silico and score the impact, without perturbation data "
             "(He, Klein, Levy & Wang, arXiv 2510.03359, 2025).",
             simulated_note=services.simulated_note(source),
-            notice=(data_notice, gene_notice),
+            notice=(data_notice, gene_notice), shown_gene=chosen,
         ),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),

@@ -54,7 +54,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
             "Modifier genes",
             "Which genes' expression predicts a target gene's CRISPR essentiality across cancer cell lines "
             "(Rosenski, Shifman & Kaplan, BMC Med Genomics 2023).",
-            simulated_note=services.simulated_note(source), notice=(data_notice, notice),
+            simulated_note=services.simulated_note(source), notice=(data_notice, notice), shown_gene=target,
         ),
         family_nav("/essentiality", target, source, models),
         html.Div(className="controls", children=[

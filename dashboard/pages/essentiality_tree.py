@@ -34,7 +34,7 @@ def layout(gene: str | None = None, models: str | None = None, cell: str | None 
             "Decision tree",
             "A depth-4 regression tree on the target's modifier genes: which expression thresholds separate "
             "cell lines that depend on the target from those that do not.",
-            simulated_note=services.simulated_note(source), notice=(data_notice, notice),
+            simulated_note=services.simulated_note(source), notice=(data_notice, notice), shown_gene=target,
         ),
         family_nav("/essentiality/tree", target, source, models),
         html.Div(className="controls", children=[

@@ -62,7 +62,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
             "(OE) any gene from its place in integrated gene networks (TranscriptionNet, Zhan et al., arXiv 2024), "
             "always beside simple baselines.",
             simulated_note=services.simulated_note(source),
-            notice=(data_notice, gene_notice),
+            notice=(data_notice, gene_notice), shown_gene=chosen,
         ),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),

@@ -159,21 +159,69 @@ def genes_of(kind: str, source: str = DEFAULT_DATASET) -> tuple[str, ...]:
     return tuple(sorted(map(str, names)))
 
 
+def named_genes(kind: str, source: str = DEFAULT_DATASET) -> tuple[str, ...]:
+    """Every gene a dataset names, whatever its role (sorted): what the global search finds.
+
+    Beyond :func:`genes_of` (what a page can show), this holds the expression
+    genes of a modifier-gene dataset (the modifiers), DEcode's regulators that
+    are gene symbols, and the network, landmark and perturbed genes of a
+    signature dataset.
+    """
+    data = dataset(kind, source)
+    names = set(genes_of(kind, source))
+    if kind == "essentiality":
+        names.update(map(str, data.expression.columns))
+    elif kind == "decode":
+        names.update(str(f) for f in [*data.promoter_features[1:], *data.mrna_features[1:]]
+                     if not str(f).lower().startswith(("hsa-mir", "sim-mir", "mir-")))
+    elif kind == "perturbation":
+        names.update(map(str, data.genes.index))
+        names.update(map(str, data.landmarks))
+    return tuple(sorted(names))
+
+
+def gene_ids(kind: str, source: str = DEFAULT_DATASET) -> dict[str, str]:
+    """Identifiers a dataset gives its genes (Entrez, Ensembl, aliases) -> gene symbol."""
+    table = getattr(dataset(kind, source), "genes", None)
+    if not isinstance(table, pd.DataFrame):
+        return {}
+    ids: dict[str, str] = {}
+    for column in ("entrez", "ensembl", "alias", "aliases"):
+        if column in table.columns:
+            for symbol, value in table[column].dropna().items():
+                for one in str(value).split(";"):
+                    if one.strip():
+                        ids[one.strip()] = str(symbol)
+    return ids
+
+
 def all_genes() -> tuple[str, ...]:
-    """Every gene any page can show (demo and registered datasets), for the global search."""
-    registered = tuple((entry.kind, entry.ident) for entry in registry().entries())
-    return _all_genes(registered)
+    """Every gene any dataset names (demo and registered datasets), for the global search."""
+    return _all_genes(_registered())[0]
+
+
+def gene_id_map() -> dict[str, str]:
+    """Every gene id or alias any dataset gives (Entrez, Ensembl, ...) -> gene symbol."""
+    return _all_genes(_registered())[1]
+
+
+def _registered() -> tuple[tuple[str, str], ...]:
+    return tuple((entry.kind, entry.ident) for entry in registry().entries())
 
 
 @functools.lru_cache(maxsize=4)
-def _all_genes(registered: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+def _all_genes(registered: tuple[tuple[str, str], ...]) -> tuple[tuple[str, ...], dict[str, str]]:
     names: set[str] = set()
+    ids: dict[str, str] = {}
     for kind, source in [(kind, DEFAULT_DATASET) for kind in DATASETS] + list(registered):
+        if kind not in DATASETS:
+            continue
         try:
-            names.update(genes_of(kind, source))
+            names.update(named_genes(kind, source))
+            ids.update(gene_ids(kind, source))
         except InputError:
             continue
-    return tuple(sorted(names))
+    return tuple(sorted(names)), ids
 
 
 def search_genes(query: str | None, limit: int = 30, universe: tuple[str, ...] | None = None) -> list[str]:
@@ -185,6 +233,17 @@ def search_genes(query: str | None, limit: int = 30, universe: tuple[str, ...] |
     prefix = [g for g in universe if g.upper().startswith(q)]
     inner = [g for g in universe if q in g.upper() and not g.upper().startswith(q)]
     return (prefix + inner)[:limit]
+
+
+def search_options(query: str | None, limit: int = 30) -> list[dict[str, str]]:
+    """Dropdown options for the global search: symbols, then genes whose Entrez / Ensembl id or alias matches."""
+    options = [{"label": g, "value": g} for g in search_genes(query, limit)]
+    ids = gene_id_map()
+    q = (query or "").strip().upper()
+    if q and len(options) < limit:
+        hits = [(i, g) for i, g in ids.items() if i.upper().startswith(q)]
+        options += [{"label": f"{g} (id {i})", "value": g} for i, g in sorted(hits)[: limit - len(options)]]
+    return options
 
 
 def pick_gene(kind: str, requested: str | None, default: str,

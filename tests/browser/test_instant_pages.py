@@ -21,6 +21,8 @@ PAGES = {
     "/decode/disruption": ["dis-profile"],
     "/dko": ["dko-heldout", "dko-cellfit", "dko-heatmap", "dko-violin", "dko-topk", "dko-embedding"],
     "/perturbation": ["pert-signature", "pert-scatter", "pert-models"],
+    "/gene?gene=RPP25L": ["gene-card"],
+    "/genes?genes=RPP25L,KRAS,MCL1,HNF4A": ["gene-matrix"],
 }
 
 # _fullData holds the decoded arrays (numpy arrays reach the browser as typed-array blobs)

@@ -51,7 +51,7 @@ def test_unknown_address_shows_404(page, server):
     assert page.console_errors == []
 
 
-def test_gene_search_autocompletes_and_carries_gene(page, server):
+def test_gene_search_autocompletes_opens_the_card_and_carries_gene(page, server):
     page.goto(server + "/essentiality")
     page.wait_for_selector(".page-header h1")
     page.click("#gene-search")
@@ -59,7 +59,7 @@ def test_gene_search_autocompletes_and_carries_gene(page, server):
     option = page.get_by_role("option", name="RPP25L", exact=True)
     option.wait_for()
     option.click()
-    page.wait_for_function("() => new URLSearchParams(location.search).get('gene') === 'RPP25L'")
+    page.wait_for_url(re.compile(r"/gene\?gene=RPP25L$"))
     page.wait_for_function("() => document.querySelector('#nav-dko').getAttribute('href') === '/dko?gene=RPP25L'")
     page.click("#nav-dko")
     page.wait_for_url(re.compile(r"/dko\?gene=RPP25L"))

@@ -1,0 +1,139 @@
+"""Figures of one gene across the four methods (the gene card) and of a gene list."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.figures.common import BLUE, GREY, RED, base_layout
+
+PANEL_TITLES = {
+    "essentiality": "Essentiality: predicted vs actual",
+    "decode": "DEcode: tissue profile",
+    "dko": "DKO: knockout impact by cell type",
+    "perturbation": "Signature: predicted vs measured",
+}
+
+
+def _wrap(text: str, width: int = 48) -> str:
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width))
+
+
+def _note(fig: go.Figure, row: int, col: int, text: str) -> None:
+    """A panel with no data: its reason, centred, and no axes."""
+    panel = fig.get_subplot(row, col)
+    fig.add_annotation(text=_wrap(text), x=sum(panel.xaxis.domain) / 2, y=sum(panel.yaxis.domain) / 2,
+                       xref="paper", yref="paper", showarrow=False, font={"size": 12, "color": GREY})
+    fig.update_xaxes(visible=False, row=row, col=col)
+    fig.update_yaxes(visible=False, row=row, col=col)
+
+
+def gene_card_figure(gene: str, frames: dict[str, pd.DataFrame], notes: dict[str, str],
+                     headlines: dict[str, str]) -> go.Figure:
+    """Four panels, one per method, from a gene card's tables.
+
+    Parameters
+    ----------
+    gene
+        The gene symbol (figure title).
+    frames
+        The card's tables by ``<method>_<table>`` name (see ``GeneCard.frames``).
+    notes
+        Per method, the message drawn in place of a panel that has no data.
+    headlines
+        Per method, the headline number appended to the panel title (``"r = 0.85"``).
+    """
+    titles = [f"{PANEL_TITLES[m]}{' (' + headlines[m] + ')' if headlines.get(m) else ''}" for m in PANEL_TITLES]
+    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.12, vertical_spacing=0.2)
+
+    pred = frames.get("essentiality_predictions")
+    if pred is not None:
+        test = pred[pred["split"] == "test"]
+        fig.add_trace(go.Scatter(x=test["actual_gene_effect"], y=test["predicted_gene_effect"], mode="markers",
+                                 name="test cell lines", marker={"size": 5, "color": BLUE, "opacity": 0.7},
+                                 text=test["cell"], showlegend=False,
+                                 hovertemplate="%{text}<br>actual %{x:.2f}<br>predicted %{y:.2f}<extra></extra>"),
+                      row=1, col=1)
+        lo = float(np.nanmin(test[["actual_gene_effect", "predicted_gene_effect"]].to_numpy()))
+        hi = float(np.nanmax(test[["actual_gene_effect", "predicted_gene_effect"]].to_numpy()))
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"color": GREY, "dash": "dot"},
+                                 name="y = x", showlegend=False, hoverinfo="skip"), row=1, col=1)
+        fig.update_xaxes(title_text="actual gene effect (test lines)", row=1, col=1)
+        fig.update_yaxes(title_text="predicted gene effect", row=1, col=1)
+    else:
+        _note(fig, 1, 1, notes.get("essentiality", "no data"))
+
+    profile = frames.get("decode_tissue_profile")
+    if profile is not None:
+        tissues = profile[profile["tissue"] != "median"].sort_values("measured_log2fc")
+        fig.add_trace(go.Scatter(x=tissues["measured_log2fc"], y=tissues["tissue"], mode="markers",
+                                 name="measured", marker={"color": GREY, "size": 8, "symbol": "circle-open"},
+                                 showlegend=False, hovertemplate="%{y}: measured %{x:.2f}<extra></extra>"),
+                      row=1, col=2)
+        fig.add_trace(go.Scatter(x=tissues["predicted_log2fc_cnn"], y=tissues["tissue"], mode="markers",
+                                 name="predicted (CNN)", marker={"color": RED, "size": 7}, showlegend=False,
+                                 hovertemplate="%{y}: predicted %{x:.2f}<extra></extra>"), row=1, col=2)
+        fig.update_xaxes(title_text="log2 FC vs median tissue (○ measured, ● predicted)", row=1, col=2)
+        fig.update_yaxes(tickfont={"size": 9}, tickmode="array", tickvals=list(tissues["tissue"]), row=1, col=2)
+    else:
+        _note(fig, 1, 2, notes.get("decode", "no data"))
+
+    impact = frames.get("dko_impact_per_cell")
+    if impact is not None:
+        order = impact.groupby("cell_type")["impact_bray_curtis"].median().sort_values(ascending=False).index
+        for kind in order:
+            values = impact.loc[impact["cell_type"] == kind, "impact_bray_curtis"]
+            fig.add_trace(go.Box(y=values, name=str(kind), marker={"color": BLUE, "size": 3}, boxpoints="outliers",
+                                 showlegend=False), row=2, col=1)
+        fig.update_yaxes(title_text="impact (Bray-Curtis)", row=2, col=1)
+    else:
+        _note(fig, 2, 1, notes.get("dko", "no data"))
+
+    signatures = frames.get("perturbation_signatures")
+    drawn = signatures.dropna(subset=["predicted_z", "measured_z"]) if signatures is not None else None
+    if drawn is not None and len(drawn):
+        kind = drawn["type"].iloc[0]
+        one = drawn[drawn["type"] == kind]
+        fig.add_trace(go.Scatter(x=one["measured_z"], y=one["predicted_z"], mode="markers", name=kind,
+                                 marker={"size": 4, "color": BLUE, "opacity": 0.6}, text=one["landmark"],
+                                 showlegend=False,
+                                 hovertemplate="%{text}<br>measured %{x:.2f}<br>predicted %{y:.2f}<extra></extra>"),
+                      row=2, col=2)
+        fig.update_xaxes(title_text=f"measured {kind} z-score (landmarks)", row=2, col=2)
+        fig.update_yaxes(title_text=f"predicted {kind} z-score", row=2, col=2)
+    else:
+        _note(fig, 2, 2, notes.get("perturbation", "no data"))
+
+    base_layout(fig, title=f"{gene} across four methods")
+    fig.update_layout(margin={"l": 70, "r": 30, "t": 90, "b": 60})
+    return fig
+
+
+def gene_matrix_figure(matrix: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """Genes x methods heatmap of each method's headline number, each column scaled to its own range.
+
+    Parameters
+    ----------
+    matrix
+        Index = genes, columns = methods (NaN where a method has no result).
+    labels
+        Column name -> the headline's full name (axis labels and hover).
+    """
+    values = matrix.astype(float)
+    span = (values.max() - values.min()).replace(0, 1.0)
+    scaled = (values - values.min()) / span
+    text = values.map(lambda v: "no data" if not np.isfinite(v) else f"{v:.3g}")
+    fig = go.Figure(go.Heatmap(
+        z=scaled.T.to_numpy(), x=list(values.index), y=[labels[c] for c in values.columns],
+        text=text.T.to_numpy(), texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
+        colorbar={"title": {"text": "scaled within<br>method (lowest 0,<br>highest 1)"}},
+        hovertemplate="%{x}<br>%{y}: %{text}<extra></extra>", xgap=2, ygap=2,
+    ))
+    base_layout(fig, title=f"{len(values)} genes x {values.shape[1]} methods (headline number per method)")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(tickangle=-45 if len(values) > 8 else 0, automargin=True)
+    return fig

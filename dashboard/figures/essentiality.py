@@ -351,3 +351,37 @@ def single_vs_model_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
     fig.update_xaxes(range=[-0.3, 1.0])
     fig.update_yaxes(range=[-0.3, 1.0], scaleanchor="x")
     return fig
+
+
+def published_comparison_figure(frame: pd.DataFrame, simulated: bool) -> go.Figure:
+    """Test r per gene: this dataset's atlas against the published table (Rosenski et al. 2023).
+
+    Parameters
+    ----------
+    frame
+        ``gene, atlas_test_pearson, published_test_pearson`` (see ``published_comparison``).
+    simulated
+        The atlas is of simulated data: the title says the comparison is only illustrative.
+    """
+    from scipy import stats
+
+    fig = go.Figure()
+    n = len(frame)
+    trace = scatter_type(n)
+    fig.add_trace(trace(x=frame["published_test_pearson"].to_numpy(), y=frame["atlas_test_pearson"].to_numpy(),
+                        mode="markers", name=f"genes in both ({n:,})", text=frame["gene"].to_numpy(),
+                        marker={"size": 6, "color": BLUE, "opacity": 0.7},
+                        hovertemplate="%{text}: this atlas r %{y:.3f}, published r %{x:.3f}<extra></extra>"))
+    fig.add_shape(type="line", x0=-1, y0=-1, x1=1, y1=1, line={"color": GREY, "dash": "dot", "width": 1})
+    if n >= 3:
+        r, p = stats.pearsonr(frame["published_test_pearson"], frame["atlas_test_pearson"])
+        agreement = f"agreement r = {r:.2f} (p = {p:.1e}) over {n:,} genes"
+    else:
+        agreement = f"{n} gene(s) in both: too few to correlate"
+    caveat = " · the demo is simulated: illustration only" if simulated else ""
+    base_layout(fig, title=f"This atlas vs the published results<br><sup>{agreement}{caveat}</sup>",
+                x_title="published test Pearson r (Rosenski et al. 2023, DepMap)",
+                y_title="test Pearson r, this atlas")
+    fig.update_xaxes(range=[-0.3, 1.0])
+    fig.update_yaxes(range=[-0.3, 1.0], scaleanchor="x")
+    return fig

@@ -13,7 +13,8 @@ from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
 from dashboard.components.tables import data_table
 from dashboard.figures.common import empty_figure
-from dashboard.figures.essentiality import single_vs_model_figure, sweep_histogram_figure
+from dashboard.figures.essentiality import (published_comparison_figure, single_vs_model_figure,
+                                           sweep_histogram_figure)
 from dashboard.services import essentiality as ess_service
 
 dash.register_page(__name__, path="/essentiality/sweep", name="Genome-wide atlas",
@@ -53,6 +54,10 @@ def layout(gene: str | None = None, models: str | None = None, data: str | None 
             figure_card("sweep-hist", "Test Pearson r by chosen model", height=480),
             figure_card("sweep-single", "Chosen model vs best single modifier", height=480),
         ]),
+        figure_card("sweep-published", "This atlas vs the published results (Rosenski et al. 2023)", height=520,
+                    help_text="Test Pearson r of each gene in both this atlas and the paper's genome-wide table "
+                              "(real DepMap data, CC BY 4.0). Register a DepMap release on the Datasets page to "
+                              "compare a real atlas; on simulated data the comparison is an illustration only."),
         html.Div(className="card", children=[
             html.H3("Targets (type in a column's filter box to search; click a name to open its page)",
                     className="card-title"),
@@ -98,6 +103,7 @@ def atlas_progress(_n, result, source):
 @callback(
     *figure_outputs("sweep-hist"),
     *figure_outputs("sweep-single"),
+    *figure_outputs("sweep-published"),
     Output("sweep-table", "data"),
     Output("sweep-summary", "children"),
     Output("sweep-status", "children", allow_duplicate=True),
@@ -107,11 +113,11 @@ def atlas_progress(_n, result, source):
 def show_sweep(result):
     blank = (empty_figure("Build the atlas to see how well every target is predicted."), PRIVATE_CONFIG, "")
     if not result:
-        return *blank, *blank, [], [], "Idle."
+        return *blank, *blank, *blank, [], [], "Idle."
     source = result.get("source") or services.DEFAULT_DATASET
     table = ess_service.atlas_result(source)
     if table is None:
-        return *blank, *blank, [], [], "The stored atlas is gone; build it again."
+        return *blank, *blank, *blank, [], [], "The stored atlas is gone; build it again."
     table = table.reset_index(drop=True)
     n_sig = int(((table["q"] < 0.05) & (table["test_pearson"] > 0)).sum())
     rows = table[COLUMNS].copy()
@@ -133,6 +139,14 @@ def show_sweep(result):
                       f"(|Pearson r| on the training lines) against the chosen model on all its modifiers (paper "
                       f"Fig. 1A). {methods}")
     status = "Loaded the stored atlas." if result.get("cached") else f"Built in {result.get('seconds', 0):.0f} s."
+    from core.datasets.published import CITATION
+
+    published = ess_service.published_comparison(source)
+    published_prov = services.provenance(KIND, "atlas-vs-published", None, source=source, **ess_service.atlas_params())
+    published_methods = (f"Test Pearson r per gene of this atlas against the published genome-wide results on DepMap "
+                         f"CRISPR data ({CITATION}, CC BY 4.0), for the {len(published):,} genes in both. {methods}")
     return (*render_card(sweep_histogram_figure(table), prov, methods),
             *render_card(single_vs_model_figure(table), single_prov, single_methods),
+            *render_card(published_comparison_figure(published, services.is_demo(source)), published_prov,
+                         published_methods),
             rows.to_dict("records"), summary, status)

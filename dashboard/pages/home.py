@@ -48,6 +48,9 @@ METHODS = (
 )
 
 
+HOME_GENES = ("RPP25L", "RPP25", "KRAS", "MCL1", "FAM50A", "HNF4A", "SPI1", "TP53")
+
+
 def _dataset_summary(kind: str) -> str:
     data = services.dataset(kind)
     if kind == "essentiality":
@@ -99,5 +102,13 @@ def layout(**_):
             simulated_note="The app starts on simulated demo datasets with planted ground truth (see data/README.md); "
                            "every page that shows them says so.",
         ),
+        html.Div(className="card", id="home-genes", children=[
+            html.H2("Start from a gene"),
+            html.P("Search any gene above, or open one shared by all four demo datasets: its card shows what each "
+                   "method says about it, at once."),
+            html.Div([dcc.Link(g, href=f"/gene?gene={g}", className="gene-chip") for g in HOME_GENES],
+                     className="gene-chips"),
+            html.P(dcc.Link("Compare a list of genes →", href="/genes")),
+        ]),
         html.Div(cards, className="grid-2"),
     ])

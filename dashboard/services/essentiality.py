@@ -399,3 +399,24 @@ def published_text(gene: str, source: str = DEFAULT_DATASET) -> str:
     return (f"Published (Rosenski et al. 2023, DepMap CRISPR): test r {row['test_pearson']:.2f} "
             f"(p = {row['test_pearson_p']:.1e}, BH q = {row['q']:.1e}) with {row['model']} on 200 held-out cell "
             f"lines{mods}.{beside} Source: {CITATION}.")
+
+
+def published_comparison(source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
+    """Per gene in both this dataset's atlas and the paper's table: the two test Pearson r (None without an atlas).
+
+    Columns ``gene, atlas_test_pearson, atlas_chosen_model, published_test_pearson, published_model``.
+    On the simulated demo the overlap holds only the planted real symbols, whose numbers are simulated.
+    """
+    atlas = atlas_result(source)
+    if atlas is None:
+        return None
+    performance = _published().performance
+    shared = atlas.index.intersection(performance.index)
+    frame = pd.DataFrame({
+        "gene": shared,
+        "atlas_test_pearson": atlas.loc[shared, "test_pearson"].to_numpy(float),
+        "atlas_chosen_model": atlas.loc[shared, "chosen_model"].to_numpy(),
+        "published_test_pearson": performance.loc[shared, "test_pearson"].to_numpy(float),
+        "published_model": performance.loc[shared, "model"].to_numpy(),
+    })
+    return frame.dropna(subset=["atlas_test_pearson", "published_test_pearson"]).reset_index(drop=True)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 PAGES = {
     "/essentiality?gene=KRAS": ["ess-venn", "ess-predicted", "ess-rmse", "ess-weights", "ess-mod-effect", "ess-lineage"],
     "/essentiality/tree?gene=KRAS": ["tree"],
-    "/essentiality/sweep": ["sweep-hist", "sweep-single"],
+    "/essentiality/sweep": ["sweep-hist", "sweep-single", "sweep-published"],
     "/decode": ["dec-perf", "dec-corr", "dec-profile", "dec-regulators"],
     "/decode/disruption": ["dis-profile"],
     "/dko": ["dko-heldout", "dko-cellfit", "dko-heatmap", "dko-violin", "dko-topk", "dko-embedding"],

@@ -52,7 +52,8 @@ def test_tree_highlights_a_cell_path(analysis_result):
 def test_atlas_page_shows_the_prebuilt_demo_atlas():
     """The demo's atlas comes with `make demo-data`: the atlas browser draws it without a build."""
     assert ess_service.atlas_result() is not None
-    hist, _, methods, single, _, _, rows, summary, status = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
+    (hist, _, methods, single, _, _, published, _, published_methods,
+     rows, summary, status) = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
     table = ess_service.atlas_result()
     assert sum(sum(t.y) for t in hist.data) == table["test_pearson"].notna().sum()
     assert sum(len(t.x) for t in single.data) == (table["test_pearson"].notna() & table["single_best_pearson"].notna()).sum()
@@ -61,6 +62,10 @@ def test_atlas_page_shows_the_prebuilt_demo_atlas():
     assert f"{n_sig:,}" in _text(summary) and status == "Loaded the stored atlas."
     assert essentiality_sweep.show_sweep(None)[-1] == "Idle."
     assert essentiality_sweep.atlas_progress(0, None, "demo")[2] == {"source": "demo", "cached": True}
+    # the demo's planted real symbols beside the paper's real results, said to be an illustration only
+    both = ess_service.published_comparison()
+    assert "RPP25L" in set(both["gene"]) and len(published.data[0].x) == len(both)
+    assert "illustration only" in published.layout.title.text and "CC BY 4.0" in published_methods
 
 
 def test_noise_target_without_modifiers_renders_honestly():
@@ -179,6 +184,11 @@ def test_atlas_on_registered_data_builds_and_resumes(registered):
     targets = list(services.dataset("essentiality", source).effect.columns)
     assert [r["target"] for r in rows] == [f"[{t}](/essentiality?gene={t}&data={source})" for t in targets]
     assert "registered:essentiality" in methods and status == "Loaded the stored atlas."
+    # r against r per gene with the published table, for the genes of the release the paper has
+    both = ess_service.published_comparison(source)
+    atlas = ess_service.atlas_result(source)
+    gene = both["gene"].iloc[0]
+    assert both.set_index("gene").loc[gene, "atlas_test_pearson"] == pytest.approx(atlas.loc[gene, "test_pearson"])
     # the gene page's instant view equals the target's atlas row
     row = ess_service.atlas_row("RPP25L", source)
     report = ess_service.quick_analysis("RPP25L", source=source).report

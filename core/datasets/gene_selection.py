@@ -31,6 +31,7 @@ from core.errors import InputError
 METHODS = ("auto", "hvg", "top_mean", "list", "all")
 DEFAULT_N_GENES = 2000  # scanpy's usual n_top_genes
 N_BINS = 20
+TIE_TOLERANCE = 1e-9
 
 
 @dataclass
@@ -88,7 +89,9 @@ def highly_variable_genes(x, n_top: int, n_bins: int = N_BINS) -> pd.DataFrame:
     ``n_bins`` equal-width bins of the mean; within each bin the dispersions
     are z-scored (a bin holding one gene gets normalised dispersion 1). The
     ``n_top`` genes with the largest normalised dispersion are highly variable
-    (ties at the cut-off are all kept), as in scanpy's
+    (ties at the cut-off are all kept, also when rounding separates them by
+    less than :data:`TIE_TOLERANCE`, where scanpy's choice depends on the
+    last bit), as in scanpy's
     ``highly_variable_genes(flavor="seurat", n_top_genes=n_top)``.
 
     Returns
@@ -96,11 +99,15 @@ def highly_variable_genes(x, n_top: int, n_bins: int = N_BINS) -> pd.DataFrame:
     pandas.DataFrame
         ``means, dispersions, dispersions_norm, highly_variable`` per gene (positional index).
     """
+    # expm1 in the stored precision (float32 in most files), statistics in float64: as scanpy does, so that
+    # genes tied at the cut-off (bins of two genes give +-0.7071) fall the same way
     if hasattr(x, "toarray"):
-        x = x.copy().astype(np.float64)
+        x = x.copy()
         x.data = np.expm1(x.data)
+        x = x.astype(np.float64)
     else:
-        x = np.expm1(np.asarray(x, dtype=np.float64))
+        x = np.asarray(x)
+        x = np.expm1(x if x.dtype.kind == "f" else x.astype(np.float64)).astype(np.float64)
     mean, var = _mean_var(x)
     mean[mean == 0] = 1e-12
     dispersion = var / mean
@@ -119,7 +126,8 @@ def highly_variable_genes(x, n_top: int, n_bins: int = N_BINS) -> pd.DataFrame:
     finite = np.sort(norm[~np.isnan(norm)])[::-1]
     n = min(int(n_top), finite.size)
     cut = finite[n - 1] if n else np.inf
-    frame["highly_variable"] = np.nan_to_num(norm, nan=-np.inf) >= cut
+    # ties at the cut-off are all kept; "tied" allows for rounding (bins of two genes give +-1/sqrt(2) up to an ulp)
+    frame["highly_variable"] = np.nan_to_num(norm, nan=-np.inf) >= cut - TIE_TOLERANCE * max(1.0, abs(cut))
     return frame.drop(columns="mean_bin")
 
 

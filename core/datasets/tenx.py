@@ -115,7 +115,7 @@ def _read_folder(folder: Path, name: str):
                          f"{features.name} lists {len(genes):,} features and {barcodes.name} {len(cells):,} barcodes; "
                          "the three files must come from the same Cell Ranger run")
     symbols = genes[1] if genes.shape[1] > 1 else genes[0]
-    adata.var_names = anndata.utils.make_index_unique(pd.Index(symbols.fillna("").astype(str)))
+    adata.var_names = anndata.utils.make_index_unique(pd.Index(symbols.fillna("").astype(str).to_numpy()))
     adata.var["gene_ids"] = genes[0].to_numpy()
     adata.obs_names = cells[0].astype(str).to_numpy()
     if genes.shape[1] > 2:

@@ -97,9 +97,10 @@ def _read_folder(folder: Path, name: str):
     missing = [label for label, found in (("matrix.mtx(.gz)", matrix), ("features.tsv(.gz) or genes.tsv", features),
                                           ("barcodes.tsv(.gz)", barcodes)) if found is None]
     if missing:
-        raise InputError(f"{name}: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing; a Cell Ranger matrix folder holds matrix.mtx.gz, "
-                         "features.tsv.gz and barcodes.tsv.gz: copy (or zip) the whole filtered_feature_bc_matrix "
-                         "folder")
+        verb = "is" if len(missing) == 1 else "are"
+        raise InputError(f"{name}: {' and '.join(missing)} {verb} missing; a Cell Ranger matrix folder holds "
+                         "matrix.mtx.gz, features.tsv.gz and barcodes.tsv.gz: copy (or zip) the whole "
+                         "filtered_feature_bc_matrix folder")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -158,8 +159,9 @@ def read_10x_h5(path: str | Path):
         needed = ("data", "indices", "indptr", "shape", "barcodes", "features/id", "features/name")
         absent = [key for key in needed if group is None or key not in group]
         if absent:
-            raise InputError(f"{path.name}: not a Cell Ranger 3+ matrix (missing {', '.join('matrix/' + k for k in absent)}); "
-                             "Cell Ranger 2 .h5 files are not read: use its matrix folder or an .h5ad instead")
+            listed = ", ".join("matrix/" + key for key in absent)
+            raise InputError(f"{path.name}: not a Cell Ranger 3+ matrix (missing {listed}); Cell Ranger 2 .h5 files "
+                             "are not read: use its matrix folder or an .h5ad instead")
         try:
             n_genes, n_cells = (int(v) for v in group["shape"][()])
             data = group["data"][()].astype(np.float32)

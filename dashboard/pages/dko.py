@@ -382,8 +382,9 @@ def show_gene(result, gene, source=services.DEFAULT_DATASET, grouping=None, embe
     if part.empty:
         blank = _blank(f"{gene} is present in no cell.")
         return *blank, *blank
+    named = by if grouping == dko_service.KMEANS else f"the annotation {by!r}"
     methods_v = (f"Predicted impact (Bray-Curtis) of knocking out {gene} in each of the {len(part):,} cells where it is "
-                 f"present, grouped by {by if grouping == dko_service.KMEANS else 'the annotation ' + repr(by)} "
+                 f"present, grouped by {named} "
                  f"(violins with box and mean). Data: {prov_v['dataset']}. {prov_v['app']}.")
     placed = ("Cells placed by the first two principal components of their Hellinger-transformed profiles "
               "(square roots of relative abundance)" if axes[0].startswith("PC1 of Hellinger") else

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from core.datasets import load_decode, load_depmap, load_network, load_signatures, load_singlecell
-from core.datasets.scverse import cell_grouping, cell_table, read_singlecell_file
+from core.datasets.cell_annotations import cell_grouping, cell_table
+from core.datasets.scverse import read_singlecell_file
 from core.errors import InputError
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -181,7 +182,7 @@ def json_id(kind: str, role: str) -> str:
 def test_annotation_with_too_many_values_registers_as_text_not_colours(client, user_files):
     """The file itself is fine: it registers, the report says the column is kept as text, and the DKO page
     offers only the other annotation for grouping (asking for the text one is refused, see the corpus test)."""
-    from core.datasets.scverse import cell_groupings, text_annotations
+    from core.datasets.cell_annotations import cell_groupings, text_annotations
     from dashboard import services
     from dashboard.services import datasets as datasets_service
 

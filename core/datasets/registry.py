@@ -360,7 +360,8 @@ class PreparedCells:
 
 def _validate_dko(files, report: ValidationReport, options: dict[str, Any] | None = None):
     from core.datasets.gene_selection import dense_expression, format_bytes, select_genes
-    from core.datasets.scverse import cell_table, read_singlecell_file
+    from core.datasets.cell_annotations import cell_table
+    from core.datasets.scverse import read_singlecell_file
     from core.datasets.singlecell import check_expression
 
     options = check_dko_options(options)

@@ -4,14 +4,8 @@
 folders (or a ``.zip`` of one) and the text tables of :mod:`core.datasets.singlecell`
 into a :class:`SingleCellFile`: the chosen matrix kept sparse (cells x genes),
 every matrix the file offers with its value range (:class:`MatrixChoice`), the
-file's cell annotations (``obs``) and embeddings (``obsm``).
-
-For DKO's page data the annotations and embeddings travel as columns of the
-cell table (``DKOData.cells``): ``obs:<column>`` for each annotation with 2 to
-:data:`MAX_GROUPS` values, ``text:<column>`` for one with more, and
-``obsm:<key>:1``, ``obsm:<key>:2`` for the first two coordinates of each
-embedding; :func:`cell_groupings`, :func:`text_annotations` and
-:func:`cell_embeddings` read them back.
+file's cell annotations (``obs``) and embeddings (``obsm``), which
+:mod:`core.datasets.cell_annotations` turns into DKO's cell table.
 """
 
 from __future__ import annotations
@@ -25,10 +19,6 @@ import pandas as pd
 
 from core.errors import InputError
 
-MAX_GROUPS = 40  # an obs column with more categories is kept as text, not offered as colours
-OBS_PREFIX = "obs:"
-OBSM_PREFIX = "obsm:"
-TEXT_PREFIX = "text:"
 COUNT_LAYERS = ("counts", "raw_counts", "count", "umi", "umis")
 
 
@@ -305,11 +295,11 @@ def _from_anndata(adata, name: str, matrix: str | None) -> SingleCellFile:
     else:
         values = np.asarray(values, dtype=float)
     hv = None
-    flags = adata.var.get("highly_variable") if "highly_variable" in adata.var else var.get("highly_variable")
-    if flags is not None:
-        flags = pd.Series(np.asarray(flags, dtype=bool), index=adata.var_names.astype(str) if
-                          "highly_variable" in adata.var else var.index.astype(str))
-        hv = flags.reindex(genes.astype(str)).fillna(False).astype(bool)
+    for table in (adata.var, var):  # scanpy flags X's genes; a gene only in .raw is not flagged
+        if "highly_variable" in table:
+            flags = pd.Series(np.asarray(table["highly_variable"], dtype=bool), index=table.index.astype(str))
+            hv = flags[~flags.index.duplicated()].reindex(genes.astype(str), fill_value=False)
+            break
     obsm = {}
     for emb, coords in adata.obsm.items():
         coords = np.asarray(coords.toarray() if hasattr(coords, "toarray") else coords)
@@ -320,128 +310,3 @@ def _from_anndata(adata, name: str, matrix: str | None) -> SingleCellFile:
     return SingleCellFile(matrix=values, genes=pd.Index(genes.astype(str), name="gene"),
                           cells=pd.Index(adata.obs_names.astype(str), name="cell"), choices=choices, chosen=key,
                           obs=adata.obs.copy(), obsm=obsm, highly_variable=hv, source=name)
-
-
-# --- annotations in the cell table ------------------------------------------------------------------
-
-@dataclass
-class Annotations:
-    """A file's cell annotations, split by how the DKO page can show them.
-
-    Attributes
-    ----------
-    groupings
-        Column -> labels of each cell, for columns with 2 to :data:`MAX_GROUPS` categories.
-    text
-        Column -> labels of columns with more categories (shown as text, not colours).
-    """
-
-    groupings: dict[str, pd.Series]
-    text: dict[str, pd.Series]
-
-
-def annotations(obs: pd.DataFrame) -> Annotations:
-    """Categorical (and text or boolean) ``obs`` columns as groupings or, when they have many values, text."""
-    groupings, text = {}, {}
-    for column in obs.columns:
-        values = obs[column]
-        if not (isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object or values.dtype == bool
-                or pd.api.types.is_string_dtype(values.dtype)):
-            continue
-        labels = values.astype(str).where(values.notna(), "unlabelled")
-        n = labels.nunique()
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            n = max(n, len(values.cat.categories))
-        if n > MAX_GROUPS:
-            text[str(column)] = labels
-        elif n >= 2:
-            groupings[str(column)] = labels
-    return Annotations(groupings, text)
-
-
-def default_grouping(names) -> str | None:
-    """The annotation shown first: a cell-type-like column name if there is one, else the first."""
-    names = list(names)
-    for hint in ("cell_type", "celltype", "cell type", "bulk_labels", "labels", "leiden", "louvain", "cluster"):
-        for name in names:
-            if hint in name.lower():
-                return name
-    return names[0] if names else None
-
-
-def cell_table(file: SingleCellFile) -> tuple[pd.DataFrame, dict]:
-    """The cell table of DKO's page data and what it holds.
-
-    Returns
-    -------
-    (cells, info)
-        ``cells`` has index ``cell``, column ``cell_type`` (the default grouping,
-        or empty text), one ``obs:<column>`` column per annotation and
-        ``obsm:<key>:1``/``:2`` per embedding. ``info`` lists ``groupings``,
-        ``text`` columns (with their numbers of values) and ``embeddings``.
-    """
-    notes = annotations(file.obs.reindex(file.cells) if len(file.obs.columns) else pd.DataFrame(index=file.cells))
-    default = default_grouping(notes.groupings)
-    cells = pd.DataFrame({"cell_type": notes.groupings[default].to_numpy() if default else ""},
-                         index=pd.Index(file.cells, name="cell"))
-    for column, labels in notes.groupings.items():
-        cells[f"{OBS_PREFIX}{column}"] = labels.to_numpy()
-    for column, labels in notes.text.items():
-        cells[f"{TEXT_PREFIX}{column}"] = labels.to_numpy()
-    for key, xy in file.obsm.items():
-        cells[f"{OBSM_PREFIX}{key}:1"] = xy[:, 0]
-        cells[f"{OBSM_PREFIX}{key}:2"] = xy[:, 1]
-    info = {"groupings": list(notes.groupings), "default_grouping": default,
-            "text": {c: int(v.nunique()) for c, v in notes.text.items()}, "embeddings": list(file.obsm)}
-    return cells, info
-
-
-def cell_groupings(cells: pd.DataFrame) -> dict[str, pd.Series]:
-    """Annotation column -> label per cell, for the annotations that can be colours (see :func:`cell_table`)."""
-    return {str(c)[len(OBS_PREFIX):]: cells[c].astype(str) for c in cells.columns if str(c).startswith(OBS_PREFIX)}
-
-
-def text_annotations(cells: pd.DataFrame) -> dict[str, pd.Series]:
-    """Annotation columns with more than :data:`MAX_GROUPS` values (shown as text)."""
-    return {str(c)[len(TEXT_PREFIX):]: cells[c].astype(str) for c in cells.columns if str(c).startswith(TEXT_PREFIX)}
-
-
-def cell_embeddings(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Embedding name -> ``cell, x, y`` from the ``obsm:`` columns of a cell table."""
-    out = {}
-    for column in cells.columns:
-        text = str(column)
-        if text.startswith(OBSM_PREFIX) and text.endswith(":1"):
-            key = text[len(OBSM_PREFIX):-2]
-            second = f"{OBSM_PREFIX}{key}:2"
-            if second in cells.columns:
-                out[key] = pd.DataFrame({"cell": cells.index.astype(str), "x": cells[column].to_numpy(dtype=float),
-                                         "y": cells[second].to_numpy(dtype=float)})
-    return out
-
-
-def embedding_title(key: str) -> str:
-    """``X_umap`` -> ``UMAP``, ``X_tsne`` -> ``t-SNE``, ``X_pca`` -> ``PCA``; other keys as they are."""
-    base = key[2:] if key.lower().startswith("x_") else key
-    return {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA", "diffmap": "diffusion map", "draw_graph_fa": "FA2 graph"
-            }.get(base.lower(), base)
-
-
-def cell_grouping(cells: pd.DataFrame, column: str, source: str = "this dataset") -> pd.Series:
-    """The labels of one annotation to group cells by (from a cell table, see :func:`cell_table`).
-
-    Raises
-    ------
-    core.errors.InputError
-        An annotation with too many values to colour (kept as text), or an unknown one.
-    """
-    groupings = cell_groupings(cells)
-    if column in groupings:
-        return groupings[column].rename(column)
-    choices = ", ".join(groupings) or "none (k-means clusters only)"
-    text = text_annotations(cells)
-    if column in text:
-        raise InputError(f"{source}: the annotation {column!r} has {text[column].nunique():,} different values, too "
-                         f"many to tell apart by colour, so it is shown as text only; group cells by one with at most "
-                         f"{MAX_GROUPS} values: {choices}")
-    raise InputError(f"{source}: no cell annotation {column!r}; annotations to group by: {choices}")

@@ -124,7 +124,7 @@ def validate_annotated(path: str | Path, group_by: str | None = None, genes: str
         ``top_genes``: group -> genes with mean impacts.
     """
     from core.datasets.registry import validate
-    from core.datasets.scverse import cell_grouping
+    from core.datasets.cell_annotations import cell_grouping
     from core.dko.evaluation import mean_profile_baseline
     from core.dko.explore import top_knockouts_by_group
 

@@ -257,7 +257,7 @@ HELLINGER_PCA = "pca"
 
 def grouping_choices(source: str = DEFAULT_DATASET) -> list[dict]:
     """Dropdown options for grouping cells: k-means impact clusters, then the file's annotations."""
-    from core.datasets.scverse import cell_groupings
+    from core.datasets.cell_annotations import cell_groupings
 
     options = [{"label": "impact clusters (k-means)", "value": KMEANS}]
     for column, labels in cell_groupings(dataset(KIND, source).cells).items():
@@ -274,7 +274,7 @@ def default_grouping(source: str = DEFAULT_DATASET) -> str:
 
 def check_grouping(grouping: str | None, source: str = DEFAULT_DATASET) -> str:
     """A grouping value (None: the default); InputError for an annotation that cannot be a grouping."""
-    from core.datasets.scverse import cell_grouping
+    from core.datasets.cell_annotations import cell_grouping
 
     if not grouping:
         return default_grouping(source)
@@ -293,7 +293,7 @@ def _name(source: str) -> str:
 
 def cell_labels(payload: dict | None, grouping: str, source: str = DEFAULT_DATASET) -> pd.Series:
     """Each cell's group (index: cell): its k-means cluster (needs a sweep) or its annotation."""
-    from core.datasets.scverse import cell_grouping
+    from core.datasets.cell_annotations import cell_grouping
 
     if grouping == KMEANS:
         if payload is None:
@@ -316,7 +316,7 @@ def grouping_title(grouping: str) -> str:
 
 def cell_hover(labels: pd.Series, grouping: str, source: str = DEFAULT_DATASET) -> pd.Series | None:
     """Text shown when pointing at a cell: its group and the file's text annotations (too many values to colour)."""
-    from core.datasets.scverse import text_annotations
+    from core.datasets.cell_annotations import text_annotations
 
     parts = [] if labels.empty else [grouping_title(grouping) + ": " + labels.astype(str)]
     for column, values in text_annotations(dataset(KIND, source).cells).items():
@@ -331,7 +331,7 @@ def cell_hover(labels: pd.Series, grouping: str, source: str = DEFAULT_DATASET) 
 
 def embedding_choices(source: str = DEFAULT_DATASET) -> list[dict]:
     """Dropdown options for the cell map: PCA of Hellinger profiles, then the file's embeddings."""
-    from core.datasets.scverse import cell_embeddings, embedding_title
+    from core.datasets.cell_annotations import cell_embeddings, embedding_title
 
     options = [{"label": "PCA of Hellinger profiles (computed here)", "value": HELLINGER_PCA}]
     for key in cell_embeddings(dataset(KIND, source).cells):
@@ -350,7 +350,7 @@ def default_embedding(source: str = DEFAULT_DATASET) -> str:
 
 def embedding_frame(payload: dict, key: str | None, source: str = DEFAULT_DATASET) -> tuple[pd.DataFrame, tuple]:
     """``cell, pc1, pc2`` of the chosen embedding and its two axis titles."""
-    from core.datasets.scverse import cell_embeddings, embedding_title
+    from core.datasets.cell_annotations import cell_embeddings, embedding_title
 
     key = key or default_embedding(source)
     if key == HELLINGER_PCA:

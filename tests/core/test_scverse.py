@@ -14,9 +14,10 @@ import scipy.sparse as sp
 from core.datasets import load_singlecell
 from core.datasets.gene_selection import dense_expression, highly_variable_genes, log_normalise, select_genes
 from core.datasets.registry import validate
-from core.datasets.scverse import (
-    MAX_GROUPS, cell_embeddings, cell_grouping, cell_groupings, cell_table, read_singlecell_file, text_annotations,
+from core.datasets.cell_annotations import (
+    MAX_GROUPS, cell_embeddings, cell_grouping, cell_groupings, cell_table, text_annotations,
 )
+from core.datasets.scverse import read_singlecell_file
 from core.errors import InputError
 
 sc = pytest.importorskip("scanpy")

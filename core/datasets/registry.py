@@ -6,7 +6,7 @@ A registration is one kind of dataset, the kinds the method pages use:
 kind                files (roles)                                 read by
 ==================  ===========================================  ==========================
 ``essentiality``    DepMap gene effect + expression (+ models)   :func:`load_depmap`
-``dko``             one single-cell matrix (CSV/TSV/h5ad)        :func:`load_singlecell`
+``dko``             one single-cell matrix (CSV/TSV/h5ad/10x)    :func:`read_singlecell_file`
 ``decode``          one DEcode bundle (.npz) or toy folder        :func:`load_decode_any`
 ``perturbation``    network edge lists + RNAi/CRISPR/OE           :func:`load_network`,
                     signatures (+ gene table)                     :func:`load_signatures`
@@ -78,8 +78,10 @@ SPECS: dict[str, KindSpec] = {
     ),
     "dko": KindSpec(
         "dko", "Single-cell matrix", "/dko",
-        (Role("matrix", "Expression matrix", hint="genes x cells .csv/.tsv (or DKO's Ptrain.csv), or .h5ad"),),
-        "Non-negative expression, genes in rows and cells in columns (an .h5ad is cells x genes).",
+        (Role("matrix", "Expression matrix", hint="genes x cells .csv/.tsv (or DKO's Ptrain.csv), .h5ad, 10x .h5, "
+                                                  "or a 10x matrix folder (.zip, or its server path)"),),
+        "Non-negative expression: genes in rows and cells in columns, or an AnnData .h5ad (X, .raw or a layer, "
+        "with its cell annotations and embeddings), or 10x Genomics Cell Ranger output.",
     ),
     "decode": KindSpec(
         "decode", "DEcode bundle", "/decode",
@@ -158,6 +160,9 @@ class Registration:
         role -> file names inside the entry's folder.
     original
         role -> the names the files had when they were given.
+    options
+        How the files were read (single-cell: matrix and gene selection, see
+        :func:`check_dko_options`); empty for the defaults.
     created
         Unix time of registration.
     report
@@ -171,6 +176,7 @@ class Registration:
     original: dict[str, list[str]]
     created: float
     report: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ident(self) -> str:
@@ -220,12 +226,15 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def content_digest(kind: str, files: dict[str, list[Path]]) -> str:
-    """SHA-256 of a dataset: its kind, each role and the bytes of each file (names do not count)."""
+def content_digest(kind: str, files: dict[str, list[Path]], options: dict[str, Any] | None = None) -> str:
+    """SHA-256 of a dataset: its kind, each role, the bytes of each file (names do not count) and the
+    reading options when there are any (the same file read another way is another dataset)."""
     digest = hashlib.sha256(f"perturbscope-dataset-v1\0{kind}\0".encode())
     for role in sorted(files):
         for path in files[role]:
             digest.update(f"{role}\0{_file_digest(Path(path))}\0".encode())
+    if options:
+        digest.update(f"options\0{json.dumps(options, sort_keys=True)}\0".encode())
     return digest.hexdigest()
 
 
@@ -301,10 +310,89 @@ def _validate_essentiality(files, report: ValidationReport):
     return data
 
 
-def _validate_dko(files, report: ValidationReport):
-    from core.datasets.singlecell import load_singlecell
+DKO_OPTION_KEYS = ("matrix", "genes", "n_genes", "keep")
 
-    frame = load_singlecell(_one(files, "matrix"))
+
+def check_dko_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """Single-cell reading options, validated and without defaults (so the defaults digest as before).
+
+    ``matrix``: ``"X"``, ``"raw"`` or ``"layer:<name>"`` (default: the first
+    non-negative one); ``genes``: a method of
+    :data:`core.datasets.gene_selection.METHODS` (default ``auto``);
+    ``n_genes``: how many (``hvg`` when computed, ``top_mean``); ``keep``:
+    gene names always kept (the whole selection for ``list``).
+    """
+    from core.datasets.gene_selection import METHODS
+
+    clean: dict[str, Any] = {}
+    for key, value in (options or {}).items():
+        if key not in DKO_OPTION_KEYS:
+            raise InputError(f"unknown single-cell option {key!r}; use {', '.join(DKO_OPTION_KEYS)}")
+        if value in (None, "", [], "default", "auto"):
+            continue
+        if key == "keep":
+            items = value if isinstance(value, (list, tuple)) else re.split(r"[,;\s]+", str(value))
+            names = list(dict.fromkeys(str(g).strip() for g in items if str(g).strip()))
+            if names:
+                clean[key] = names
+        elif key == "n_genes":
+            try:
+                clean[key] = int(value)
+            except (TypeError, ValueError):
+                raise InputError(f"the number of genes must be a whole number, got {value!r}") from None
+        elif key == "genes" and value not in METHODS:
+            raise InputError(f"unknown gene selection {value!r}; choose one of {', '.join(METHODS)}")
+        else:
+            clean[key] = str(value)
+    if "n_genes" in clean and clean.get("genes") not in ("hvg", "top_mean"):
+        del clean["n_genes"]  # only these methods use it: the same selection digests the same
+    return clean
+
+
+@dataclass
+class PreparedCells:
+    """What a single-cell file gives DKO's page: dense expression of the chosen genes and the cell table."""
+
+    expression: pd.DataFrame
+    cells: pd.DataFrame
+    info: dict[str, Any]
+
+
+def _validate_dko(files, report: ValidationReport, options: dict[str, Any] | None = None):
+    from core.datasets.gene_selection import dense_expression, format_bytes, select_genes
+    from core.datasets.cell_annotations import cell_table
+    from core.datasets.scverse import read_singlecell_file
+    from core.datasets.singlecell import check_expression
+
+    options = check_dko_options(options)
+    path = _one(files, "matrix")
+    file = read_singlecell_file(path, options.get("matrix"))
+    chosen = file.choice()
+    how = "chosen" if options.get("matrix") else "default: the first non-negative, preferring counts, then .raw"
+    if len(file.choices) > 1 or file.chosen != "X":
+        report.add("ok", f"expression from {chosen.label} ({how}): {chosen.holds}")
+        for other in file.choices:
+            if other.key != file.chosen:
+                report.add("ok", f"also in the file: {other.describe()}")
+    report.summary["matrix"] = chosen.label
+    selection = select_genes(file, options.get("genes", "auto"), options.get("n_genes"), options.get("keep", ()),
+                             MAX_SC_GENES)
+    if selection.method != "all" or len(selection.genes) < len(file.genes):
+        report.add("ok", f"genes for DKO: {selection.note}, of {len(file.genes):,} in the file")
+    frame = dense_expression(file, selection.genes)
+    totals = frame.sum(axis=0)
+    empty = totals[totals == 0].index
+    if 0 < len(empty) < frame.shape[1] and selection.method != "all":
+        frame = frame.drop(columns=empty)
+        report.add("warning", f"{len(empty):,} cell(s) express none of the chosen genes and were left out "
+                              f"(e.g. {', '.join(map(str, empty[:3]))})")
+    frame = check_expression(frame, path.name)
+    dense = frame.to_numpy().nbytes
+    if file.is_sparse:
+        report.add("ok", f"the file's matrix stays sparse ({format_bytes(file.stored_bytes())}, "
+                         f"{chosen.nonzero:.0%} non-zero); DKO needs it dense: {frame.shape[0]:,} genes x "
+                         f"{frame.shape[1]:,} cells = {format_bytes(dense)} (float64)")
+    report.summary["dense matrix for DKO"] = format_bytes(dense)
     n_genes, n_cells = frame.shape
     present = (frame.to_numpy() > 0)
     report.summary.update({"genes": f"{n_genes:,}", "cells": f"{n_cells:,}",
@@ -317,16 +405,32 @@ def _validate_dko(files, report: ValidationReport):
         report.add("error", f"only {n_genes} genes; at least {MIN_SC_GENES} are needed")
     if n_genes > MAX_SC_GENES:
         report.add("error", f"{n_genes:,} genes: DKO learns a genes x genes matrix; select at most "
-                            f"{MAX_SC_GENES:,} genes (for example the most variable ones) before uploading")
+                            f"{MAX_SC_GENES:,} genes (highly variable genes, the top N by mean, or a list)")
     elif n_genes > 500:
-        report.add("warning", f"{n_genes:,} genes: training and knocking out every gene will take a while")
+        report.add("warning", f"{n_genes:,} genes: training and knocking out every gene will take a while; "
+                              "highly variable genes or the top N by mean expression are quicker")
     always = int(present.all(axis=1).sum())
     if always == n_genes:
         report.add("error", "every gene is present in every cell, so no cell differs in which genes it has; "
                             "DKO learns from differences in presence (zeros)")
     elif always:
         report.add("warning", f"{always} genes are present in every cell")
-    return frame
+    cells, info = cell_table(file)
+    cells = cells.loc[frame.columns]
+    if info["groupings"]:
+        groups = ", ".join(f"{c} ({cells['obs:' + c].nunique()} groups)" for c in info["groupings"])
+        report.add("ok", f"cell annotations to group by: {groups}")
+        report.summary["cell annotations"] = ", ".join(info["groupings"])
+    for column, count in info["text"].items():
+        report.add("warning", f"the annotation {column!r} has {count:,} different values, too many to tell apart "
+                              "by colour: it is kept as text (shown when pointing at a cell), not offered for "
+                              "grouping")
+    if info["embeddings"]:
+        report.add("ok", f"the file's embeddings: {', '.join(info['embeddings'])}")
+        report.summary["embeddings"] = ", ".join(info["embeddings"])
+    info = {**info, "matrix": file.chosen, "genes_note": selection.note, "dense_bytes": int(dense),
+            "sparse_bytes": int(file.stored_bytes()) if file.is_sparse else None}
+    return PreparedCells(frame, cells, info)
 
 
 def _validate_decode(files, report: ValidationReport):
@@ -403,7 +507,8 @@ VALIDATORS = {"essentiality": _validate_essentiality, "dko": _validate_dko, "dec
               "perturbation": _validate_perturbation}
 
 
-def validate(kind: str, files: dict[str, list[str | Path]]) -> tuple[Any, ValidationReport]:
+def validate(kind: str, files: dict[str, list[str | Path]],
+             options: dict[str, Any] | None = None) -> tuple[Any, ValidationReport]:
     """Load and check one dataset's files.
 
     Parameters
@@ -412,6 +517,8 @@ def validate(kind: str, files: dict[str, list[str | Path]]) -> tuple[Any, Valida
         A key of :data:`SPECS`.
     files
         role -> list of paths (see the kind's :class:`Role` entries).
+    options
+        How to read them (single-cell matrices only, see :func:`check_dko_options`).
 
     Returns
     -------
@@ -425,7 +532,12 @@ def validate(kind: str, files: dict[str, list[str | Path]]) -> tuple[Any, Valida
     clean = {role: [Path(p) for p in paths] for role, paths in files.items() if paths}
     try:
         _check_roles(kind, clean)
-        data = VALIDATORS[kind](clean, report)
+        if kind == "dko":
+            data = _validate_dko(clean, report, options)
+        elif options:
+            raise InputError(f"a {SPECS[kind].label} takes no reading options")
+        else:
+            data = VALIDATORS[kind](clean, report)
     except InputError as exc:
         report.add("error", str(exc))
         return None, report
@@ -446,11 +558,11 @@ def to_page_data(kind: str, loaded: Any, name: str):
     if kind == "dko":
         from core.datasets.dko_demo import DKOData
 
-        cells = pd.DataFrame({"cell_type": ""}, index=pd.Index(loaded.columns, name="cell"))
         empty = pd.DataFrame()
-        return DKOData(expression=loaded, cells=cells, network=pd.DataFrame(columns=["regulator", "target", "weight"]),
+        return DKOData(expression=loaded.expression, cells=loaded.cells,
+                       network=pd.DataFrame(columns=["regulator", "target", "weight"]),
                        growth_rates=empty, knockouts=pd.DataFrame(columns=["sample", "gene", "cell"]),
-                       knockout_profiles=empty, keystones=[], params={"registered": name})
+                       knockout_profiles=empty, keystones=[], params={"registered": name, **loaded.info})
     loaded.params = {**loaded.params, "registered": name}
     return loaded
 
@@ -495,7 +607,8 @@ class DatasetRegistry:
         return {role: [folder / name for name in names] for role, names in entry.files.items()}
 
     def register(self, kind: str, name: str, files: dict[str, list[str | Path]],
-                 original: dict[str, list[str]] | None = None) -> tuple[Registration | None, ValidationReport, bool]:
+                 original: dict[str, list[str]] | None = None,
+                 options: dict[str, Any] | None = None) -> tuple[Registration | None, ValidationReport, bool]:
         """Validate files and store them under their content hash.
 
         Parameters
@@ -508,6 +621,8 @@ class DatasetRegistry:
             role -> paths; read, never moved.
         original
             role -> the names the user knows the files by (default: the paths' names).
+        options
+            How to read the files (single-cell: matrix and genes, see :func:`check_dko_options`).
 
         Returns
         -------
@@ -527,7 +642,8 @@ class DatasetRegistry:
         missing = [str(p.name) for paths in clean.values() for p in paths if not p.exists()]
         if missing:
             raise InputError(f"file(s) not found: {', '.join(missing)}")
-        digest = content_digest(kind, clean)
+        options = check_dko_options(options) if kind == "dko" else (options or {})
+        digest = content_digest(kind, clean, options)
         for entry in self.entries(kind):
             if entry.digest == digest:
                 report = ValidationReport.from_json(entry.report)
@@ -536,13 +652,13 @@ class DatasetRegistry:
             if entry.name.lower() == name.lower():
                 raise InputError(f"the name {name!r} is already used by another {SPECS[kind].label} dataset; "
                                  "choose another name")
-        data, report = validate(kind, clean)
+        data, report = validate(kind, clean, options)
         if data is None or not report.ok:
             return None, report, False
-        entry = self._store(kind, name, digest, clean, original, report, to_page_data(kind, data, name))
+        entry = self._store(kind, name, digest, clean, original, report, to_page_data(kind, data, name), options)
         return entry, report, True
 
-    def _store(self, kind, name, digest, files, original, report, parsed=None) -> Registration:
+    def _store(self, kind, name, digest, files, original, report, parsed=None, options=None) -> Registration:
         final = self.root / kind / digest
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{digest[:8]}-{uuid.uuid4().hex[:6]}-", dir=final.parent))
@@ -563,7 +679,7 @@ class DatasetRegistry:
                 parsed.save(staging / PARSED_DIR)
             entry = Registration(kind=kind, name=name, digest=digest, files=stored,
                                  original=original or {r: [p.name for p in ps] for r, ps in files.items()},
-                                 created=time.time(), report=report.to_json())
+                                 created=time.time(), report=report.to_json(), options=options or {})
             (staging / ENTRY_FILE).write_text(json.dumps(asdict(entry), indent=1))
             os.replace(staging, final)
         except OSError:
@@ -587,7 +703,7 @@ class DatasetRegistry:
                 return _page_class(kind).load(parsed)
             except (InputError, OSError, ValueError):
                 pass  # damaged or from another format: parse the originals again below
-        data, report = validate(kind, self.paths(entry))
+        data, report = validate(kind, self.paths(entry), entry.options)
         if data is None:
             problems = "; ".join(text for level, text in report.checks if level == "error")
             raise InputError(f"the stored dataset {entry.name!r} no longer loads: {problems}")

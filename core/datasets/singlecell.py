@@ -1,14 +1,14 @@
 """Single-cell expression matrices (genes x cells) for DKO.
 
 Reads DKO's ``Ptrain.csv`` (no header, genes in rows), CSV/TSV tables with gene
-names in the first column and cell names in the header, and AnnData ``.h5ad``
-files (cells x genes, transposed on reading). Every reader ends in
+names in the first column and cell names in the header, and, through
+:mod:`core.datasets.scverse`, AnnData ``.h5ad`` files and 10x Genomics output
+(cells x genes, transposed on reading). Every reader ends in
 :func:`check_expression`, which rejects what DKO cannot use.
 """
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +19,24 @@ from core.errors import InputError
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 
 
-def load_singlecell(path: str | Path) -> pd.DataFrame:
-    """Read a non-negative genes x cells expression matrix.
+def load_singlecell(path: str | Path, layer: str | None = None, use_raw: bool | None = None) -> pd.DataFrame:
+    """Read a non-negative genes x cells expression matrix (every gene, dense).
 
     Parameters
     ----------
     path
         ``.csv`` / ``.tsv`` / ``.txt`` (with or without header; optionally
-        gzipped) or ``.h5ad``. A headerless table whose first cell is a number
-        is DKO's ``Ptrain.csv`` format: genes are named ``gene_1 ... gene_N``
-        and cells ``cell_1 ... cell_M`` (1-based, as in DKO's README).
+        gzipped), ``.h5ad``, a 10x Genomics ``.h5`` file, or a 10x matrix
+        folder (or a ``.zip`` of one). A headerless table whose first cell is
+        a number is DKO's ``Ptrain.csv`` format: genes are named ``gene_1 ...
+        gene_N`` and cells ``cell_1 ... cell_M`` (1-based, as in DKO's README).
+    layer
+        An AnnData layer to read instead of the default matrix.
+    use_raw
+        True reads ``.raw``, False ``X``; None (and no ``layer``) takes the
+        first non-negative matrix, preferring counts, then ``.raw`` (see
+        :func:`core.datasets.scverse.read_singlecell_file`, which also lists
+        every matrix of a file and keeps it sparse).
 
     Returns
     -------
@@ -42,45 +50,29 @@ def load_singlecell(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     name = path.name
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{name}: file not found ({path})")
+    if layer is not None and use_raw:
+        raise InputError(f"{name}: choose either a layer or .raw, not both")
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
     suffix = suffixes[-1] if suffixes else ""
-    if suffix == ".h5ad":
-        frame = _read_h5ad(path)
+    if path.is_dir() or suffix in (".h5ad", ".h5", ".zip"):
+        from core.datasets.gene_selection import dense_expression
+        from core.datasets.scverse import read_singlecell_file
+
+        matrix = f"layer:{layer}" if layer is not None else {True: "raw", False: "X"}.get(use_raw)
+        file = read_singlecell_file(path, matrix)
+        frame = dense_expression(file, list(file.genes))
+    elif layer is not None or use_raw:
+        raise InputError(f"{name}: a text table holds one matrix; layers and .raw exist only in .h5ad files")
     elif suffix in TEXT_SUFFIXES or suffix == "":
         frame = _read_table(path, TEXT_SUFFIXES.get(suffix))
     else:
-        raise InputError(f"{name}: unsupported file type {suffix!r}; use .csv, .tsv or .h5ad")
+        raise InputError(f"{name}: unsupported file type {suffix!r}; use .csv, .tsv, .h5ad, a 10x Genomics .h5 "
+                         "file or matrix folder (.zip)")
     return check_expression(frame, name)
-
-
-def _read_h5ad(path: Path) -> pd.DataFrame:
-    try:
-        import anndata
-    except ImportError as exc:  # pragma: no cover - anndata is a dependency
-        raise InputError(f"{path.name}: reading .h5ad needs the anndata package") from exc
-    try:
-        with warnings.catch_warnings():  # old-format notes from anndata are not the user's concern
-            warnings.simplefilter("ignore")
-            adata = anndata.read_h5ad(path)
-    except Exception as exc:
-        raise InputError(f"{path.name}: not a readable .h5ad file ({str(exc)[:200]}); expected an AnnData file "
-                         "(written by anndata / scanpy) with the expression matrix X, obs and var") from None
-    matrix = adata.X
-    if matrix is None:
-        raise InputError(f"{path.name}: the .h5ad file has no expression matrix X; store the counts in X")
-    if hasattr(matrix, "toarray"):
-        matrix = matrix.toarray()
-    try:
-        matrix = np.asarray(matrix, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"{path.name}: the expression matrix X holds non-numeric values; store counts as "
-                         "numbers") from None
-    return pd.DataFrame(matrix.T, index=adata.var_names.astype(str),
-                        columns=adata.obs_names.astype(str))
 
 
 def _read_table(path: Path, sep: str | None) -> pd.DataFrame:

@@ -93,3 +93,41 @@ def per_gene_agreement(predicted: pd.DataFrame, true: pd.DataFrame) -> pd.DataFr
         r = float(np.corrcoef(x, y)[0, 1]) if n[i] >= 3 and x.std() > 0 and y.std() > 0 else np.nan
         rows.append((gene, r, float(y.mean()) if n[i] else 0.0, float(x.mean()) if n[i] else 0.0, int(n[i])))
     return pd.DataFrame(rows, columns=["gene", "pearson_r", "mean_true", "mean_predicted", "n_cells_present"])
+
+
+def mean_profile_baseline(P, test_cells) -> pd.DataFrame:
+    """Bray-Curtis of two baselines on held-out cells, for comparison with DKO's held-out error.
+
+    ``mean``: every held-out cell is predicted by the mean profile of the
+    training cells (all cells not in ``test_cells``). ``mean_present``: the
+    same mean profile restricted to the genes present in the held-out cell and
+    renormalised, so it knows the assemblage as DKO does.
+
+    Parameters
+    ----------
+    P
+        Expression, genes x cells.
+    test_cells
+        The held-out cells (e.g. ``HeldoutResult.per_cell['cell']``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cell, mean, mean_present``.
+    """
+    values, _genes, cells = as_matrix(P, source="expression")
+    check_values(values, "expression")
+    test = cells.get_indexer(pd.Index([str(c) for c in test_cells]))
+    if (test < 0).any() or test.size == 0:
+        raise InputError("the held-out cells must be cells of the expression matrix")
+    train = np.setdiff1d(np.arange(values.shape[1]), test)
+    if train.size == 0:
+        raise InputError("no training cells are left for the baseline")
+    true = profiles(values[:, test])
+    mean = profiles(values[:, train]).mean(axis=1, keepdims=True)
+    plain = np.repeat(mean, test.size, axis=1)
+    masked = plain * (values[:, test] > 0)
+    sums = masked.sum(axis=0, keepdims=True)
+    masked = np.divide(masked, sums, out=np.full_like(masked, 1.0 / masked.shape[0]), where=sums > 0)
+    return pd.DataFrame({"cell": cells[test], "mean": bray_curtis(plain, true, axis=0),
+                         "mean_present": bray_curtis(masked, true, axis=0)})

@@ -117,3 +117,36 @@ def cell_embedding(P, seed: int = 0) -> pd.DataFrame:
     frame = pd.DataFrame({"cell": cells, "pc1": coords[:, 0], "pc2": coords[:, 1]})
     frame.attrs["explained"] = (s[:2] ** 2 / (s ** 2).sum()).tolist()
     return frame
+
+
+def top_knockouts_by_group(table: pd.DataFrame, labels: pd.Series, n: int = 5) -> pd.DataFrame:
+    """The ``n`` genes with the largest mean knockout impact in each group of cells.
+
+    Parameters
+    ----------
+    table
+        Output of :func:`core.dko.knockout_impacts` (``gene, cell, impact``).
+    labels
+        Group of each cell (index: cell), e.g. a cell-type annotation.
+    n
+        Genes per group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group, rank, gene, mean_impact, n_cells``: the mean is over all cells
+        of the group (absent genes count as impact 0, as in the heatmap);
+        ``n_cells`` counts the cells of the group expressing the gene.
+    """
+    labels = labels.astype(str)
+    groups = labels.reindex(table["cell"].astype(str)).to_numpy()
+    frame = table.assign(group=groups).dropna(subset=["group"])
+    sizes = labels.value_counts()
+    sums = frame.groupby(["group", "gene"])["impact"].agg(["sum", "size"]).reset_index()
+    sums["mean_impact"] = sums["sum"] / sums["group"].map(sizes).to_numpy()
+    rows = []
+    for group in sizes.index:
+        top = sums[sums["group"] == group].nlargest(n, "mean_impact")
+        for rank, row in enumerate(top.itertuples(index=False), start=1):
+            rows.append((group, rank, row.gene, float(row.mean_impact), int(row.size)))
+    return pd.DataFrame(rows, columns=["group", "rank", "gene", "mean_impact", "n_cells"])

@@ -52,16 +52,20 @@ def cell_fit_figure(predicted: pd.Series, true: pd.Series, cell: str, heldout: b
     return fig
 
 
-def impact_heatmap_figure(matrix: pd.DataFrame, kind: str, title: str) -> go.Figure:
-    """Genes x (clusters or cells) knockout impact; blank = gene absent from the cell."""
+def impact_heatmap_figure(matrix: pd.DataFrame, kind: str, title: str, group_title: str | None = None) -> go.Figure:
+    """Genes x (clusters, annotation groups or cells) knockout impact; blank = gene absent from the cell.
+
+    ``kind`` is ``cluster``, ``group`` (columns are the groups of the annotation
+    ``group_title``) or ``cell``.
+    """
     many = matrix.shape[1] > 40
     fig = go.Figure(go.Heatmap(
         z=matrix.to_numpy(), x=list(map(str, matrix.columns)), y=list(map(str, matrix.index)),
         colorscale=IMPACT_SCALE, zmin=0, colorbar={"title": {"text": "impact<br>(Bray-Curtis)", "side": "top"}},
         hovertemplate=f"{kind} %{{x}}<br>gene %{{y}}<br>impact %{{z:.4f}}<extra></extra>", hoverongaps=False,
     ))
-    base_layout(fig, title=title, x_title="cells (in clustering order)" if kind == "cell" else "cell cluster",
-                y_title=None)
+    x_title = {"cell": "cells (in clustering order)", "group": group_title or "cell group"}.get(kind, "cell cluster")
+    base_layout(fig, title=title, x_title=x_title, y_title=None)
     fig.update_xaxes(showticklabels=not many, tickangle=-40, automargin=True, showgrid=False)
     fig.update_yaxes(autorange="reversed", automargin=True, tickfont={"size": 10 if len(matrix) > 40 else 12},
                      showgrid=False, dtick=1)
@@ -69,10 +73,16 @@ def impact_heatmap_figure(matrix: pd.DataFrame, kind: str, title: str) -> go.Fig
     return fig
 
 
-def impact_violin_figure(values: pd.DataFrame, gene: str) -> go.Figure:
-    """One gene's knockout impact across the cells where it is present, grouped by cluster."""
+def impact_violin_figure(values: pd.DataFrame, gene: str, group_title: str | None = None) -> go.Figure:
+    """One gene's knockout impact across the cells where it is present, grouped by ``values['cluster']``.
+
+    ``group_title`` names the grouping (default: impact clusters ``C1 ...``; an
+    annotation's groups come largest first).
+    """
     fig = go.Figure()
-    order = sorted(values["cluster"].unique(), key=lambda c: int(str(c)[1:]) if str(c)[1:].isdigit() else str(c))
+    clusters = group_title in (None, "impact cluster")
+    order = (sorted(values["cluster"].unique(), key=lambda c: int(str(c)[1:]) if str(c)[1:].isdigit() else str(c))
+             if clusters else list(values["cluster"].value_counts().index))
     for i, name in enumerate(order):
         part = values[values["cluster"] == name]
         fig.add_trace(go.Violin(
@@ -81,8 +91,9 @@ def impact_violin_figure(values: pd.DataFrame, gene: str) -> go.Figure:
             line={"color": QUALITATIVE[i % len(QUALITATIVE)]}, showlegend=False, spanmode="hard",
             hovertemplate="%{text}<br>impact %{y:.4f}<extra>" + str(name) + "</extra>",
         ))
-    base_layout(fig, title=f"Impact of knocking out {gene}, by cell cluster ({len(values):,} cells where present)",
-                x_title="cell cluster (n = cells expressing the gene)", y_title="impact (Bray-Curtis)")
+    by = "cell cluster" if clusters else group_title
+    base_layout(fig, title=f"Impact of knocking out {gene}, by {by} ({len(values):,} cells where present)",
+                x_title=f"{by} (n = cells expressing the gene)", y_title="impact (Bray-Curtis)")
     return fig
 
 
@@ -100,9 +111,18 @@ def top_genes_figure(cell_table: pd.DataFrame, cell: str, k: int) -> go.Figure:
     return fig
 
 
-def embedding_figure(embedding: pd.DataFrame, impact: pd.Series, gene: str) -> go.Figure:
-    """Cells in 2-D (PCA of Hellinger profiles) coloured by one gene's knockout impact."""
+def embedding_figure(embedding: pd.DataFrame, impact: pd.Series, gene: str, axes: tuple[str, str] | None = None,
+                     hover: pd.Series | None = None) -> go.Figure:
+    """Cells in 2-D coloured by one gene's knockout impact.
+
+    ``embedding`` has ``cell, pc1, pc2`` (PCA of Hellinger profiles by default;
+    ``axes`` names the axes of another map, e.g. the file's UMAP); ``hover``
+    adds text per cell (its group, text annotations).
+    """
     frame = embedding.assign(impact=impact.reindex(embedding["cell"]).to_numpy())
+    extra = (hover.reindex(frame["cell"]).fillna("").astype(str).to_numpy() if hover is not None
+             else np.full(len(frame), ""))
+    frame = frame.assign(label=[f"{c}<br>{e}" if e else c for c, e in zip(frame["cell"].astype(str), extra)])
     absent = frame[frame["impact"].isna()]
     present = frame[frame["impact"].notna()]
     explained = embedding.attrs.get("explained", [np.nan, np.nan])
@@ -110,19 +130,18 @@ def embedding_figure(embedding: pd.DataFrame, impact: pd.Series, gene: str) -> g
     trace = scatter_type(len(frame))
     fig.add_trace(trace(
         x=absent["pc1"].to_numpy(), y=absent["pc2"].to_numpy(), mode="markers", name=f"{gene} absent",
-        marker={"color": "#cbd5e0", "size": 5}, text=absent["cell"].to_numpy(),
-        hovertemplate="%{text}<br>" + gene + " absent<extra></extra>",
+        marker={"color": "#cbd5e0", "size": 5}, text=absent["cell"].to_numpy(), hovertext=absent["label"].to_numpy(),
+        hovertemplate="%{hovertext}<br>" + gene + " absent<extra></extra>",
     ))
     fig.add_trace(trace(
         x=present["pc1"].to_numpy(), y=present["pc2"].to_numpy(), mode="markers", name=f"{gene} present",
-        text=present["cell"].to_numpy(),
+        text=present["cell"].to_numpy(), hovertext=present["label"].to_numpy(),
         marker={"color": present["impact"].to_numpy(), "colorscale": IMPACT_SCALE, "size": 6, "cmin": 0,
                 "colorbar": {"title": {"text": "impact", "side": "top"}}},
-        hovertemplate="%{text}<br>impact %{marker.color:.4f}<extra></extra>",
+        hovertemplate="%{hovertext}<br>impact %{marker.color:.4f}<extra></extra>",
     ))
-    base_layout(fig, title=f"Cells coloured by the impact of knocking out {gene}",
-                x_title=f"PC1 of Hellinger profiles ({explained[0]:.0%})",
-                y_title=f"PC2 ({explained[1]:.0%})")
+    x_title, y_title = axes or (f"PC1 of Hellinger profiles ({explained[0]:.0%})", f"PC2 ({explained[1]:.0%})")
+    base_layout(fig, title=f"Cells coloured by the impact of knocking out {gene}", x_title=x_title, y_title=y_title)
     fig.update_layout(legend={"orientation": "h", "y": -0.18, "x": 0})
     return fig
 

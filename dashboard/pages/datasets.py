@@ -47,6 +47,7 @@ def layout(kind: str | None = None, **_):
                    className="card-note"),
             html.Div(className="file-slots", children=[_slot(role) for role in spec.roles]),
         ]),
+        singlecell_options(visible=kind == "dko"),
         html.Div(className="card", children=[
             html.H3("3. Name and register", className="card-title"),
             html.Div(className="controls", children=[
@@ -64,6 +65,43 @@ def layout(kind: str | None = None, **_):
             html.Div(id="ds-list", children=registered_table()),
             dcc.Interval(id="ds-list-poll", interval=5000),
         ]),
+    ])
+
+
+GENE_METHODS = [
+    {"label": "automatic: all genes up to 3,000, else highly variable ones", "value": "auto"},
+    {"label": "highly variable genes (the file's own flags, else Seurat-flavour dispersion)", "value": "hvg"},
+    {"label": "the top N by mean expression", "value": "top_mean"},
+    {"label": "only the genes listed below", "value": "list"},
+    {"label": "all genes", "value": "all"},
+]
+
+
+def singlecell_options(visible: bool) -> html.Div:
+    """Which matrix of an .h5ad and which genes DKO uses (shown for single-cell matrices only)."""
+    return html.Div(id="ds-sc-options", className="card", style=None if visible else {"display": "none"}, children=[
+        html.H3("Matrix and genes (single-cell files)", className="card-title"),
+        html.P("An .h5ad can hold several matrices: X, .raw and layers. DKO needs non-negative expression; by "
+               "default it takes the first non-negative one, preferring counts, then .raw. DKO learns a genes x genes "
+               "model, so at most 3,000 genes: choose how to pick them. Genes named below are always kept.",
+               className="card-note"),
+        html.Div(className="controls", children=[
+            html.Div(className="control", children=[
+                html.Label("Matrix", htmlFor="ds-sc-matrix"),
+                dcc.Dropdown(id="ds-sc-matrix", options=[], clearable=True,
+                             placeholder="default: first non-negative (counts, then .raw)"),
+            ]),
+            html.Div(className="control", children=[
+                html.Label("Genes", htmlFor="ds-sc-genes"),
+                dcc.Dropdown(id="ds-sc-genes", options=GENE_METHODS, value="auto", clearable=False),
+            ]),
+            html.Label(["Number of genes (N)", dcc.Input(id="ds-sc-n", type="number", min=2, max=3000, step=1,
+                                                          placeholder="2000")], className="control"),
+            html.Label(["Always keep (gene names)", dcc.Input(id="ds-sc-keep", type="text", debounce=True,
+                                                               placeholder="e.g. CD3E, MS4A1")],
+                       className="control"),
+        ]),
+        html.Div(id="ds-sc-matrices", className="control-note", role="status"),
     ])
 
 
@@ -171,14 +209,53 @@ def upload_files(contents, filenames) -> tuple[list[dict] | object, object]:
     State({"type": "ds-staged", "role": ALL}, "id"),
     State({"type": "ds-path", "role": ALL}, "value"),
     State({"type": "ds-path", "role": ALL}, "id"),
+    State("ds-sc-matrix", "value"),
+    State("ds-sc-genes", "value"),
+    State("ds-sc-n", "value"),
+    State("ds-sc-keep", "value"),
     **job_callback_kwargs("ds-register"),
 )
-def register(set_progress, n_clicks, kind, name, staged, staged_ids, typed, typed_ids):
+def register(set_progress, n_clicks, kind, name, staged, staged_ids, typed, typed_ids, matrix=None, genes=None,
+             n_genes=None, keep=None):
     def progress(fraction, message):
         set_progress((int(100 * fraction), 100, message))
 
+    options = {"matrix": matrix, "genes": genes, "n_genes": n_genes, "keep": keep}
     entry, report, created = datasets_service.register(
         kind, name, {i["role"]: s or [] for s, i in zip(staged, staged_ids)},
-        {i["role"]: t for t, i in zip(typed, typed_ids)}, progress)
+        {i["role"]: t for t, i in zip(typed, typed_ids)}, progress, options)
     outcome = "registered." if entry is not None else "not registered, see the report."
     return report_view(report, entry, created), "", registered_table(), f"Finished check {n_clicks}: {outcome}"
+
+
+@callback(
+    Output("ds-sc-matrix", "options"),
+    Output("ds-sc-matrix", "value"),
+    Output("ds-sc-matrices", "children"),
+    Input({"type": "ds-staged", "role": ALL}, "data"),
+    Input({"type": "ds-path", "role": ALL}, "value"),
+    State({"type": "ds-staged", "role": ALL}, "id"),
+    State({"type": "ds-path", "role": ALL}, "id"),
+    State("q-kind", "value"),
+    prevent_initial_call=True,
+)
+def show_matrices(staged, typed, staged_ids, typed_ids, kind):
+    """List the matrices of the single-cell file just given, with what each holds."""
+    if kind != "dko":
+        return no_update, no_update, no_update
+    return matrix_choices({i["role"]: s or [] for s, i in zip(staged, staged_ids)},
+                          {i["role"]: t for t, i in zip(typed, typed_ids)})
+
+
+def matrix_choices(staged: dict, typed: dict) -> tuple:
+    """What :func:`show_matrices` returns: (options, chosen value, description)."""
+    try:
+        found = datasets_service.singlecell_matrices(staged, typed)
+    except InputError as exc:
+        return [], None, html.Span(f"✗ {exc}", className="check-error")
+    if found is None:
+        return [], None, ""
+    hvg = f"; the file flags {found['hvg']:,} highly variable genes" if found["hvg"] else ""
+    lines = [html.Li(line) for line in found["lines"]]
+    return found["options"], found["default"], html.Div([
+        html.Span(f"{len(found['options'])} matrix(es), {found['genes']:,} genes{hvg}:"), html.Ul(lines)])

@@ -52,14 +52,33 @@ def _blank(message: str) -> tuple:
     return empty_figure(message), BLANK_CONFIG, ""
 
 
-def _cluster_options(payload, source: str) -> list[dict]:
-    return [{"label": "all clusters (means)" if c == "all" else f"drill down: cells of {c}", "value": c}
-            for c in ["all"] + dko_service.cluster_names(payload, source)]
+def _grouping(value, source: str) -> str:
+    """A valid grouping for the controls (an unusable one falls back to the default)."""
+    try:
+        return dko_service.check_grouping(value, source)
+    except services.InputError:
+        return dko_service.default_grouping(source)
+
+
+def _cluster_options(payload, source: str, grouping: str | None = None) -> list[dict]:
+    grouping = _grouping(grouping, source)
+    everything = "all clusters (means)" if grouping == dko_service.KMEANS else "all groups (means)"
+    return [{"label": everything if c == "all" else f"drill down: cells of {c}", "value": c}
+            for c in ["all"] + dko_service.group_names(payload, grouping, source)]
+
+
+def _cell_options(payload, source: str, grouping: str | None = None) -> list:
+    """The cell picker: cells named with their group (annotations need no sweep; k-means clusters do)."""
+    cells = list(map(str, services.dataset(KIND, source).expression.columns))
+    labels = dko_service.cell_labels(payload, _grouping(grouping, source), source)
+    if labels.empty:
+        return cells
+    return [{"label": f"{c} · {labels.get(c, '')}", "value": c} for c in cells]
 
 
 def layout(gene: str | None = None, cell: str | None = None, k: str | None = None, steps: str | None = None,
            cluster: str | None = None, set: str | None = None, data: str | None = None,  # noqa: A002 (URL name)
-           **_):
+           group: str | None = None, embedding: str | None = None, **_):
     source, data_notice = services.pick_source(KIND, data)
     dataset = services.dataset(KIND, source)
     payload = dko_service.sweep_result(_steps(steps), source)
@@ -69,7 +88,11 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
     heldout = payload["heldout_cells"] if payload else []
     chosen_cell = cell if cell in cells else (heldout[0] if heldout else cells[0])
     gene_set = _gene_set(set, source) or dko_service.default_gene_set(payload, source=source)
-    clusters = _cluster_options(payload, source)
+    grouping = _grouping(group, source)
+    clusters = _cluster_options(payload, source, grouping)
+    maps = dko_service.embedding_choices(source)
+    chosen_map = embedding if embedding in [m["value"] for m in maps] else dko_service.default_embedding(source)
+    dense = dataset.expression.memory_usage(index=False, deep=False).sum()
     n_genes, n_cells = dataset.expression.shape
     genes = services.genes_of(KIND, source)
     return html.Div([
@@ -86,7 +109,8 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
             gene_picker("dko-gene", "Gene", genes, chosen, gene_notice is not None),
             html.Div(className="control", children=[
                 html.Label("Cell", htmlFor="q-cell"),
-                dcc.Dropdown(id="q-cell", options=cells, value=chosen_cell, clearable=False),
+                dcc.Dropdown(id="q-cell", options=_cell_options(payload, source, grouping), value=chosen_cell,
+                             clearable=False),
             ]),
             html.Label(["Top genes (k)", dcc.Input(id="q-k", type="number", min=3, max=60, step=1,
                                                    value=_int(k, DEFAULT_K, 3, 60), debounce=True)],
@@ -94,7 +118,7 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
             html.Label(["Training steps", dcc.Input(id="q-steps", type="number", min=50, max=20000, step=50,
                                                     value=_steps(steps), debounce=True)], className="control"),
             html.Span(f"{n_genes:,} genes · {n_cells:,} cells · {int((dataset.expression > 0).to_numpy().sum()):,} "
-                      "present (gene, cell) pairs", className="control-note"),
+                      f"present (gene, cell) pairs · {_megabytes(dense)} dense in memory", className="control-note"),
         ]),
         dcc.Store(id="dko-result"),
         dcc.Store(id="dko-double-result"),
@@ -124,17 +148,31 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
         html.Div(className="card", children=[
             html.Div(className="controls", children=[
                 html.Div(className="control", children=[
-                    html.Label("Heatmap: clusters or one cluster's cells", htmlFor="q-cluster"),
+                    html.Label("Group cells by", htmlFor="q-group"),
+                    dcc.Dropdown(id="q-group", options=dko_service.grouping_choices(source), value=grouping,
+                                 clearable=False),
+                ]),
+                html.Div(className="control", children=[
+                    html.Label("Heatmap: groups or one group's cells", htmlFor="q-cluster"),
                     dcc.Dropdown(id="q-cluster", options=clusters, clearable=False,
                                  value=cluster if cluster in [c["value"] for c in clusters] else "all"),
                 ]),
             ]),
         ]),
         figure_card("dko-heatmap", "Cell x gene knockout impact", height=760,
-                    help_text="Cells are grouped by k-means on their impact profiles; clusters and genes are ordered "
-                              "by hierarchical clustering. Pick a cluster above to see its cells."),
+                    help_text="Cells are grouped by k-means on their impact profiles, or by an annotation of the "
+                              "file; genes are ordered by hierarchical clustering. Pick a group above to see its "
+                              "cells."),
+        html.Div(className="card", children=[
+            html.Div(className="controls", children=[
+                html.Div(className="control", children=[
+                    html.Label("Cell map", htmlFor="q-embedding"),
+                    dcc.Dropdown(id="q-embedding", options=maps, value=chosen_map, clearable=False),
+                ]),
+            ]),
+        ]),
         html.Div(className="grid-2", children=[
-            figure_card("dko-violin", "The chosen gene's impact by cluster", height=500),
+            figure_card("dko-violin", "The chosen gene's impact by group", height=500),
             figure_card("dko-embedding", "Cells coloured by the chosen gene's impact", height=500),
         ]),
         html.Div(className="card", children=[
@@ -154,7 +192,11 @@ register_gene_picker("dko-gene")
 register_dataset_picker(PAGE)
 register_cancel_message("dko-sweep")
 register_cancel_message("dko-double")
-register_url_params("q-cell", "q-k", "q-steps", "q-cluster", "q-set")
+register_url_params("q-cell", "q-k", "q-steps", "q-cluster", "q-set", "q-group", "q-embedding")
+
+
+def _megabytes(n: float) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{n / 2**10:,.0f} kB"
 
 
 @callback(*figure_outputs("dko-presence"), Input("dko-gene", "value"), source_state(PAGE))
@@ -204,10 +246,16 @@ def _payload(result, source):
     return dko_service.sweep_result(result["steps"], source)
 
 
-@callback(Output("q-cluster", "options"), Input("dko-result", "data"), source_state(PAGE))
-def show_cluster_choices(result, source=services.DEFAULT_DATASET):
-    """The drill-down choices are the clusters of the shown sweep (small datasets get fewer)."""
-    return _cluster_options(_payload(result, source), source)
+@callback(Output("q-cluster", "options"), Input("dko-result", "data"), source_state(PAGE), Input("q-group", "value"))
+def show_cluster_choices(result, source=services.DEFAULT_DATASET, grouping=None):
+    """The drill-down choices are the groups: the shown sweep's clusters (small datasets get fewer) or annotations."""
+    return _cluster_options(_payload(result, source), source, grouping)
+
+
+@callback(Output("q-cell", "options"), Input("dko-result", "data"), source_state(PAGE), Input("q-group", "value"))
+def show_cell_choices(result, source=services.DEFAULT_DATASET, grouping=None):
+    """The cell picker names each cell's group under the chosen grouping."""
+    return _cell_options(_payload(result, source), source, grouping)
 
 
 @callback(
@@ -263,31 +311,43 @@ def show_cell_fit(result, cell, source=services.DEFAULT_DATASET):
 
 
 @callback(*figure_outputs("dko-heatmap"), Input("dko-result", "data"), Input("q-cluster", "value"),
-          source_state(PAGE))
-def show_heatmap(result, cluster, source=services.DEFAULT_DATASET):
+          source_state(PAGE), Input("q-group", "value"))
+def show_heatmap(result, cluster, source=services.DEFAULT_DATASET, grouping=None):
     payload = _payload(result, source)
     if payload is None:
         return _blank("Train the model and run the knockouts to see the impact matrix.")
     try:
-        matrix, kind, note = dko_service.heatmap_block(payload, cluster)
+        grouping = dko_service.check_grouping(grouping, source)
+        kmeans = grouping == dko_service.KMEANS
+        labels = None if kmeans else dko_service.cell_labels(payload, grouping, source)
+        matrix, kind, note = dko_service.heatmap_block(payload, cluster, labels=labels)
     except services.InputError as exc:
         return _blank(str(exc))
     n_cells = len(payload["cell_cluster"])
     n_clusters = len(dko_service.cluster_names(payload))
-    if kind == "cluster":
-        title = f"Mean knockout impact per cell cluster ({n_cells:,} cells, top {len(matrix)} genes)"
+    by = dko_service.grouping_title(grouping)
+    if kind != "cell":
+        title = (f"Mean knockout impact per cell cluster ({n_cells:,} cells, top {len(matrix)} genes)" if kmeans else
+                 f"Mean knockout impact per {by} ({n_cells:,} cells, top {len(matrix)} genes)")
     else:
         title = f"Knockout impact in the cells of {cluster}{note} (blank: gene absent)"
     prov = services.provenance(KIND, f"dko-impact-heatmap-{cluster or 'all'}", None, source=source,
-                               cluster=cluster or "all", n_steps=result["steps"], n_clusters=n_clusters)
+                               cluster=cluster or "all", n_steps=result["steps"], n_clusters=n_clusters,
+                               grouping=grouping)
+    grouped = (f"Cells were grouped by k-means (k = {n_clusters}) on their impact profiles (absent genes count as 0); "
+               f"clusters, cells within a cluster and" if kmeans else
+               f"Cells were grouped by the file's annotation {by!r} (groups largest first); cells within a group "
+               f"are in the order of the k-means impact clusters, and")
     methods = (f"Impact of knocking out each gene in each cell: the Bray-Curtis dissimilarity between DKO's predicted "
                f"profile with the gene removed from the cell's assemblage and the predicted unperturbed profile "
-               f"(He et al. 2025). Cells were grouped by k-means (k = {n_clusters}) on their impact "
-               f"profiles (absent genes count as 0); clusters, cells within a cluster and genes are in average-linkage "
+               f"(He et al. 2025). {grouped} genes are in average-linkage "
                f"order; the {len(matrix)} genes with the largest mean impact are shown. "
-               + ("Cells are cluster means." if kind == "cluster" else "Columns are single cells; blank = absent.")
+               + ("Cells are cluster means." if kmeans and kind != "cell" else "Columns are group means."
+                  if kind != "cell"
+                  else "Columns are single cells; blank = absent.")
                + f" Data: {prov['dataset']}. {prov['app']}.")
-    return render_card(impact_heatmap_figure(matrix, kind, title), prov, methods)
+    return render_card(impact_heatmap_figure(matrix, kind, title, group_title=by if kind == "group" else None),
+                       prov, methods)
 
 
 @callback(
@@ -296,30 +356,46 @@ def show_heatmap(result, cluster, source=services.DEFAULT_DATASET):
     Input("dko-result", "data"),
     Input("dko-gene", "value"),
     source_state(PAGE),
+    Input("q-group", "value"),
+    Input("q-embedding", "value"),
 )
-def show_gene(result, gene, source=services.DEFAULT_DATASET):
+def show_gene(result, gene, source=services.DEFAULT_DATASET, grouping=None, embedding=None):
     payload = _payload(result, source)
     if payload is None or not gene:
         blank = _blank("Train the model to see this gene's knockout impact.")
         return *blank, *blank
+    try:
+        grouping = dko_service.check_grouping(grouping, source)
+        labels = dko_service.cell_labels(payload, grouping, source)
+        coords, axes = dko_service.embedding_frame(payload, embedding, source)
+    except services.InputError as exc:
+        blank = _blank(str(exc))
+        return *blank, *blank
+    by = dko_service.grouping_title(grouping)
     table = payload["table"]
     part = table[table["gene"] == gene]
-    clusters = payload["cell_cluster"].set_index("cell")["cluster"]
-    values = part.assign(cluster=clusters.reindex(part["cell"]).to_numpy())
-    prov_v = services.provenance(KIND, "dko-gene-impact-by-cluster", gene, source=source, n_steps=result["steps"])
-    prov_e = services.provenance(KIND, "dko-embedding-impact", gene, source=source, n_steps=result["steps"])
+    values = part.assign(cluster=labels.reindex(part["cell"]).to_numpy())
+    prov_v = services.provenance(KIND, "dko-gene-impact-by-cluster", gene, source=source, n_steps=result["steps"],
+                                 grouping=grouping)
+    prov_e = services.provenance(KIND, "dko-embedding-impact", gene, source=source, n_steps=result["steps"],
+                                 embedding=embedding or dko_service.default_embedding(source))
     if part.empty:
         blank = _blank(f"{gene} is present in no cell.")
         return *blank, *blank
+    named = by if grouping == dko_service.KMEANS else f"the annotation {by!r}"
     methods_v = (f"Predicted impact (Bray-Curtis) of knocking out {gene} in each of the {len(part):,} cells where it is "
-                 f"present, grouped by impact cluster (violins with box and mean). Data: {prov_v['dataset']}. "
-                 f"{prov_v['app']}.")
-    methods_e = (f"Cells placed by the first two principal components of their Hellinger-transformed profiles "
-                 f"(square roots of relative abundance) and coloured by the predicted impact of knocking out {gene}; "
-                 f"grey cells do not express it. Data: {prov_e['dataset']}. {prov_e['app']}.")
+                 f"present, grouped by {named} "
+                 f"(violins with box and mean). Data: {prov_v['dataset']}. {prov_v['app']}.")
+    placed = ("Cells placed by the first two principal components of their Hellinger-transformed profiles "
+              "(square roots of relative abundance)" if axes[0].startswith("PC1 of Hellinger") else
+              f"Cells placed by the file's own embedding ({axes[0][:-2]})")
+    methods_e = (f"{placed} and coloured by the predicted impact of knocking out {gene}; "
+                 f"grey cells do not express it; pointing at a cell shows its {by}. Data: {prov_e['dataset']}. "
+                 f"{prov_e['app']}.")
     impact = part.set_index("cell")["impact"]
-    return (*render_card(impact_violin_figure(values, gene), prov_v, methods_v),
-            *render_card(embedding_figure(payload["embedding"], impact, gene), prov_e, methods_e))
+    hover = dko_service.cell_hover(labels, grouping, source)
+    return (*render_card(impact_violin_figure(values, gene, group_title=by), prov_v, methods_v),
+            *render_card(embedding_figure(coords, impact, gene, axes=axes, hover=hover), prov_e, methods_e))
 
 
 @callback(*figure_outputs("dko-topk"), Input("dko-result", "data"), Input("q-cell", "value"), Input("q-k", "value"),
@@ -406,12 +482,16 @@ def show_double(result, source=services.DEFAULT_DATASET):
     Input("dko-download-table", "n_clicks"),
     State("q-steps", "value"),
     source_state(PAGE),
+    State("q-group", "value"),
     prevent_initial_call=True,
 )
-def download_table(n_clicks, steps, source=services.DEFAULT_DATASET):
+def download_table(n_clicks, steps, source=services.DEFAULT_DATASET, grouping=None):
     if not n_clicks:
         return no_update, no_update
-    table = dko_service.full_impact_table(_steps(steps), source)
+    try:
+        table = dko_service.full_impact_table(_steps(steps), source, _grouping(grouping, source))
+    except services.InputError as exc:
+        return no_update, str(exc)
     if table is None:
         return no_update, "Run Train and knock out first; the impact table comes from that job."
     return dcc.send_data_frame(table.to_csv, f"dko_impacts_steps{_steps(steps)}.csv", index=False), ""

@@ -125,18 +125,22 @@ def collect_files(kind: str, staged: dict[str, list[dict]], typed: dict[str, str
 
 
 def register(kind: str, name: str | None, staged: dict[str, list[dict]], typed: dict[str, str],
-             progress: Callable[[float, str], None] | None = None
+             progress: Callable[[float, str], None] | None = None, options: dict[str, Any] | None = None
              ) -> tuple[Registration | None, ValidationReport, bool]:
     """Validate and register one dataset from staged uploads and typed paths.
 
-    Returns ``(registration or None, report, created)``; a problem with the
-    request itself (name, paths, missing uploads) comes back as a failed report.
+    ``options`` are a single-cell matrix's reading options (matrix, genes,
+    n_genes, keep; see :func:`core.datasets.registry.check_dko_options`),
+    ignored for other kinds. Returns ``(registration or None, report,
+    created)``; a problem with the request itself (name, paths, missing
+    uploads, options) comes back as a failed report.
     """
     report = progress or (lambda fraction, message: None)
     try:
         files, names = collect_files(kind, staged, typed)
         report(0.1, "reading and checking the files")
-        entry, checked, created = services.registry().register(kind, name or "", files, original=names)
+        entry, checked, created = services.registry().register(
+            kind, name or "", files, original=names, options=options if kind == "dko" else None)
         if entry is not None and kind == "essentiality":
             from dashboard.services import essentiality
 
@@ -164,3 +168,34 @@ def registrations() -> list[dict[str, Any]]:
                      "registered": time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created)),
                      "href": f"{spec.page}?data={entry.ident}"})
     return rows
+
+
+def singlecell_matrices(staged: dict[str, list[dict]], typed: dict[str, str]) -> dict[str, Any] | None:
+    """The matrices a staged or typed single-cell file offers, for the matrix control.
+
+    Returns
+    -------
+    dict or None
+        ``options`` (dropdown options; matrices DKO cannot use are disabled),
+        ``default`` (the key used when none is chosen), ``lines`` (what each
+        holds), ``genes`` (in the default matrix) and ``hvg`` (number of genes
+        the file flags as highly variable, or None); None when no file is given.
+
+    Raises
+    ------
+    core.errors.InputError
+        An unreadable file (the same message registering would give).
+    """
+    from core.datasets.scverse import default_matrix, read_singlecell_file
+
+    files, _ = collect_files("dko", staged, typed)
+    paths = files.get("matrix") or []
+    if not paths:
+        return None
+    file = read_singlecell_file(paths[0])
+    default = default_matrix(file.choices)
+    options = [{"label": choice.label + (" (default)" if choice.key == default else ""), "value": choice.key,
+                "disabled": not choice.usable} for choice in file.choices]
+    hvg = int(file.highly_variable.sum()) if file.highly_variable is not None else None
+    return {"options": options, "default": default, "lines": [c.describe() for c in file.choices],
+            "genes": len(file.genes), "hvg": hvg}

@@ -226,23 +226,153 @@ def epistasis_matrix(table: pd.DataFrame, genes) -> tuple[pd.DataFrame, pd.DataF
     return mean, count
 
 
-def full_impact_table(steps: int, source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
-    """The sweep's impact table for download (DKO's 1-based ids plus names), or None."""
+def full_impact_table(steps: int, source: str = DEFAULT_DATASET, grouping: str | None = None) -> pd.DataFrame | None:
+    """The sweep's impact table for download (DKO's 1-based ids plus names), or None.
+
+    A last column carries each cell's group under ``grouping`` (see
+    :func:`grouping_choices`): named after the file's annotation, or ``cluster``.
+    """
     from core.dko import impact_export
 
     payload = sweep_result(steps, source)
     if payload is None:
         return None
     expr = dataset(KIND, source).expression
-    return impact_export(payload["table"], expr.index, expr.columns)
+    table = impact_export(payload["table"], expr.index, expr.columns)
+    grouping = check_grouping(grouping, source)
+    labels = cell_labels(payload, grouping, source)
+    column = "cluster" if grouping == KMEANS else grouping[len(OBS):]
+    if column in table.columns:
+        column = f"{column} (annotation)"
+    table[column] = labels.reindex(table["cell"].astype(str)).to_numpy()
+    return table
 
 
-def heatmap_block(payload: dict, cluster: str | None, max_genes: int = 40, max_cells: int = 400):
-    """What the impact heatmap draws: cluster means, or one cluster's cells (drill-down).
+# --- groupings and embeddings: k-means impact clusters and PCA, or the file's own ---------------------
 
-    Genes are the ``max_genes`` with the largest mean impact, in clustering order;
-    a drilled-into cluster larger than ``max_cells`` is thinned evenly along its
-    display order (the title says so).
+KMEANS = "kmeans"
+OBS = "obs:"
+HELLINGER_PCA = "pca"
+
+
+def grouping_choices(source: str = DEFAULT_DATASET) -> list[dict]:
+    """Dropdown options for grouping cells: k-means impact clusters, then the file's annotations."""
+    from core.datasets.cell_annotations import cell_groupings
+
+    options = [{"label": "impact clusters (k-means)", "value": KMEANS}]
+    for column, labels in cell_groupings(dataset(KIND, source).cells).items():
+        options.append({"label": f"{column} ({labels.nunique()} groups, from the file)", "value": f"{OBS}{column}"})
+    return options
+
+
+def default_grouping(source: str = DEFAULT_DATASET) -> str:
+    """The file's cell-type-like annotation when it has one, else k-means clusters."""
+    column = dataset(KIND, source).params.get("default_grouping")
+    values = [o["value"] for o in grouping_choices(source)]
+    return f"{OBS}{column}" if column and f"{OBS}{column}" in values else KMEANS
+
+
+def check_grouping(grouping: str | None, source: str = DEFAULT_DATASET) -> str:
+    """A grouping value (None: the default); InputError for an annotation that cannot be a grouping."""
+    from core.datasets.cell_annotations import cell_grouping
+
+    if not grouping:
+        return default_grouping(source)
+    if grouping == KMEANS:
+        return grouping
+    column = grouping[len(OBS):] if grouping.startswith(OBS) else grouping
+    cell_grouping(dataset(KIND, source).cells, column, _name(source))
+    return f"{OBS}{column}"
+
+
+def _name(source: str) -> str:
+    from dashboard.services import is_demo, registry
+
+    return "the demo data" if is_demo(source) else registry().find(KIND, source).name
+
+
+def cell_labels(payload: dict | None, grouping: str, source: str = DEFAULT_DATASET) -> pd.Series:
+    """Each cell's group (index: cell): its k-means cluster (needs a sweep) or its annotation."""
+    from core.datasets.cell_annotations import cell_grouping
+
+    if grouping == KMEANS:
+        if payload is None:
+            return pd.Series(dtype=object)
+        return payload["cell_cluster"].set_index("cell")["cluster"].rename("cluster")
+    return cell_grouping(dataset(KIND, source).cells, grouping[len(OBS):], _name(source))
+
+
+def group_names(payload: dict | None, grouping: str, source: str = DEFAULT_DATASET) -> list[str]:
+    """Groups in display order: ``C1, C2 ...`` for k-means, the annotation's values (largest first) otherwise."""
+    if grouping == KMEANS:
+        return cluster_names(payload, source)
+    return list(cell_labels(payload, grouping, source).value_counts(sort=True).index)
+
+
+def grouping_title(grouping: str) -> str:
+    """How axis titles and methods text name a grouping."""
+    return "impact cluster" if grouping == KMEANS else grouping[len(OBS):]
+
+
+def cell_hover(labels: pd.Series, grouping: str, source: str = DEFAULT_DATASET) -> pd.Series | None:
+    """Text shown when pointing at a cell: its group and the file's text annotations (too many values to colour)."""
+    from core.datasets.cell_annotations import text_annotations
+
+    parts = [] if labels.empty else [grouping_title(grouping) + ": " + labels.astype(str)]
+    for column, values in text_annotations(dataset(KIND, source).cells).items():
+        parts.append(column + ": " + values.astype(str))
+    if not parts:
+        return None
+    hover = parts[0]
+    for part in parts[1:]:
+        hover = hover.str.cat(part.reindex(hover.index), sep="<br>")
+    return hover
+
+
+def embedding_choices(source: str = DEFAULT_DATASET) -> list[dict]:
+    """Dropdown options for the cell map: PCA of Hellinger profiles, then the file's embeddings."""
+    from core.datasets.cell_annotations import cell_embeddings, embedding_title
+
+    options = [{"label": "PCA of Hellinger profiles (computed here)", "value": HELLINGER_PCA}]
+    for key in cell_embeddings(dataset(KIND, source).cells):
+        options.append({"label": f"{embedding_title(key)} (the file's {key})", "value": key})
+    return options
+
+
+def default_embedding(source: str = DEFAULT_DATASET) -> str:
+    """The file's UMAP, else its t-SNE, else the first of its embeddings, else the PCA computed here."""
+    values = [o["value"] for o in embedding_choices(source)]
+    for preferred in ("X_umap", "X_tsne"):
+        if preferred in values:
+            return preferred
+    return values[1] if len(values) > 1 else HELLINGER_PCA
+
+
+def embedding_frame(payload: dict, key: str | None, source: str = DEFAULT_DATASET) -> tuple[pd.DataFrame, tuple]:
+    """``cell, pc1, pc2`` of the chosen embedding and its two axis titles."""
+    from core.datasets.cell_annotations import cell_embeddings, embedding_title
+
+    key = key or default_embedding(source)
+    if key == HELLINGER_PCA:
+        frame = payload["embedding"]
+        explained = frame.attrs.get("explained", [np.nan, np.nan])
+        return frame, (f"PC1 of Hellinger profiles ({explained[0]:.0%})", f"PC2 ({explained[1]:.0%})")
+    found = cell_embeddings(dataset(KIND, source).cells)
+    if key not in found:
+        raise InputError(f"this dataset has no embedding {key!r}; choose one of "
+                         f"{', '.join(o['value'] for o in embedding_choices(source))}")
+    title = embedding_title(key)
+    return found[key].rename(columns={"x": "pc1", "y": "pc2"}), (f"{title} 1", f"{title} 2")
+
+
+def heatmap_block(payload: dict, cluster: str | None, max_genes: int = 40, max_cells: int = 400,
+                  labels: pd.Series | None = None):
+    """What the impact heatmap draws: group means, or one group's cells (drill-down).
+
+    Groups are the sweep's k-means clusters, or ``labels`` (a cell's
+    annotation, index: cell) when given. Genes are the ``max_genes`` with the
+    largest mean impact, in clustering order; a drilled-into group larger than
+    ``max_cells`` is thinned evenly along its display order (the title says so).
 
     Returns
     -------
@@ -251,18 +381,20 @@ def heatmap_block(payload: dict, cluster: str | None, max_genes: int = 40, max_c
     table = payload["table"]
     top = set(table.groupby("gene")["impact"].mean().nlargest(max_genes).index)
     genes = [g for g in payload["gene_order"] if g in top]
-    clusters = payload["cell_cluster"].set_index("cell")["cluster"]
+    kmeans = labels is None
+    clusters = payload["cell_cluster"].set_index("cell")["cluster"] if kmeans else labels.astype(str)
     if not cluster or cluster == "all":
         matrix = table.pivot(index="gene", columns="cell", values="impact").reindex(columns=clusters.index)
         means = matrix.fillna(0.0).T.groupby(clusters).mean().T
         sizes = clusters.value_counts()
-        order = sorted(means.columns, key=lambda c: int(c[1:]))
+        order = (sorted(means.columns, key=lambda c: int(c[1:])) if kmeans
+                 else list(sizes.index[sizes.index.isin(means.columns)]))
         means = means.reindex(index=genes, columns=order)
         means.columns = [f"{c} (n={sizes[c]})" for c in order]
-        return means, "cluster", ""
+        return means, "cluster" if kmeans else "group", ""
     members = [c for c in payload["cell_order"] if clusters.get(c) == cluster]
     if not members:
-        raise InputError(f"cluster {cluster} does not exist in this sweep")
+        raise InputError(f"{'cluster' if kmeans else 'group'} {cluster} does not exist in this sweep")
     note = ""
     if len(members) > max_cells:
         keep = np.linspace(0, len(members) - 1, max_cells).round().astype(int)

@@ -136,6 +136,73 @@ def singlecell() -> None:
     _h5("singlecell_h5ad_missing_X.h5ad", s, "HDF5 file without the X matrix, obs or var",
         {"layers/counts": np.ones((3, 3), np.float32)})
     _write("singlecell_unsupported_suffix.xlsx", s, "a spreadsheet extension the loader does not read", _csv(good))
+    scverse()
+
+
+def _h5ad(name: str, loader: str, what: str, adata) -> None:
+    """An AnnData file (anndata writes no timestamps: the bytes are reproducible)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adata.write_h5ad(OUT / name, compression="gzip")
+    ENTRIES.append((name, loader, what))
+
+
+def _tenx_zip(name: str, what: str, members: dict[str, str]) -> None:
+    """A zip of a Cell Ranger matrix folder (gzip members without timestamps, fixed zip dates)."""
+    import gzip
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for member, text in members.items():
+            info = zipfile.ZipInfo(f"filtered_feature_bc_matrix/{member}", date_time=(2020, 1, 1, 0, 0, 0))
+            archive.writestr(info, gzip.compress(text.encode(), mtime=0))
+    _write(name, "singlecell", what, out.getvalue())
+
+
+def _mtx(values: np.ndarray) -> str:
+    """Matrix Market coordinate text of a features x barcodes count matrix."""
+    rows, cols = np.nonzero(values)
+    lines = ["%%MatrixMarket matrix coordinate integer general", f"{values.shape[0]} {values.shape[1]} {len(rows)}"]
+    lines += [f"{i + 1} {j + 1} {values[i, j]}" for i, j in zip(rows, cols)]
+    return "\n".join(lines) + "\n"
+
+
+def scverse() -> None:
+    """AnnData and 10x Genomics files as scanpy users have them."""
+    import anndata
+    import pandas as pd
+    import scipy.sparse as sp
+
+    s = "singlecell"
+    rng = np.random.default_rng(4)
+    scaled = rng.normal(0, 1, (30, 6)).astype(np.float32) - 4.0
+    negative = anndata.AnnData(scaled, obs=pd.DataFrame(index=[f"cell{j}" for j in range(30)]),
+                               var=pd.DataFrame(index=[f"G{i}" for i in range(6)]), layers={"scaled": scaled * 2})
+    negative.raw = anndata.AnnData(scaled - 1.0, obs=negative.obs, var=negative.var)
+    _h5ad("singlecell_h5ad_all_negative.h5ad", s, "X, .raw and the only layer all hold negative (scaled) values",
+          negative)
+    counts = rng.poisson(2.0, (6, 5)) + 1
+    features = "".join(f"ENSG0000{i}\tG{i}\tGene Expression\n" for i in range(6))
+    barcodes = "".join(f"AAAC{j}-1\n" for j in range(5))
+    _tenx_zip("singlecell_10x_missing_barcodes.zip", "10x matrix folder (zipped) without barcodes.tsv.gz",
+              {"matrix.mtx.gz": _mtx(counts), "features.tsv.gz": features})
+    _tenx_zip("singlecell_10x_size_mismatch.zip", "matrix.mtx has 6 features but features.tsv.gz lists 5",
+              {"matrix.mtx.gz": _mtx(counts), "features.tsv.gz": "".join(features.splitlines(True)[:5]),
+               "barcodes.tsv.gz": barcodes})
+    n = 5000  # a clonotype-like annotation: one category per cell
+    rows = np.repeat(np.arange(n), 2)
+    cols = np.tile([0, 1], n)
+    cols[1::2] = 1 + np.arange(n) % 5
+    many = anndata.AnnData(sp.csr_matrix((np.ones(2 * n, np.float32), (rows, cols)), shape=(n, 6)),
+                           obs=pd.DataFrame({"clone": pd.Categorical(np.arange(n)),
+                                             "cell_type": pd.Categorical(np.array(["B", "T", "NK"])[np.arange(n) % 3])},
+                                            index=[str(j) for j in range(n)]),
+                           var=pd.DataFrame(index=[f"G{i}" for i in range(6)]))
+    _h5ad("singlecell_obs_5000_categories.h5ad", "singlecell_grouping",
+          "grouping cells by obs column 'clone', which has 5,000 categories", many)
 
 
 # ------------------------------------------------------------------------------ HDF5

@@ -10,9 +10,9 @@ from dashboard.components.url_params import RENDER_ID
 def gene_picker(picker_id: str, label: str, genes, chosen: str, fell_back: bool) -> html.Div:
     """Dropdown of the page's genes plus a store of the gene the page fell back to.
 
-    ``fell_back`` is true when the URL's gene is not in this page's dataset: then
-    the page shows ``chosen`` without rewriting the URL, so the user's gene is
-    still there on the next page.
+    ``fell_back`` is true when the URL's gene is not in this page's dataset: the
+    page shows ``chosen``, which is not the user's choice, so the picker does not
+    navigate for it (the page header corrects the address bar in place).
     """
     return html.Div(className="control", children=[
         dcc.Store(id=f"{picker_id}-shown", data=chosen if fell_back else None),

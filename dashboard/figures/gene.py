@@ -109,7 +109,8 @@ def gene_card_figure(gene: str, frames: dict[str, pd.DataFrame], notes: dict[str
         _note(fig, 2, 2, notes.get("perturbation", "no data"))
 
     base_layout(fig, title=f"{gene} across four methods")
-    fig.update_layout(margin={"l": 70, "r": 30, "t": 90, "b": 60})
+    # a size of its own: the print export keeps this aspect, so four panels keep room at 7 in wide
+    fig.update_layout(margin={"l": 70, "r": 30, "t": 90, "b": 60}, width=1100, height=860)
     return fig
 
 

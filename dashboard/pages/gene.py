@@ -91,7 +91,7 @@ def layout(gene: str | None = None, **_):
         ]),
         html.Div(className="grid-2", children=[_section(symbol, sections[m]) for m in gene_service.METHODS]),
         _published(symbol, card),
-        figure_card("gene-card", f"{symbol} across four methods", height=760, initial=(figure, config, methods)),
+        figure_card("gene-card", f"{symbol} across four methods", height=870, initial=(figure, config, methods)),
     ])
 
 

@@ -58,14 +58,17 @@ def test_a_modifier_gene_is_explained_as_a_modifier(page, server):
 
 def test_gene_in_the_url_is_corrected_in_the_url(page, server):
     page.goto(server + "/gene?gene=kras")
-    page.wait_for_function("() => new URLSearchParams(location.search).get('gene') === 'KRAS'")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('gene') === 'KRAS'", timeout=90_000)
     assert "Showing KRAS (you asked for kras)" in page.inner_text(".notice")
     page.goto(server + "/perturbation?gene=NOTAGENE9")
     page.wait_for_selector(".notice")
-    page.wait_for_function("() => new URLSearchParams(location.search).get('gene') !== 'NOTAGENE9'")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('gene') !== 'NOTAGENE9'", timeout=90_000)
     shown = page.evaluate("() => new URLSearchParams(location.search).get('gene')")
     assert f"showing {shown}" in page.inner_text(".notice")
+    page.goto(server + "/dko?gene=kras")  # another letter case: no notice, but the URL shows the dataset's symbol
+    page.wait_for_function("() => new URLSearchParams(location.search).get('gene') === 'KRAS'", timeout=90_000)
     page.goto(server + "/gene?gene=NOTAGENE9")
+    page.wait_for_selector(".notice")
     assert "NOTAGENE9 is in none of the datasets" in page.inner_text(".notice")
     assert page.console_errors == []
 

@@ -140,3 +140,20 @@ def test_gene_list_parsing_and_unknown_genes():
     assert csv.startswith("# essentiality_test_pearson_r:")
     frame = pd.read_csv(io.StringIO(csv), comment="#")
     assert list(frame.columns) == ["gene", *gene_service.HEADLINE_COLUMNS.values()]
+
+
+def test_card_figure_exports_as_png_and_svg_with_its_four_panels():
+    from dashboard import export
+    from dashboard.figures.gene import PANEL_TITLES, gene_card_figure
+
+    if export.find_browser() is None:
+        pytest.skip("no Chromium: kaleido cannot render")
+    card = gene_service.gene_card("RPP25L")
+    fig = gene_card_figure("RPP25L", card.frames(), {}, {})
+    provenance = services.provenance("essentiality", "gene-card", "RPP25L")
+    png = export.figure_to_image(fig, "png", "print", provenance)
+    assert export.png_size(png) == (2100, round(2100 * 860 / 1100))
+    assert export.read_png_text(png)["Title"] == "RPP25L across four methods"
+    svg = export.figure_to_image(fig, "svg", "print", provenance).decode()
+    for title in PANEL_TITLES.values():
+        assert title.split(":")[0] in svg

@@ -6,7 +6,9 @@
 train / valid / test split, and trains every model twice: (a) on the given 512-d features and
 (b) on embeddings from our own integration of the CORUM, disease and drug layers. Genes without an
 embedding in (b) are left out of training and scoring (``n_test`` says how many remain). It prints
-one JSON object with the mean held-out metrics per type and model, and the seconds per step.
+one JSON object with the mean held-out metrics per type and model, the paired bootstrap 95% intervals
+of each model minus each baseline (``intervals``: setting -> type -> model -> baseline -> metric ->
+``[difference, low, high, verdict]``, see :mod:`core.transcriptionnet.intervals`), and the seconds per step.
 """
 
 from __future__ import annotations
@@ -65,7 +67,19 @@ def _table(model) -> dict:
     return out
 
 
-def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, verbose: bool = False) -> dict:
+def _intervals(model, n_resamples: int, seed: int) -> dict:
+    from core.transcriptionnet.intervals import paired_bootstrap
+
+    table = paired_bootstrap(model.per_gene_, n_resamples=n_resamples, seed=seed)
+    out: dict = {}
+    for row in table.itertuples(index=False):
+        out.setdefault(row.type, {}).setdefault(row.model, {}).setdefault(row.baseline, {})[row.metric] = [
+            round(row.difference, 4), round(row.low, 4), round(row.high, 4), row.verdict]
+    return out
+
+
+def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, verbose: bool = False,
+        n_resamples: int = 1000) -> dict:
     """Train and score both settings; return the JSON-able report."""
     import torch
 
@@ -84,6 +98,7 @@ def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, 
     model = TranscriptionNet(max_epochs=max_epochs, seed=seed).fit(given, signatures, splits, progress=log)
     seconds["given_features_training"] = time.perf_counter() - tick
     report["given_features"] = _table(model)
+    intervals = {"given_features": _intervals(model, n_resamples, seed)}
     n_test["given_features"] = {t: len(s["test"]) for t, s in model.splits_.items()}
 
     tick = time.perf_counter()
@@ -93,6 +108,8 @@ def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, 
     own = TranscriptionNet(max_epochs=max_epochs, seed=seed).fit(embedding, signatures, splits, progress=log)
     seconds["own_embedding_training"] = time.perf_counter() - tick
     report["own_embedding"] = _table(own)
+    intervals["own_embedding"] = _intervals(own, n_resamples, seed)
+    report["intervals"] = intervals
     n_test["own_embedding"] = {t: len(s["test"]) for t, s in own.splits_.items()}
     report["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     report["n_test"] = n_test
@@ -107,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=128, help="dimension of our own embedding")
     parser.add_argument("--max-epochs", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples of test genes")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--verbose", action="store_true", help="progress on stderr")
     args = parser.parse_args(argv)
@@ -114,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     try:
-        report = run(args.data, args.dim, args.max_epochs, args.seed, args.verbose)
+        report = run(args.data, args.dim, args.max_epochs, args.seed, args.verbose, args.resamples)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -118,6 +118,18 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                                      **TABLE_STYLE),
             ]),
         ]),
+        html.Div(className="card", children=[
+            html.H3("Model minus baseline, with 95% intervals", className="card-title"),
+            html.P(f"For every type, metric and baseline: the mean over held-out genes of (model score - baseline "
+                   f"score), and its percentile 95% interval from {tnet.BOOTSTRAP_RESAMPLES:,} paired bootstrap "
+                   f"resamples of the held-out genes (seed 0). 'beats' only when the whole interval is on the "
+                   f"better side of 0, 'worse' when it is on the other side, otherwise 'no detectable difference'. "
+                   f"Models: refined = FunDNN + cross-type refiner, fundnn = FunDNN alone.", className="card-help"),
+            dash_table.DataTable(id="pert-intervals", columns=[{"name": c, "id": c}
+                                                               for c in tnet.INTERVAL_TABLE_COLUMNS],
+                                 data=[], sort_action="native", filter_action="native", page_size=12,
+                                 export_format="csv", export_headers="ids", **TABLE_STYLE),
+        ]),
         html.Div(className="grid-2", children=[
             html.Div(className="card", children=[
                 html.H3("Genes with the most similar predicted signatures", className="card-title"),
@@ -189,6 +201,7 @@ def load_cached_training(epochs, width, source=services.DEFAULT_DATASET):
     Output("pert-summary", "data"),
     Output("pert-similar", "data"),
     Output("pert-verdict", "children"),
+    Output("pert-intervals", "data"),
     Output("pert-train-status", "children", allow_duplicate=True),
     Input("pert-result", "data"),
     Input("pert-gene", "value"),
@@ -212,7 +225,7 @@ def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
             sig = render_card(signature_bars_figure(None, measured, gene, kind), prov,
                               f"Measured {kind} signature of {gene}: the 12 most down- and up-regulated of "
                               f"{len(measured):,} landmark genes. Data: {prov['dataset']}. {prov['app']}.")
-        return *sig, *blank, *blank, [], [], "", status
+        return *sig, *blank, *blank, [], [], "", [], status
     predicted, gene_status = tnet.predicted(payload, gene, kind)
     summary = payload["summary"]
     methods = (f"TranscriptionNet on {_network_name(source)}: RWR embedding (64 dimensions) -> FunDNN "
@@ -237,6 +250,8 @@ def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
                          "scores 0 by construction). " + methods)
     rows = summary[SUMMARY_COLUMNS].round(4).to_dict("records")
     similar = tnet.similar_genes(payload, gene, kind).to_dict("records")
+    intervals = tnet.intervals(payload)
     status = ("Loaded the stored models." if result.get("cached")
               else f"Finished in {result.get('seconds', 0):.1f} s.")
-    return *sig, *scatter, *models, rows, similar, tnet.verdict(summary), status
+    return (*sig, *scatter, *models, rows, similar, tnet.verdict(intervals), intervals.round(4).to_dict("records"),
+            status)

@@ -7,6 +7,7 @@
 * :mod:`~core.transcriptionnet.baselines`: training mean, ridge on the embedding, k nearest neighbours.
 * :mod:`~core.transcriptionnet.metrics`: Pearson, Pearson delta, cosine, top-50 Pearson, RMSE.
 * :mod:`~core.transcriptionnet.intervals`: paired bootstrap intervals of model minus baseline.
+* :mod:`~core.transcriptionnet.connectivity_query`: :func:`connectivity`, CMap-style connectivity query (weighted KS score).
 * :mod:`~core.transcriptionnet.pipeline`: :class:`TranscriptionNet` (fit, predict, ``predict_all``).
 * ``python -m core.transcriptionnet.validate --data PATH``: the real-data check.
 
@@ -14,6 +15,7 @@ Torch is imported only inside the functions that train or run the networks.
 """
 
 from core.transcriptionnet.baselines import KNNSignature, MeanSignature, RidgeSignature
+from core.transcriptionnet.connectivity_query import ConnectivityIndex, connectivity, resolve_genes
 from core.transcriptionnet.embedding import check_embedding, network_embedding
 from core.transcriptionnet.fundnn import FunDNNRegressor, SignatureScaler
 from core.transcriptionnet.intervals import paired_bootstrap, verdict_of
@@ -21,7 +23,7 @@ from core.transcriptionnet.metrics import METRICS, signature_metrics, summarise
 from core.transcriptionnet.pipeline import MODEL_LABELS, MODELS, STATUS, TYPES, TranscriptionNet, random_split
 
 __all__ = [
-    "FunDNNRegressor", "KNNSignature", "METRICS", "MODELS", "MODEL_LABELS", "MeanSignature", "RidgeSignature",
-    "STATUS", "SignatureScaler", "TYPES", "TranscriptionNet", "check_embedding", "network_embedding",
-    "paired_bootstrap", "random_split", "signature_metrics", "summarise", "verdict_of",
+    "ConnectivityIndex", "FunDNNRegressor", "KNNSignature", "METRICS", "MODELS", "MODEL_LABELS", "MeanSignature",
+    "RidgeSignature", "STATUS", "SignatureScaler", "TYPES", "TranscriptionNet", "check_embedding", "connectivity", "network_embedding",
+    "paired_bootstrap", "random_split", "resolve_genes", "signature_metrics", "summarise", "verdict_of",
 ]

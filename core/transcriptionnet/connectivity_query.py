@@ -82,7 +82,12 @@ def resolve_genes(tokens: Sequence[str], landmarks: Sequence[str],
     return matched, unknown
 
 
-def _check_query(up, down, columns: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+def check_query(up, down, columns) -> tuple[np.ndarray, np.ndarray]:
+    """Column positions of a query's up and down genes; :class:`InputError` says what to fix.
+
+    At least ``MIN_QUERY`` genes each, all of them landmark genes (``columns``), none in both lists.
+    """
+    columns = pd.Index(columns)
     up, down = _unit(up), _unit(down)
     both = sorted(set(up) & set(down))
     if both:
@@ -229,7 +234,7 @@ def _null(ranked: np.ndarray, k_up: int, k_down: int, n_permutations: int, rng: 
     """
     n, n_landmarks = ranked.shape
     up_pos, down_pos = _random_positions(n_landmarks, k_up, k_down, n_permutations, rng)
-    null = np.empty((n, n_permutations), dtype=np.float64)
+    null = np.empty((n, n_permutations), dtype=np.float32)
     kernel = _null_kernel()
     step = max(1, _CHUNK_ELEMENTS // max(1, n_permutations * (k_up + k_down)))
     for start in range(0, n, step):
@@ -285,7 +290,9 @@ class ConnectivityIndex:
                 neg = -np.where(null < 0, null, 0).sum(axis=1) / (null < 0).sum(axis=1)
             pos = np.where(np.isfinite(pos) & (pos > 0), pos, 1.0)
             neg = np.where(np.isfinite(neg) & (neg > 0), neg, 1.0)
-            pooled = np.sort(np.abs(np.where(null > 0, null / pos[:, None], null / neg[:, None])).ravel())
+            pooled = np.abs(np.where(null > 0, null / pos[:, None].astype(np.float32),
+                                     null / neg[:, None].astype(np.float32))).ravel()
+            pooled.sort()
             while len(self._nulls) >= self.max_nulls:
                 self._nulls.pop(next(iter(self._nulls)))
             self._nulls[key] = (pos, neg, pooled)
@@ -293,13 +300,15 @@ class ConnectivityIndex:
 
     def query(self, up: Sequence[str], down: Sequence[str], progress=None) -> pd.DataFrame:
         """The connectivity table of one query (see :func:`connectivity`)."""
-        up_idx, down_idx = _check_query(up, down, self.landmarks)
+        up_idx, down_idx = check_query(up, down, self.landmarks)
         es_up, es_down = _observed(self.values, self.rank, up_idx, down_idx)
         score = _combine(es_up, es_down)
         if self.n_permutations:
             pos, neg, pooled = self._null_for(len(up_idx), len(down_idx), progress)
             normalized = np.where(score > 0, score / pos, score / neg)
-            exceed = pooled.size - np.searchsorted(pooled, np.abs(normalized) * (1 - 1e-9), side="left")
+            # the pooled null is float32: an observed value within float32 rounding of a null value ties with it
+            exceed = pooled.size - np.searchsorted(pooled, (np.abs(normalized) * (1 - 1e-6)).astype(np.float32),
+                                                   side="left")
             p = (1.0 + exceed) / (1.0 + pooled.size)
             q = bh_fdr(p)
         else:

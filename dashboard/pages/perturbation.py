@@ -7,11 +7,13 @@ from dash import Input, Output, State, callback, dash_table, dcc, html, no_updat
 
 from dashboard import services
 from dashboard.services import perturbation as tnet
+from dashboard.services.connectivity import SECTIONS
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
+from dashboard.components.subnav import subnav
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.perturbation import (
@@ -64,6 +66,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
             simulated_note=services.simulated_note(source),
             notice=(data_notice, gene_notice),
         ),
+        subnav(SECTIONS, "/perturbation", query={"data": None if services.is_demo(source) else source}),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
             gene_picker("pert-gene", "Gene", tnet.all_genes(source), chosen, gene_notice is not None),

@@ -353,3 +353,49 @@ def connectivity(up: Sequence[str], down: Sequence[str], signatures, *, n_permut
     index = signatures if isinstance(signatures, ConnectivityIndex) else ConnectivityIndex(
         signatures, n_permutations=n_permutations, random_state=random_state)
     return index.query(up, down, progress)
+
+
+def self_retrieval(queries: pd.DataFrame, library: pd.DataFrame, n_genes: int = 50) -> pd.DataFrame:
+    """Where each gene's own library signature ranks when its query signature is the query.
+
+    For every gene in both tables, the query is the ``n_genes`` most up and most down landmarks
+    of its row of ``queries``; every row of ``library`` is scored (:func:`connectivity`, scores
+    only) and the gene's own library row is located. Centre both tables first if their common
+    response should not count (e.g. subtract each table's mean signature).
+
+    Parameters
+    ----------
+    queries, library
+        Perturbed genes x landmark genes, the same landmark columns.
+    n_genes
+        Up and down genes per query.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by gene: ``rank`` (1 = the gene's own signature mimics its query best) and
+        ``n_library``. Reversing a query negates every score, so with the reversed query the own
+        signature's place counted from the bottom is the same ``rank``.
+    """
+    if not queries.columns.equals(library.columns):
+        raise InputError("queries and library must have the same landmark genes in the same order")
+    common = [g for g in queries.index.astype(str) if g in set(library.index.astype(str))]
+    if not common:
+        raise InputError("no gene has both a query signature and a library signature")
+    if not 1 <= n_genes < len(queries.columns) // 2:
+        raise InputError(f"n_genes must be between 1 and half the landmarks, got {n_genes}")
+    index = ConnectivityIndex(library, n_permutations=0)
+    lib_pos = {g: i for i, g in enumerate(library.index.astype(str))}
+    q = queries.copy()
+    q.index = q.index.astype(str)
+    columns = np.asarray(library.columns.astype(str))
+    rows = []
+    for gene in common:
+        order = np.argsort(-q.loc[gene].to_numpy(np.float64), kind="stable")
+        up, down = columns[order[:n_genes]], columns[order[-n_genes:]]
+        u, d = check_query(up, down, index.landmarks)
+        score = _combine(*_observed(index.values, index.rank, u, d))
+        own = score[lib_pos[gene]]
+        # ties with the own signature count against it (rank is its worst position among equals)
+        rows.append((gene, int((score >= own).sum()), len(score)))
+    return pd.DataFrame(rows, columns=["gene", "rank", "n_library"]).set_index("gene")

@@ -163,3 +163,24 @@ def test_real_l1000_signatures_retrieve_themselves():
             ranked = sig.loc[gene].sort_values()
             assert index.query(ranked.index[-50:], ranked.index[:50]).index[0] == gene
             assert index.query(ranked.index[:50], ranked.index[-50:]).index[-1] == gene
+
+
+def test_self_retrieval_counts_where_the_own_signature_lands(demo):
+    from core.transcriptionnet.connectivity_query import self_retrieval
+
+    sig = demo.signatures["OE"]
+    same = self_retrieval(sig, sig, n_genes=50)
+    assert len(same) == len(sig) and (same["rank"] == 1).all()
+    # against another library: the rank is the number of library signatures scoring at least the own one
+    other = demo.signatures["RNAi"]
+    got = self_retrieval(sig, other, n_genes=25)
+    assert set(got.index) == set(map(str, sig.index)) & set(map(str, other.index))
+    gene = got.index[0]
+    ranked = sig.loc[gene].sort_values()
+    table = connectivity(ranked.index[-25:], ranked.index[:25], other, n_permutations=0)
+    assert got.loc[gene, "rank"] == (table["score"] >= table.loc[gene, "score"]).sum()
+    reverse = connectivity(ranked.index[:25], ranked.index[-25:], other, n_permutations=0)
+    assert np.allclose(reverse["score"].sort_index(), -table["score"].sort_index())  # so the reversed rank is the same
+    assert (got["n_library"] == len(other)).all()
+    with pytest.raises(InputError, match="no gene"):
+        self_retrieval(sig.iloc[:0], other)

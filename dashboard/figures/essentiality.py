@@ -385,3 +385,20 @@ def published_comparison_figure(frame: pd.DataFrame, simulated: bool) -> go.Figu
     fig.update_xaxes(range=[-0.3, 1.0])
     fig.update_yaxes(range=[-0.3, 1.0], scaleanchor="x")
     return fig
+
+
+def enrichment_figure(table: pd.DataFrame, target: str, n: int = 5) -> go.Figure:
+    """The paper's Fig. 1B: -log10 p of the top ``n`` gene sets, overlapping genes on hover."""
+    top = table.head(n).iloc[::-1]
+    fig = go.Figure(go.Bar(
+        x=-np.log10(top["p"].clip(lower=1e-300)).to_numpy(), y=top["term"].to_numpy(), orientation="h",
+        name="gene set", marker={"color": ["#2c7a7b" if q < 0.05 else "#a0aec0" for q in top["q"]]},
+        customdata=top[["overlap", "set_size", "q", "genes"]].to_numpy(),
+        hovertemplate="%{y}<br>-log10 p %{x:.2f}<br>%{customdata[0]} of %{customdata[1]} genes are modifiers"
+                      "<br>q %{customdata[2]:.2e}<br>%{customdata[3]}<extra></extra>",
+    ))
+    n_mod = table.attrs.get("n_modifiers", "?")
+    base_layout(fig, title=f"Gene sets enriched in {target}'s {n_mod} modifier genes (teal: q < 0.05)",
+                x_title="-log10 p (one-sided hypergeometric)")
+    fig.update_yaxes(automargin=True)
+    return fig

@@ -126,3 +126,38 @@ def neighbourhood_figure(edges: pd.DataFrame, gene: str) -> go.Figure:
     fig.update_yaxes(visible=False, range=[-1.25, 1.25], scaleanchor="x")
     fig.update_layout(legend={"orientation": "h", "y": -0.05, "x": 0})
     return fig
+
+
+SET_COLORS = {"measured": MEASURED, "predicted": PREDICTED}
+
+
+def connectivity_figure(table: pd.DataFrame, query_label: str, n: int = 15) -> go.Figure:
+    """The n most mimicking and n most reversing signatures: connectivity score bars, hover with p and q.
+
+    ``table`` has the page's columns (``gene`` may be a markdown link), ranked by score.
+    """
+    picked = pd.concat([table.head(n), table.tail(n)]).drop_duplicates("rank").sort_values("score")
+    names = picked["gene"].str.replace(r"^\[([^\]]+)\].*$", r"\1", regex=True)
+    fig = go.Figure()
+    for kind, color in SET_COLORS.items():
+        part = picked["signature"] == kind
+        if not part.any():
+            continue
+        labels = [f"{g} {t} {kind[:4]}. (#{r})" for g, t, r in zip(names[part], picked["type"][part],
+                                                                    picked["rank"][part])]
+        fig.add_trace(go.Bar(
+            x=picked["score"][part].to_numpy(), y=labels, orientation="h", name=f"{kind} signature",
+            marker={"color": color},
+            customdata=picked.loc[part, ["normalized_score", "perm_p", "q", "status"]].to_numpy(),
+            hovertemplate="%{y}<br>connectivity score %{x:.3f}<br>normalized score %{customdata[0]:.2f}"
+                          "<br>permutation p %{customdata[1]:.2e}<br>q %{customdata[2]:.2e}"
+                          "<br>status: %{customdata[3]}<extra></extra>",
+        ))
+    base_layout(fig, title=f"Signatures that mimic (> 0) or reverse (< 0) {query_label}",
+                x_title="connectivity score (weighted KS, -1 to 1)")
+    order = [f"{g} {t} {k[:4]}. (#{r})" for g, t, k, r in zip(names, picked["type"], picked["signature"],
+                                                              picked["rank"])]
+    fig.update_yaxes(categoryorder="array", categoryarray=order, automargin=True, tickfont={"size": 11})
+    fig.update_xaxes(range=[-1.05, 1.05], zeroline=True, zerolinecolor="#4a5568", zerolinewidth=1)
+    fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": -0.12, "x": 0}, margin={"l": 160, "b": 90})
+    return fig

@@ -7,6 +7,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from core.errors import InputError
 from dashboard import services
+from dashboard.services import enrichment as enrichment_service
 from dashboard.services import essentiality as screen_service
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
@@ -20,8 +21,8 @@ from dashboard.components.tables import data_table
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import (
-    effect_by_lineage_figure, effect_scatter_figure, heldout_figure, lineage_scatter_figure, lineage_weights_figure,
-    predicted_actual_figure, top_correlates_figure, validation_rmse_figure, venn_figure, venn_regions,
+    effect_by_lineage_figure, effect_scatter_figure, enrichment_figure, heldout_figure, lineage_scatter_figure,
+    lineage_weights_figure, predicted_actual_figure, top_correlates_figure, validation_rmse_figure, venn_figure, venn_regions,
 )
 
 dash.register_page(__name__, path="/essentiality", name="Modifier genes", title="Modifier genes · PerturbScope", order=1)
@@ -84,6 +85,12 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
                 data_table("ess-modifier-table", MODIFIER_COLUMNS, page_size=12, text=("gene", "tests")),
             ]),
         ]),
+        figure_card("ess-enrichment", "Pathway enrichment of the modifier genes", height=400,
+                    help_text="Each gene set tested for more modifier genes than expected among the dataset's "
+                              "expression genes: one-sided hypergeometric test, Benjamini-Hochberg FDR over the "
+                              "sets (Rosenski et al. 2023, Fig. 1B)."
+                              + (" The demo's gene sets are SIMULATED pathways that contain its planted modifier "
+                                 "sets." if services.is_demo(source) else "")),
         html.Div(className="controls", children=[
             html.Label(["Modifier shown in the scatters", dcc.Dropdown(
                 id="q-modifier", options=[modifier] if modifier else [], value=modifier, clearable=True,
@@ -404,3 +411,27 @@ def venn_region_clicked(click, result):
     label = " and ".join(key) + " only" if len(key) < 3 else "all three tests"
     count = f"the {len(genes)} genes" if len(genes) != 1 else "the 1 gene"
     return _modifier_rows(selection, genes), f"Showing {count} found by {label}. Click another region, or re-run to list all."
+
+
+@callback(*figure_outputs("ess-enrichment"), Input("ess-analysis-result", "data"), prevent_initial_call=True)
+def show_enrichment(result):
+    """Fig. 1B for the shown analysis: the top gene sets of the target's modifier genes."""
+    if not result:
+        return empty_figure("Run the analysis to test its modifier genes for pathway enrichment."), PRIVATE_CONFIG, ""
+    target, models, source = result["target"], result["models"], _source(result)
+    try:
+        analysis = screen_service.analysis_result(target, models, source=source)
+        if analysis is None:
+            raise InputError("The stored result is gone; run the analysis again.")
+        table, library = enrichment_service.modifier_enrichment(analysis.report.modifiers, source)
+    except InputError as exc:
+        return empty_figure(str(exc)), PRIVATE_CONFIG, str(exc)
+    prov = services.provenance(KIND, "modifier-enrichment", target, source=source, models=models)
+    n_sig = int((table["q"] < 0.05).sum())
+    top = table.iloc[0]
+    methods = (f"The {table.attrs['n_modifiers']} modifier genes of {target} tested against {len(table):,} gene sets "
+               f"({library}) with the {table.attrs['n_background']:,} expression genes as background: one-sided "
+               f"hypergeometric test, Benjamini-Hochberg FDR over the sets; {n_sig} set(s) with q < 0.05; top: "
+               f"{top['term']} ({top['overlap']} of {top['set_size']} genes, p = {top['p']:.2e}, q = {top['q']:.2e})."
+               f" Data: {prov['dataset']}. {prov['app']}.")
+    return render_card(enrichment_figure(table, target), prov, methods)

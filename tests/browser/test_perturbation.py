@@ -45,3 +45,35 @@ def test_perturbation_page_trains_and_exports(page, server):
     assert frame["x"].to_numpy() == pytest.approx([v for t in drawn for v in t["x"]])
     assert frame["y"].tolist() == [v for t in drawn for v in t["y"]]
     assert page.console_errors == []
+
+
+def test_connectivity_query_ranks_the_query_signature_first(page, server):
+    from core.datasets import load_demo
+
+    gene = sorted(map(str, load_demo("perturbation").signatures["CRISPR"].index))[3]
+    page.goto(server + f"/perturbation/connectivity?type=CRISPR&gene={gene}")
+    page.wait_for_selector(".page-header h1")
+    assert "Simulated demo data" in page.inner_text(".simulated-banner")
+    assert gene in page.inner_text("#pconn-gene")
+    page.click("#pconn-mode input[value='signature']")
+    for box in page.locator("#pconn-sets input[type=checkbox]").all():  # measured sets only: a quick search
+        value = box.get_attribute("value")
+        if ("predicted" in value) == box.is_checked():
+            box.click()
+    page.click("#pconn-run")
+    page.wait_for_function(
+        "() => document.querySelector('#pconn-status').innerText.startsWith('Finished')", timeout=300_000)
+    page.wait_for_selector("#pconn-table td")
+    link = page.locator("#pconn-table td[data-dash-column=gene] a").first  # the rank-1 row
+    assert link.inner_text() == gene and link.get_attribute("href") == f"/gene?gene={gene}"
+    assert "signatures searched" in page.inner_text("#pconn-summary")
+    page.wait_for_function(
+        "() => { const g = document.querySelector('#card-pconn-plot .js-plotly-plot'); "
+        "return g && g.data && g.data.length > 0; }", timeout=60_000)
+    screenshot(page, "perturbation-connectivity")
+    page.fill("#pconn-up", "NOT_A_GENE")  # an impossible pasted query gets a message, not a crash
+    page.click("#pconn-mode input[value='lists']")
+    page.click("#pconn-run")
+    page.wait_for_function("() => document.querySelector('#pconn-error').innerText.length > 0", timeout=60_000)
+    assert "paste both" in page.inner_text("#pconn-error")
+    assert page.console_errors == []

@@ -45,12 +45,21 @@ def test_bad_parameters_give_a_message_not_a_crash():
 def test_results_callback_draws_the_stored_models(trained):
     gene = tnet.default_gene()
     out = page.show_results({"epochs": EPOCHS, "width": WIDTH, "seconds": 1.0}, gene, "RNAi")
-    sig_fig, _, sig_methods, scatter_fig, _, _, models_fig, _, _, rows, similar, verdict, status = out
+    sig_fig, _, sig_methods, scatter_fig, _, _, models_fig, _, _, rows, similar, verdict, intervals, status = out
     assert {t.name for t in sig_fig.data} == {"predicted", "measured"}
     assert sig_fig.layout.meta["provenance"]["gene"] == gene
     assert len(scatter_fig.data[0].x) == len(dataset("perturbation").landmarks)
     assert len(rows) == 15 and len(similar) == 15 and gene not in {r["gene"] for r in similar}
-    assert "Pearson delta" in verdict and status.startswith("Finished")
+    assert "Pearson delta" in verdict and "95% CI" in verdict and status.startswith("Finished")
+    # one interval per type, model (refined, fundnn), baseline and reported metric, and the sentence follows them
+    assert len(intervals) == 3 * 2 * 3 * 4
+    for row in intervals:
+        side = "beats" if row["low"] > 0 else "worse" if row["high"] < 0 else "no detectable difference"
+        assert row["verdict"] == side and row["low"] <= row["difference"] <= row["high"]
+    for row in (r for r in intervals if r["model"] == "refined" and r["metric"] == "pearson_delta"):
+        word = {"beats": "beats the", "worse": "is worse than the",
+                "no detectable difference": "no detectable difference from the"}[row["verdict"]]
+        assert f"{word} {tnet_labels()[row['baseline']]}" in verdict
     # the bar CSV holds exactly the drawn numbers
     content, filename = exports.build_download(sig_fig.to_plotly_json(), "csv")
     frame = pd.read_csv(io.StringIO(content))
@@ -59,6 +68,27 @@ def test_results_callback_draws_the_stored_models(trained):
     predicted = trained["predicted_RNAi"].loc[gene]
     assert np.allclose(np.asarray(sig_fig.data[0].x, float), predicted.reindex(sig_fig.data[0].y).to_numpy(),
                        atol=1e-6)
+
+
+def tnet_labels():
+    from core.transcriptionnet.pipeline import MODEL_LABELS
+
+    return MODEL_LABELS
+
+
+def test_verdict_says_beats_only_when_the_interval_excludes_zero():
+    table = pd.DataFrame([
+        ("RNAi", "refined", "mean", "pearson_delta", 60, 0.12, 0.05, 0.19, "beats"),
+        ("RNAi", "refined", "knn", "pearson_delta", 60, 0.002, -0.03, 0.04, "no detectable difference"),
+        ("RNAi", "refined", "ridge", "pearson_delta", 60, -0.1, -0.2, -0.01, "worse"),
+        ("RNAi", "refined", "knn", "pearson", 60, 0.2, 0.1, 0.3, "beats"),
+    ], columns=tnet.INTERVAL_TABLE_COLUMNS)
+    text = tnet.verdict(table)
+    assert "beats the training mean (+0.120, 95% CI +0.050 to +0.190)" in text
+    assert "no detectable difference from the k nearest network neighbours (+0.002, 95% CI \u22120.030 to +0.040)" in text
+    assert "is worse than the ridge on embedding" in text and "60 held-out genes" in text
+    assert "beats the k nearest" not in text  # the raw-Pearson row is not the sentence's metric
+    assert tnet.verdict(table.iloc[:0]) == "" and tnet.intervals(None).empty
 
 
 def test_similar_genes_are_ranked_by_cosine(trained):
@@ -75,7 +105,7 @@ def test_similar_genes_are_ranked_by_cosine(trained):
 def test_page_without_training_and_network_view():
     assert page.layout(gene="nonexistent", type="OE", epochs="x", width="7") is not None
     out = page.show_results(None, "SIM0001", "CRISPR")
-    assert out[-1] == "Idle." and out[-4] == []
+    assert out[-1] == "Idle." and out[-5] == [] and out[-2] == []
     fig, config, methods = page.show_network(tnet.default_gene())
     layers = {t.name.split(" (")[0] for t in fig.data if t.mode == "lines"}
     assert layers <= set(dataset("perturbation").layers) and layers
@@ -111,8 +141,9 @@ def test_registered_dataset_trains_on_its_own_types_and_genes(registered, traine
     assert set(payload["predicted_OE"].index) <= set(data.genes.index)
     assert page.load_cached_training(EPOCHS, WIDTH, source)["cached"] is True
     out = page.show_results({"epochs": EPOCHS, "width": WIDTH, "cached": True}, gene, "CRISPR", source)
-    sig_fig, _, sig_methods, scatter_fig, _, _, _models, _, _, rows, similar, verdict, status = out
+    sig_fig, _, sig_methods, scatter_fig, _, _, _models, _, _, rows, similar, verdict, intervals, status = out
     assert sig_fig.layout.meta["provenance"]["params"]["type"] == "RNAi"
     assert len(scatter_fig.data[0].x) == 50 and "simulated" not in sig_methods
     assert {r["type"] for r in rows} == {"RNAi", "OE"} and len(similar) == 15
     assert "CRISPR" not in verdict and status == "Loaded the stored models."
+    assert {r["type"] for r in intervals} == {"RNAi", "OE"}

@@ -158,6 +158,13 @@ def essentiality_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
         predictions = analysis.report.predictions
         frames["predictions"] = predictions.rename(columns={"actual": "actual_gene_effect",
                                                             "predicted": "predicted_gene_effect"})
+        lineage_fit = analysis.weights.dropna(subset=["r2"]) if "r2" in analysis.weights else analysis.weights
+        if len(lineage_fit) >= 2:
+            best, worst = lineage_fit["r2"].idxmax(), lineage_fit["r2"].idxmin()
+            facts.append(("per-lineage linear fit R² (best, worst)",
+                          f"{best} {lineage_fit.loc[best, 'r2']:.2f}; {worst} {lineage_fit.loc[worst, 'r2']:.2f} "
+                          f"(n = {int(lineage_fit.loc[worst, 'n_cells'])})"))
+            frames["lineage_weights"] = analysis.weights.rename(columns={"r2": "r_squared"}).reset_index()
     except InputError:
         pass
     frames["modifiers"] = pd.DataFrame({"modifier": modifiers})
@@ -256,6 +263,8 @@ def dko_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
     by_type = (part.groupby("cell_type")["impact"].agg(["count", "mean", "median"])
                .rename(columns={"count": "n_cells", "mean": "mean_impact", "median": "median_impact"})
                .reset_index())
+    by_cluster = (part.groupby("cluster")["impact"].agg(["count", "mean"])
+                  .rename(columns={"count": "n_cells", "mean": "mean_impact_bray_curtis"}).reset_index())
     n_cells = dataset(method, source).expression.shape[1]
     keystone = gene in (getattr(dataset(method, source), "keystones", None) or [])
     top_type = by_type.sort_values("mean_impact", ascending=False).iloc[0]
@@ -265,6 +274,7 @@ def dko_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
         ("cells where present", f"{len(part):,} of {n_cells:,}"),
         ("largest in cell type", f"{top_type['cell_type']} (mean {top_type['mean_impact']:.4f}, "
                                  f"n = {int(top_type['n_cells'])})"),
+        ("largest in impact cluster", _top_cluster(part)),
     ]
     if keystone:
         facts.append(("planted role (simulated)", "keystone regulator"))
@@ -276,8 +286,15 @@ def dko_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
     by_type = by_type.rename(columns={"mean_impact": "mean_impact_bray_curtis",
                                       "median_impact": "median_impact_bray_curtis"})
     related = {"keystone": [str(rank)]} if keystone else {}
-    return Section(method, True, summary, facts, {"impact_per_cell": per_cell, "impact_by_cell_type": by_type},
-                   float(means[gene]), related)
+    return Section(method, True, summary, facts, {"impact_per_cell": per_cell, "impact_by_cell_type": by_type,
+                                                  "impact_by_cluster": by_cluster}, float(means[gene]), related)
+
+
+def _top_cluster(part: pd.DataFrame) -> str:
+    means = part.groupby("cluster")["impact"].agg(["mean", "count"]).sort_values("mean", ascending=False)
+    if means.empty:
+        return "none"
+    return f"{means.index[0]} (mean {means['mean'].iloc[0]:.4f}, n = {int(means['count'].iloc[0])})"
 
 
 # --- perturbation signatures ----------------------------------------------------------------

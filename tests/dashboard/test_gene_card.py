@@ -79,6 +79,14 @@ def test_sections_agree_with_independent_computations():
         assert matrix.loc[gene, method] == pytest.approx(card.sections[method].headline, rel=1e-6)
 
 
+def test_lineage_view_shows_the_planted_excluded_lineage():
+    # FAM50A is driven by FAM50B in every lineage but Prostate (planted): the card's lineage view says so
+    section = gene_service.gene_card("FAM50A").sections["essentiality"]
+    weights = section.frames["lineage_weights"].set_index("lineage")
+    assert weights["r_squared"].idxmin() == "Prostate"
+    assert "Prostate" in dict(section.facts)["per-lineage linear fit R² (best, worst)"]
+
+
 def test_a_modifier_is_explained_as_a_modifier():
     card = gene_service.gene_card("RPP25")
     ess = card.sections["essentiality"]
@@ -152,7 +160,8 @@ def test_card_figure_exports_as_png_and_svg_with_its_four_panels():
     fig = gene_card_figure("RPP25L", card.frames(), {}, {})
     provenance = services.provenance("essentiality", "gene-card", "RPP25L")
     png = export.figure_to_image(fig, "png", "print", provenance)
-    assert export.png_size(png) == (2100, round(2100 * 860 / 1100))
+    width, height = export.png_size(png)
+    assert width == 2100 and abs(height - 2100 * 860 / 1100) <= 3  # the figure's own aspect at 7 in, 300 dpi
     assert export.read_png_text(png)["Title"] == "RPP25L across four methods"
     svg = export.figure_to_image(fig, "svg", "print", provenance).decode()
     for title in PANEL_TITLES.values():

@@ -218,7 +218,7 @@ def decode_section(gene: str, source: str = DEFAULT_DATASET, n_regulators: int =
         tissue, score, rank, n = as_regulator.iloc[0]
         facts.append(("as a regulator (mean DeepLIFT over test genes)",
                       f"strongest in {tissue}: {score:+.4f}, rank {rank} of {n} regulators"))
-        related["as regulator"] = [f"strongest in {tissue}, rank {rank} of {n}"]
+        related["as regulator"] = [f"strongest in {tissue}, {score:+.3f}, rank {rank} of {n}"]
         frames["as_regulator"] = as_regulator
     return Section(method, True, summary, facts, frames, r, related)
 
@@ -235,7 +235,9 @@ def _as_regulator(gene: str, params: dict, source: str) -> pd.DataFrame | None:
     rows = [{"tissue": t, "mean_attribution": float(scores.loc[names[0], t]),
              "rank_by_abs_attribution": int(ranks.loc[names[0], t]), "n_regulators": len(scores)}
             for t in scores.columns]
-    return pd.DataFrame(rows).sort_values(["rank_by_abs_attribution", "tissue"], ignore_index=True)
+    frame = pd.DataFrame(rows)
+    order = np.lexsort((-frame["mean_attribution"].abs().to_numpy(), frame["rank_by_abs_attribution"].to_numpy()))
+    return frame.iloc[order].reset_index(drop=True)
 
 
 # --- DKO ------------------------------------------------------------------------------------
@@ -375,7 +377,7 @@ def concordance(gene: str, sections: dict[str, Section]) -> str:
                      f"({', '.join(targets[:3])}{', ...' if len(targets) > 3 else ''}).")
     if dko_.available:
         parts.append(f"Its in-silico knockout moves single-cell profiles by {dko_.headline:.3f} Bray-Curtis "
-                     f"on average ({dict(dko_.facts)['rank among all knockouts'].split(' (')[0]}).")
+                     f"on average (rank {dict(dko_.facts)['rank among all knockouts'].split(' (')[0]}).")
     if sig.available and np.isfinite(sig.headline):
         parts.append(f"Its predicted perturbation signatures agree with the measured ones at r {sig.headline:.2f}.")
     similar = set(sig.related.get("similar signatures", []))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
@@ -15,6 +17,9 @@ from dashboard.services import gene as gene_service
 dash.register_page(__name__, path="/gene", name="Gene card", title="Gene card · PerturbScope", order=7)
 
 EXAMPLES = ("RPP25L", "RPP25", "KRAS", "MCL1", "HNF4A", "SPI1")
+#: Each panel's headline number, appended to its title.
+PANEL_NUMBERS = {"essentiality": "test r {:.2f}", "decode": "r {:.2f}", "dko": "mean {:.3f}",
+                 "perturbation": "mean r {:.2f}"}
 
 
 def _facts(facts: list[tuple[str, str]]) -> html.Table | None:
@@ -68,9 +73,8 @@ def layout(gene: str | None = None, **_):
     card = gene_service.gene_card(symbol)
     sections = card.sections
     notes = {m: s.summary for m, s in sections.items()}
-    headlines = {"essentiality": "test r", "decode": "r", "dko": "mean", "perturbation": "mean r"}
-    shown = {m: f"{headlines[m]} {s.headline:.2f}" if m != "dko" else f"mean {s.headline:.3f}"
-             for m, s in sections.items() if s.available and s.headline == s.headline}
+    shown = {m: PANEL_NUMBERS[m].format(s.headline) for m, s in sections.items()
+             if s.available and math.isfinite(s.headline)}
     fig = gene_card_figure(symbol, card.frames(), notes, shown)
     provenance = services.provenance("essentiality", "gene-card", symbol,
                                      datasets={m: services.source_label(m) for m in gene_service.METHODS})
@@ -99,8 +103,7 @@ def _methods_text(gene: str) -> str:
     return (f"Gene card of {gene}: each panel is read from the stored result of one method on its demo dataset "
             "(simulated): the modifier-gene atlas's chosen model on held-out cell lines (Rosenski et al. 2023), "
             "the DEcode CNN's tissue profile (Tasaki et al. 2020), DKO's in-silico knockout of the gene in every "
-            "cell where it is present (He et al. 2025) and TranscriptionNet's predicted signature (2024). "
-            f"Made with PerturbScope {services.provenance('dko', 'gene-card')['app'].split()[-1]}.")
+            "cell where it is present (He et al. 2025) and TranscriptionNet's predicted signature (2024).")
 
 
 @callback(

@@ -66,6 +66,8 @@ class Section:
         The method's headline number (:data:`HEADLINES`), or NaN.
     related
         Genes this method ties to the gene (modifiers, regulators, similar signatures).
+    together
+        The section's sentence in the card's concordance paragraph.
     """
 
     method: str
@@ -75,6 +77,7 @@ class Section:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     headline: float = float("nan")
     related: dict[str, list[str]] = field(default_factory=dict)
+    together: str = ""
 
 
 @dataclass
@@ -127,26 +130,29 @@ def essentiality_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
     frames: dict[str, pd.DataFrame] = {}
     if len(modifier_of):
         frames["modifier_of"] = modifier_of
-    of_text = ""
+    of_text, of_together = "", ""
     if len(modifier_of):
+        of_together = (f"It is a selected modifier of {len(modifier_of)} target(s) in the atlas "
+                       f"({', '.join(modifier_of['target'][:3])}{', ...' if len(modifier_of) > 3 else ''}).")
         listed = ", ".join(f"{t} (r {r:.2f})" for t, r in zip(modifier_of["target"][:5], modifier_of["test_pearson"][:5]))
         of_text = f" Modifier of {len(modifier_of)} target(s): {listed}."
     related = {"modifier of": list(modifier_of["target"])}
     atlas = essentiality.atlas_result(source)
     if atlas is None:
         return Section(method, bool(len(modifier_of)), "No atlas of this dataset yet; build it on the atlas page."
-                       + of_text, frames=frames, related=related)
+                       + of_text, frames=frames, related=related, together=of_together)
     row = essentiality.atlas_row(gene, source)
     if row is None or row.get("error"):
         why = "is not a screened target" if row is None else f"has no model ({row['error']})"
         summary = f"{gene} {why} in this dataset." + (of_text or " It is not a selected modifier of any target either.")
-        return Section(method, bool(len(modifier_of)), summary, frames=frames, related=related)
+        return Section(method, bool(len(modifier_of)), summary, frames=frames, related=related,
+                       together=of_together)
     modifiers = [m for m in str(row["modifiers"]).split(";") if m]
     model = MODEL_LABELS.get(row["chosen_model"], row["chosen_model"])
     facts = [
         ("chosen model", model),
-        ("test Pearson r", f"{row['test_pearson']:.3f} (p = {_fmt_p(row['test_pearson_p'])}, "
-                           f"{int(row['n_test'])} held-out cell lines)"),
+        ("test Pearson r", f"{row['test_pearson']:.3f} (p = {_fmt_p(row['test_pearson_p'])}, BH q = "
+                           f"{_fmt_p(row['q'])}, {int(row['n_test'])} held-out cell lines)"),
         ("test RMSE (mean-only baseline)", f"{row['test_rmse']:.3f} ({row['baseline_test_rmse']:.3f})"),
         ("modifiers (any of 3 tests, BH q < 0.05)", f"{len(modifiers)}: " + ", ".join(modifiers[:8])
          + (" ..." if len(modifiers) > 8 else "")),
@@ -172,7 +178,9 @@ def essentiality_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
                f"(p = {_fmt_p(row['test_pearson_p'])}, {model}) from {len(modifiers)} modifier gene(s)"
                + (f", the strongest {row['single_best_modifier']}." if row["single_best_modifier"] else ".") + of_text)
     related["modifiers"] = modifiers
-    return Section(method, True, summary, facts, frames, float(row["test_pearson"]), related)
+    together = (f"Its CRISPR essentiality is predicted from expression with test r {row['test_pearson']:.2f} "
+                f"(BH q = {_fmt_p(row['q'])} over the atlas's targets). {of_together}").strip()
+    return Section(method, True, summary, facts, frames, float(row["test_pearson"]), related, together)
 
 
 # --- DEcode ---------------------------------------------------------------------------------
@@ -220,7 +228,8 @@ def decode_section(gene: str, source: str = DEFAULT_DATASET, n_regulators: int =
                       f"strongest in {tissue}: {score:+.4f}, rank {rank} of {n} regulators"))
         related["as regulator"] = [f"strongest in {tissue}, {score:+.3f}, rank {rank} of {n}"]
         frames["as_regulator"] = as_regulator
-    return Section(method, True, summary, facts, frames, r, related)
+    together = f"DEcode predicts its tissue profile at r {r:.2f} ({held})."
+    return Section(method, True, summary, facts, frames, r, related, together)
 
 
 def _as_regulator(gene: str, params: dict, source: str) -> pd.DataFrame | None:
@@ -288,8 +297,11 @@ def dko_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
     by_type = by_type.rename(columns={"mean_impact": "mean_impact_bray_curtis",
                                       "median_impact": "median_impact_bray_curtis"})
     related = {"keystone": [str(rank)]} if keystone else {}
+    together = (f"Its in-silico knockout moves single-cell profiles by {means[gene]:.3f} Bray-Curtis on average "
+                f"(rank {rank} of {len(means)}).")
     return Section(method, True, summary, facts, {"impact_per_cell": per_cell, "impact_by_cell_type": by_type,
-                                                  "impact_by_cluster": by_cluster}, float(means[gene]), related)
+                                                  "impact_by_cluster": by_cluster}, float(means[gene]), related,
+                   together)
 
 
 def _top_cluster(part: pd.DataFrame) -> str:
@@ -346,9 +358,11 @@ def perturbation_section(gene: str, source: str = DEFAULT_DATASET, n_similar: in
                + (f" ({len(held)} held out from training)" if len(held) else "") + ".")
     related = {"similar signatures": list(dict.fromkeys(similar_frame.sort_values("cosine_centred",
                                                                                      ascending=False)["gene"]))}
+    together = (f"Its predicted perturbation signatures agree with the measured ones at r {headline:.2f}."
+                if np.isfinite(headline) else "")
     return Section(method, True, summary, facts, {"signature_agreement": per_type,
                    "signatures": pd.concat(signatures, ignore_index=True), "similar_signatures": similar_frame},
-                   headline, related)
+                   headline, related, together)
 
 
 SECTIONS = {"essentiality": essentiality_section, "decode": decode_section, "dko": dko_section,
@@ -367,19 +381,8 @@ def concordance(gene: str, sections: dict[str, Section]) -> str:
     if not have:
         return f"No method has data on {gene}."
     parts = [f"{len(have)} of {len(METHODS)} methods have results on {gene}."]
+    parts += [sections[m].together for m in METHODS if sections[m].together]
     ess, dec, dko_, sig = (sections[m] for m in METHODS)
-    if ess.available and np.isfinite(ess.headline):
-        strength = "predictable" if ess.headline >= 0.3 else "weakly predictable"
-        parts.append(f"Its essentiality is {strength} from expression (test r {ess.headline:.2f}).")
-    targets = ess.related.get("modifier of", [])
-    if targets:
-        parts.append(f"It is a selected modifier of {len(targets)} target(s) in the atlas "
-                     f"({', '.join(targets[:3])}{', ...' if len(targets) > 3 else ''}).")
-    if dko_.available:
-        parts.append(f"Its in-silico knockout moves single-cell profiles by {dko_.headline:.3f} Bray-Curtis "
-                     f"on average (rank {dict(dko_.facts)['rank among all knockouts'].split(' (')[0]}).")
-    if sig.available and np.isfinite(sig.headline):
-        parts.append(f"Its predicted perturbation signatures agree with the measured ones at r {sig.headline:.2f}.")
     similar = set(sig.related.get("similar signatures", []))
     partners = [("modifiers", "a modifier of its essentiality"), ("modifier of", "a target it modifies"),
                 ("regulators", "one of its top DEcode regulators")]

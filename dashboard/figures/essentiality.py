@@ -383,7 +383,7 @@ def published_comparison_figure(frame: pd.DataFrame, simulated: bool) -> go.Figu
                 x_title="published test Pearson r (Rosenski et al. 2023, DepMap)",
                 y_title="test Pearson r, this atlas")
     fig.update_xaxes(range=[-0.3, 1.0])
-    fig.update_yaxes(range=[-0.3, 1.0], scaleanchor="x")
+    fig.update_yaxes(range=[-0.3, 1.0])
     return fig
 
 

@@ -12,7 +12,7 @@
 * :func:`enrich_modifiers` -- pathway enrichment of a modifier set (hypergeometric, BH;
   :mod:`~core.essentiality.enrichment`).
 * :func:`predict_essentiality` -- apply a target's model to new samples and flag groups whose
-  predictions differ from the mean prediction (one-sample t-test, BH;
+  predictions differ from the other samples' (Welch's t-test, BH;
   :mod:`~core.essentiality.new_samples`).
 * :func:`build_atlas` -- every target with fast models on one split, selection as matrix products
   (:mod:`~core.essentiality.atlas`).

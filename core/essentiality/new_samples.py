@@ -12,7 +12,8 @@ The protocol here:
    the other 25 %), then refits the chosen model on *all* reference cell lines with those modifiers.
 2. The new samples are aligned to the modifier genes by gene symbol and put on the reference's
    expression scale (:func:`align_scale`).
-3. :func:`group_test` compares each group's predictions with the mean prediction over all samples.
+3. :func:`group_test` compares each group's predictions with those of all other samples (Welch's
+   t-test, BH over groups): a group is flagged when its mean prediction differs from the rest's.
 
 The model extrapolates from cell lines to other material; nothing here corrects for batch or
 tissue-composition differences beyond the scale transform.
@@ -193,31 +194,35 @@ def fit_reference_model(expression: pd.DataFrame, effect: pd.Series, *, models: 
 # --- the group test ------------------------------------------------------------------------------
 
 def group_test(predictions: pd.Series, groups: pd.Series | None = None, *, fdr: float = 0.05) -> pd.DataFrame:
-    """Does each group's mean prediction differ from the mean prediction over all samples?
+    """Does each group's mean prediction differ from that of the other samples?
 
-    For each group with at least 2 samples: a two-sided one-sample t-test
-    (:func:`scipy.stats.ttest_1samp`) of the group's predictions against ``m``, the mean prediction
-    over *all* samples (the group's own included), with ``n - 1`` degrees of freedom;
-    Benjamini-Hochberg over the tested groups; ``flagged`` when ``q < fdr``. Samples without a
-    prediction (NaN) are left out of ``m`` and of their group.
+    For each group: Welch's two-sided t-test (:func:`scipy.stats.ttest_ind` with
+    ``equal_var=False``, Welch-Satterthwaite degrees of freedom) of the group's predictions against
+    the predictions of all other samples; Benjamini-Hochberg over the tested groups; ``flagged``
+    when ``q < fdr``. Comparing with the rest rather than with the mean over all samples keeps the
+    group out of its own reference value, and still gives a finite t when a model predicts one
+    value for a whole group (a tree leaf, a lost driver). Samples without a prediction (NaN) are
+    left out.
 
     Parameters
     ----------
     predictions : Series
         Predicted gene effect by sample.
     groups : Series, optional
-        Group by sample (missing: one group, ``"all samples"``, whose t is 0).
+        Group by sample (missing: one group, ``"all samples"``, with nothing to compare and so no test).
     fdr : float
         BH level for ``flagged``.
 
     Returns
     -------
     DataFrame
-        :data:`GROUP_COLUMNS`, one row per group, sorted by ``p`` then ``group``; ``t``, ``p``, ``q``
-        are NaN for groups of fewer than 2 samples or with constant predictions, which are never
-        flagged. ``attrs["mean_prediction"]`` holds ``m``.
+        :data:`GROUP_COLUMNS`, one row per group, sorted by ``p`` then ``group``: ``n`` samples,
+        ``mean_prediction`` (the group's mean), Welch's ``t`` (positive: the group is predicted less
+        essential than the rest), ``p``, BH ``q`` and ``flagged``. ``t``, ``p`` and ``q`` are NaN, and
+        the group is not flagged, when the group or the rest has fewer than 2 samples or both are
+        constant. ``attrs["mean_prediction"]`` holds the mean prediction over all samples.
     """
-    from scipy.stats import ttest_1samp
+    from scipy.stats import ttest_ind
 
     if not 0 < fdr < 1:
         raise InputError(f"fdr must be between 0 and 1; got {fdr}")
@@ -230,16 +235,16 @@ def group_test(predictions: pd.Series, groups: pd.Series | None = None, *, fdr: 
     ok = pred.notna().to_numpy()
     if not ok.any():
         raise InputError("no sample has a prediction")
-    pred, labels = pred[ok], labels[ok]
-    overall = float(pred.mean())
+    values, labels = pred[ok].to_numpy(np.float64), labels[ok].to_numpy()
     rows = []
-    for group, values in pred.groupby(labels, sort=True):
-        v = values.to_numpy(np.float64)
+    for group in sorted(set(labels)):
+        inside = labels == group
+        v, rest = values[inside], values[~inside]
         t = p = float("nan")
-        if len(v) >= 2 and np.ptp(v) > 0:
-            res = ttest_1samp(v, overall)
+        if len(v) >= 2 and len(rest) >= 2 and (np.ptp(v) > 0 or np.ptp(rest) > 0):
+            res = ttest_ind(v, rest, equal_var=False)
             t, p = float(res.statistic), float(res.pvalue)
-        rows.append({"group": str(group), "n": len(v), "mean_prediction": float(v.mean()), "t": t, "p": p})
+        rows.append({"group": str(group), "n": int(len(v)), "mean_prediction": float(v.mean()), "t": t, "p": p})
     table = pd.DataFrame(rows, columns=GROUP_COLUMNS[:5])
     tested = table["p"].notna().to_numpy()
     table["q"] = np.nan
@@ -247,7 +252,7 @@ def group_test(predictions: pd.Series, groups: pd.Series | None = None, *, fdr: 
         table.loc[tested, "q"] = bh_fdr(table.loc[tested, "p"].to_numpy())
     table["flagged"] = (table["q"] < fdr).fillna(False).astype(bool)
     table = table.sort_values(["p", "group"], na_position="last", kind="stable").reset_index(drop=True)
-    table.attrs["mean_prediction"] = overall
+    table.attrs["mean_prediction"] = float(values.mean())
     return table[GROUP_COLUMNS]
 
 
@@ -266,7 +271,7 @@ class NewSamplePrediction:
     groups
         :func:`group_test`'s table.
     mean_prediction
-        Mean prediction over all predicted samples (the test's reference value).
+        Mean prediction over all predicted samples.
     model
         The :class:`ReferenceModel` applied.
     transform
@@ -308,13 +313,13 @@ def predict_essentiality(expression: pd.DataFrame, effect: pd.Series, new_expres
                          groups: pd.Series | None = None, *, models: Sequence[str] | None = FAST_MODELS,
                          random_state: int = 0, fdr: float = 0.05, scale: str = "auto", on_missing: str = "raise",
                          model: ReferenceModel | None = None, **evaluate_options) -> NewSamplePrediction:
-    """Predict a target's gene effect in new samples and flag groups that differ from the mean prediction.
+    """Predict a target's gene effect in new samples and flag groups whose predictions differ from the rest.
 
     The model is trained on the reference (:func:`fit_reference_model`: modifier selection, model
     choice on validation, test on 25 % held out, then a refit on all cell lines); the new samples
     are aligned by gene symbol and put on the reference's scale (:func:`align_scale`); each group is
-    tested by :func:`group_test`: a two-sided one-sample t-test of the group's predictions against
-    the mean prediction over all new samples, Benjamini-Hochberg over groups, flagged at ``q < fdr``.
+    tested by :func:`group_test`: Welch's two-sided t-test of the group's predictions against those
+    of all other new samples, Benjamini-Hochberg over groups, flagged at ``q < fdr``.
 
     Parameters
     ----------

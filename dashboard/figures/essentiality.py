@@ -431,7 +431,7 @@ def new_samples_figure(predictions: pd.Series, groups: pd.Series, table: pd.Data
     reference_line(fig, y=mean_prediction, dash="dash", label=f"mean prediction {mean_prediction:.3f}", label_above=True)
     n_flagged = int(table["flagged"].sum())
     base_layout(fig, title=(f"{target}: predicted essentiality of new samples by group (red *: differs from the "
-                            f"mean prediction, BH q < {fdr:g}; {n_flagged} of {len(table)} groups)"),
+                            f"other samples, Welch t-test, BH q < {fdr:g}; {n_flagged} of {len(table)} groups)"),
                 y_title=f"predicted {target} gene effect (lower = more essential)")
     fig.update_xaxes(tickangle=-40, automargin=True)
     return fig

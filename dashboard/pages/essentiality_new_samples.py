@@ -60,8 +60,8 @@ def layout(gene: str | None = None, samples: str | None = None, data: str | None
             html.P(id="ns-missing", className="card-help", role="alert"),
         ]),
         figure_card("new-samples", "Predicted essentiality by group", height=540,
-                    help_text="Each point is a new sample; red groups (*) differ from the mean prediction "
-                              f"(dashed line): one-sample t-test, BH q < {FDR:g}."),
+                    help_text="Each point is a new sample; red groups (*) differ from the other samples (Welch's "
+                              f"t-test, BH q < {FDR:g}); the dashed line is the mean prediction over all samples."),
         html.Div(className="card", children=[
             html.H3("Groups", className="card-title"),
             data_table("ns-groups", TABLE_COLUMNS, text=("group", "flagged")),
@@ -123,6 +123,10 @@ def show_predictions(target, sample_set, upload, source):
               f"(p = {model.report.test_pearson_p:.1e}) on the reference, refitted on all {model.n_cells:,} cell lines. "
               f"Scale transform of the new samples: {result.transform}. Mean prediction "
               f"{result.mean_prediction:.3f}. Flagged groups (BH q < {FDR:g}): {flagged_text}.")
+    untested = result.groups.loc[result.groups["p"].isna(), "group"].tolist()
+    if untested:
+        status += (f" Not tested (fewer than 2 samples in the group or the rest, or no spread): "
+                   f"{', '.join(untested[:10])}{', …' if len(untested) > 10 else ''}.")
     missing = ""
     if result.missing_modifiers:
         missing = (f"The new samples lack {len(result.missing_modifiers)} modifier gene(s) of the full model: "
@@ -136,8 +140,9 @@ def show_predictions(target, sample_set, upload, source):
                f"validation RMSE ({model.chosen_model}; held-out test Pearson r = {model.report.test_pearson:.2f}), "
                f"then refitted on all {model.n_cells:,} reference cell lines. New samples were aligned by gene symbol "
                f"and put on the reference scale ({result.transform}). Each group's predictions were compared with "
-               f"the mean prediction over all samples ({result.mean_prediction:.3f}) by a two-sided one-sample "
-               f"t-test (scipy.stats.ttest_1samp), Benjamini-Hochberg over groups, flagged at q < {FDR:g}. "
+               f"those of all other samples by Welch's two-sided t-test (scipy.stats.ttest_ind, equal_var=False), "
+               f"Benjamini-Hochberg over groups, flagged at q < {FDR:g} (mean prediction over all samples "
+               f"{result.mean_prediction:.3f}). "
                f"Reference: {services.source_label(KIND, source)}.")
     prov = services.provenance(KIND, "new-samples", result.target, source=source, samples=sample_set,
                                upload=(upload or {}).get("name") if sample_set == ns_service.UPLOAD else None)

@@ -27,18 +27,17 @@ def reference():
     return x, effect
 
 
-def test_group_test_matches_scipy_one_sample_t_and_bh():
+def test_group_test_matches_scipy_welch_t_and_bh():
     rng = np.random.default_rng(3)
     groups = pd.Series(np.repeat(["a", "b", "c", "d", "solo"], [10, 12, 8, 15, 1]))
     pred = pd.Series(rng.normal(0, 1, len(groups)) + groups.map({"a": 3.0, "b": 0, "c": -0.2, "d": 0.1, "solo": 0}))
     table = group_test(pred, groups)
     assert list(table.columns) == GROUP_COLUMNS
-    m = pred.mean()
-    assert table.attrs["mean_prediction"] == pytest.approx(m)
+    assert table.attrs["mean_prediction"] == pytest.approx(pred.mean())
     rows = table.set_index("group")
     ps = {}
     for g in "abcd":
-        ref = stats.ttest_1samp(pred[groups == g], m)
+        ref = stats.ttest_ind(pred[groups == g], pred[groups != g], equal_var=False)
         assert rows.loc[g, "t"] == pytest.approx(ref.statistic, rel=1e-12)
         assert rows.loc[g, "p"] == pytest.approx(ref.pvalue, rel=1e-12)
         assert rows.loc[g, "n"] == (groups == g).sum()
@@ -57,10 +56,21 @@ def test_group_test_matches_scipy_one_sample_t_and_bh():
 def test_group_test_without_groups_and_bad_fdr():
     pred = pd.Series([0.1, 0.2, 0.4, -0.1])
     table = group_test(pred)
-    assert table.loc[0, "group"] == "all samples" and table.loc[0, "t"] == pytest.approx(0.0, abs=1e-12)
+    assert table.loc[0, "group"] == "all samples" and np.isnan(table.loc[0, "t"])  # nothing to compare with
     assert not table.loc[0, "flagged"]
     with pytest.raises(InputError, match="fdr"):
         group_test(pred, fdr=1.5)
+
+
+def test_a_group_with_one_predicted_value_is_still_tested():
+    """A tree predicts one leaf for a whole group: Welch's t stays finite because the rest varies."""
+    rng = np.random.default_rng(4)
+    pred = pd.Series(np.concatenate([np.full(8, -1.1), rng.normal(-0.4, 0.2, 40)]))
+    groups = pd.Series(["lost"] * 8 + ["other"] * 40)
+    rows = group_test(pred, groups).set_index("group")
+    ref = stats.ttest_ind(pred[:8], pred[8:], equal_var=False)
+    assert np.isfinite(rows.loc["lost", "t"]) and rows.loc["lost", "t"] == pytest.approx(ref.statistic)
+    assert rows.loc["lost", "flagged"]
 
 
 def test_scale_detection_and_log2_transform():

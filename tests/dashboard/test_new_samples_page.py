@@ -47,7 +47,7 @@ def test_demo_page_flags_the_planted_tissue():
     planted = next(t for t in fig.data if t.name.rstrip(" *") == truth["group"])
     assert planted.name.endswith("*") and planted.marker.color == RED
     assert "log2(x+1)" in status and truth["group"] in status
-    assert "one-sample t-test" in methods and "Benjamini-Hochberg" in methods
+    assert "Welch's two-sided t-test" in methods and "Benjamini-Hochberg" in methods
     assert missing == ""
     assert fig.layout.meta["provenance"]["view"] == "new-samples"
 

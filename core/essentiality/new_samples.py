@@ -306,7 +306,8 @@ def _clean_new(new_expression: pd.DataFrame) -> pd.DataFrame:
         raise InputError(f"the new samples repeat gene column(s) {', '.join(dup[:10])}; give each gene once")
     if frame.index.has_duplicates:
         raise InputError("the new samples repeat sample ids; give each sample once")
-    return frame.apply(pd.to_numeric, errors="coerce")
+    frame = frame.apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    return frame.where(np.isfinite(frame))  # infinities count as missing values
 
 
 def predict_essentiality(expression: pd.DataFrame, effect: pd.Series, new_expression: pd.DataFrame,

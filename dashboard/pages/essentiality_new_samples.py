@@ -90,6 +90,8 @@ def stage_upload(contents, filename):
         staged = ns_service.stage(contents, filename)
     except InputError as exc:
         return dash.no_update, dash.no_update, str(exc)
+    except Exception as exc:  # an unreadable file must not become an HTTP 500
+        return dash.no_update, dash.no_update, f"The file could not be read ({type(exc).__name__}: {exc})."
     return staged, ns_service.UPLOAD, ""
 
 
@@ -109,6 +111,10 @@ def show_predictions(target, sample_set, upload, source):
         result, samples = ns_service.predict(target, source, sample_set, upload, fdr=FDR)
     except InputError as exc:
         return empty_figure(str(exc)), PRIVATE_CONFIG, "", [], "", str(exc)
+    except Exception as exc:  # shown to the user, never an HTTP 500
+        message = (f"The prediction failed ({type(exc).__name__}: {exc}); check the new samples' values "
+                   "or report this message.")
+        return empty_figure(message), PRIVATE_CONFIG, "", [], "", message
     model = result.model
     groups = samples.groups if samples.groups is not None else None
     labels = (groups.reindex(result.predictions.index).fillna("ungrouped") if groups is not None

@@ -125,9 +125,10 @@ def test_samples_missing_a_modifier_value_are_left_out(reference):
     model = fit_reference_model(x, effect, models=MODELS)
     new = x.iloc[:10].copy()
     new.iloc[0, new.columns.get_loc(model.modifiers[0])] = np.nan
+    new.iloc[1, new.columns.get_loc(model.modifiers[0])] = np.inf
     result = predict_essentiality(x, effect, new, model=model)
-    assert result.incomplete_samples == [new.index[0]]
-    assert np.isnan(result.predictions.iloc[0]) and result.groups["n"].sum() == 9
+    assert result.incomplete_samples == list(new.index[:2])
+    assert result.predictions.iloc[:2].isna().all() and result.groups["n"].sum() == 8
 
 
 def test_demo_flags_the_planted_tissue():

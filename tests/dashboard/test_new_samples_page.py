@@ -106,3 +106,14 @@ def test_registered_expression_as_new_samples_and_as_reference(registered):
     # a registered reference with the simulated tissues still shows the banner; without them it does not
     assert services.SIMULATED_NOTE in _text(page.layout(gene="RPP25L", data=source))
     assert services.SIMULATED_NOTE not in _text(page.layout(gene="RPP25L", data=source, samples=ns.UPLOAD))
+
+
+def test_an_unexpected_failure_is_a_message_not_a_server_error(monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ns, "predict", boom)
+    fig, _c, _m, rows, status, missing = page.show_predictions("RPP25L", ns.DEMO_SET, None, "demo")
+    assert rows == [] and "disk on fire" in missing and "prediction failed" in missing
+    monkeypatch.setattr(ns, "stage", boom)
+    assert "could not be read" in page.stage_upload(_data_url("a,b\n"), "x.csv")[2]

@@ -72,13 +72,6 @@ def layout(gene: str | None = None, **_):
         return _start(notice)
     card = gene_service.gene_card(symbol)
     sections = card.sections
-    notes = {m: s.summary for m, s in sections.items()}
-    shown = {m: PANEL_NUMBERS[m].format(s.headline) for m, s in sections.items()
-             if s.available and math.isfinite(s.headline)}
-    fig = gene_card_figure(symbol, card.frames(), notes, shown)
-    provenance = services.provenance("essentiality", "gene-card", symbol,
-                                     datasets={m: services.source_label(m) for m in gene_service.METHODS})
-    figure, config, methods = render_card(fig, provenance, _methods_text(symbol))
     return html.Div([
         page_header(f"{symbol}: one gene, four methods",
                     "Each method's stored result on this gene (demo datasets, trained models and the atlas): "
@@ -95,8 +88,28 @@ def layout(gene: str | None = None, **_):
         ]),
         html.Div(className="grid-2", children=[_section(symbol, sections[m]) for m in gene_service.METHODS]),
         _published(symbol, card),
-        figure_card("gene-card", f"{symbol} across four methods", height=870, initial=(figure, config, methods)),
+        # drawn once the words are on screen: a graph in the first render makes the page wait for plotly.js
+        html.Div(id="gene-figure-slot", children=html.Div("Drawing the four-panel figure…", className="card")),
     ])
+
+
+@callback(
+    Output("gene-figure-slot", "children"),
+    Input("gene-card-gene", "data"),
+)
+def draw_figure(gene):
+    """The card's four-panel figure, with its export bar and methods text."""
+    if not gene:
+        return no_update
+    card = gene_service.gene_card(gene)
+    notes = {m: s.summary for m, s in card.sections.items()}
+    shown = {m: PANEL_NUMBERS[m].format(s.headline) for m, s in card.sections.items()
+             if s.available and math.isfinite(s.headline)}
+    fig = gene_card_figure(gene, card.frames(), notes, shown)
+    provenance = services.provenance("essentiality", "gene-card", gene,
+                                     datasets={m: services.source_label(m) for m in gene_service.METHODS})
+    return figure_card("gene-card", f"{gene} across four methods", height=870,
+                       initial=render_card(fig, provenance, _methods_text(gene)))
 
 
 def _methods_text(gene: str) -> str:

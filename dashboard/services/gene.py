@@ -409,7 +409,26 @@ def _published_row(gene: str):
 
 
 def gene_card(gene: str, source: str = DEFAULT_DATASET) -> GeneCard:
-    """Every method's section on one gene, from stored results only."""
+    """Every method's section on one gene, from stored results only.
+
+    Kept per process while the stored results it reads stay the same (treat the card as read-only).
+    """
+    return _gene_card(gene, source, _results_token(source))
+
+
+def _results_token(source: str) -> tuple:
+    """Which stored results a card can read, of which datasets: a new result makes a new card."""
+    from dashboard.services import dataset_hash, decode, dko, essentiality, perturbation
+
+    return (tuple(dataset_hash(m, source) for m in METHODS),
+            essentiality.atlas_result(source) is not None,
+            decode.is_trained(decode.training_params(source=source), source),
+            dko.sweep_result(dko.DEFAULT_STEPS, source) is not None,
+            perturbation.result(perturbation.DEFAULT_EPOCHS, perturbation.DEFAULT_WIDTH, source) is not None)
+
+
+@functools.lru_cache(maxsize=64)
+def _gene_card(gene: str, source: str, _token: tuple) -> GeneCard:
     sections = {m: SECTIONS[m](gene, source) for m in METHODS}
     published, modifier_of = _published_row(gene)
     return GeneCard(gene, sections, published, modifier_of, concordance(gene, sections))

@@ -56,6 +56,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
     source, data_notice = services.pick_source(KIND, data)
     target, notice = pick_target(gene, source)
     data = services.dataset(KIND, source)
+    gene_sets = enrichment_service.libraries(source)
     return html.Div([
         page_header(
             "Modifier genes",
@@ -91,12 +92,21 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
                 data_table("ess-modifier-table", MODIFIER_COLUMNS, page_size=12, text=("gene", "tests")),
             ]),
         ]),
+        html.Div(className="controls", children=[
+            html.Label(["Gene sets for the enrichment", dcc.Dropdown(
+                id="ess-enrichment-library", options=gene_sets, value=gene_sets[0]["value"] if gene_sets else None,
+                clearable=False,
+                placeholder="none: register a GMT file on the Datasets page",
+            )], className="control"),
+        ]),
         figure_card("ess-enrichment", "Pathway enrichment of the modifier genes", height=400,
                     help_text="Each gene set tested for more modifier genes than expected among the dataset's "
                               "expression genes: one-sided hypergeometric test, Benjamini-Hochberg FDR over the "
                               "sets (Rosenski et al. 2023, Fig. 1B)."
-                              + (" The demo's gene sets are SIMULATED pathways that contain its planted modifier "
-                                 "sets." if services.is_demo(source) else "")),
+                              + (" The demo's own gene sets are SIMULATED pathways that contain its planted "
+                                 "modifier sets." if services.is_demo(source) else "")
+                              + " Gene-set libraries (GMT files) registered on the Datasets page are offered in "
+                                "the menu above; none is downloaded."),
         html.Div(className="controls", children=[
             html.Label(["Modifier shown in the scatters", dcc.Dropdown(
                 id="q-modifier", options=[modifier] if modifier else [], value=modifier, clearable=True,
@@ -435,8 +445,9 @@ def venn_region_clicked(click, result):
     return _modifier_rows(selection, genes), f"Showing {count} found by {label}. Click another region, or re-run to list all."
 
 
-@callback(*figure_outputs("ess-enrichment"), Input("ess-analysis-result", "data"), prevent_initial_call=True)
-def show_enrichment(result):
+@callback(*figure_outputs("ess-enrichment"), Input("ess-analysis-result", "data"),
+          Input("ess-enrichment-library", "value"), prevent_initial_call=True)
+def show_enrichment(result, choice=None):
     """Fig. 1B for the shown analysis: the top gene sets of the target's modifier genes."""
     if not result:
         return empty_figure("Run the analysis to test its modifier genes for pathway enrichment."), PRIVATE_CONFIG, ""
@@ -445,10 +456,11 @@ def show_enrichment(result):
         analysis = screen_service.analysis_result(target, models, source=source)
         if analysis is None:
             raise InputError("The stored result is gone; run the analysis again.")
-        table, library = enrichment_service.modifier_enrichment(analysis.report.modifiers, source)
+        table, library = enrichment_service.modifier_enrichment(analysis.report.modifiers, source, choice)
     except InputError as exc:
         return empty_figure(str(exc)), PRIVATE_CONFIG, str(exc)
-    prov = services.provenance(KIND, "modifier-enrichment", target, source=source, models=models)
+    prov = services.provenance(KIND, "modifier-enrichment", target, source=source, models=models,
+                               gene_sets=choice or "default")
     n_sig = int((table["q"] < 0.05).sum())
     top = table.iloc[0]
     methods = (f"The {table.attrs['n_modifiers']} modifier genes of {target} tested against {len(table):,} gene sets "

@@ -88,3 +88,36 @@ def modifier_enrichment(modifiers, source: str = DEFAULT_DATASET,
         raise InputError("no modifier gene was selected, so there is nothing to test for enrichment")
     background = list(map(str, dataset(KIND, source).expression.columns))
     return enrich_modifiers(list(modifiers), sets, background), name
+
+
+ATLAS_TERMS = "essentiality.atlas-top-terms"
+
+
+def atlas_top_terms(source: str = DEFAULT_DATASET, choice: str | None = None) -> tuple[pd.DataFrame | None, str]:
+    """Each atlas target's most enriched gene set and its BH q (:func:`core.essentiality.top_terms`).
+
+    Computed from the stored atlas's modifiers with the dataset's first (or the chosen) library,
+    background = the expression genes, and stored. Returns ``(table indexed by target, library
+    name)``; the table is None when there is no atlas or no library (the name then says why).
+    """
+    from core.cache import make_key
+    from core.essentiality import top_terms
+    from dashboard.services import essentiality as ess_service
+
+    atlas = ess_service.atlas_result(source)
+    if atlas is None:
+        return None, "no atlas yet"
+    offered = libraries(source)
+    choice = choice if choice is not None else (offered[0]["value"] if offered else None)
+    if choice is None:
+        return None, NO_LIBRARY
+    sets, name = library(source, choice)
+
+    def compute():
+        modifiers = {str(t): [g for g in str(m).split(";") if g] for t, m in atlas["modifiers"].fillna("").items()}
+        background = list(map(str, dataset(KIND, source).expression.columns))
+        return {"table": top_terms(modifiers, sets, background)}
+
+    params = {"atlas": ess_service.atlas_params(), "library": choice}
+    key = make_key(ATLAS_TERMS, services.dataset_hash(KIND, source), params)
+    return services.store().get_or_compute(key, compute)["table"].set_index("target", drop=False), name

@@ -77,3 +77,26 @@ def test_registered_dataset_without_a_library_says_how_to_get_one(registered, tm
     fig, _config, text = page.show_enrichment({"target": target, "models": ess_service.ATLAS_SET,
                                                "source": entry.ident})
     assert "GMT" in text
+
+
+def test_atlas_table_gives_each_targets_top_term_as_the_card_would():
+    """The atlas browser's top_term / top_term_q columns: the first bar of each target's enrichment card."""
+    from dashboard.pages import essentiality_sweep
+
+    *_, note, rows, _summary, _status = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
+    atlas = ess_service.atlas_result()
+    by_target = {r["target"].split("]")[0][1:]: r for r in rows}
+    assert set(by_target) == set(atlas.index)
+    planted = planted_modifier_sets(services.dataset("essentiality"))
+    checked = 0
+    for target in atlas.index[atlas["n_modifiers"] > 0][:40]:
+        table, _ = enrichment.modifier_enrichment(atlas.loc[target, "modifiers"].split(";"))
+        row = by_target[target]
+        assert row["top_term"] == table["term"].iloc[0]
+        assert row["top_term_q"] == pytest.approx(table["q"].iloc[0], rel=1e-9)
+        checked += 1
+    assert checked >= 10
+    hits = [t for t in planted if t in by_target and by_target[t]["top_term"] == PLANTED_PREFIX + t
+            and by_target[t]["top_term_q"] < 0.05]
+    assert len(hits) >= len(planted) / 2  # planted modifier sets find their planted pathway in the atlas too
+    assert "simulated demo pathways" in note and "q < 0.05" in note

@@ -63,7 +63,7 @@ def test_atlas_page_shows_the_prebuilt_demo_atlas():
     """The demo's atlas comes with `make demo-data`: the atlas browser draws it without a build."""
     assert ess_service.atlas_result() is not None
     (hist, _, methods, single, _, _, published, _, published_methods,
-     rows, summary, status) = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
+     terms_note, rows, summary, status) = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
     table = ess_service.atlas_result()
     assert sum(sum(t.y) for t in hist.data) == table["test_pearson"].notna().sum()
     assert sum(len(t.x) for t in single.data) == (table["test_pearson"].notna() & table["single_best_pearson"].notna()).sum()

@@ -13,6 +13,9 @@
   (Fig. 3C-E) and the per-fold view of a cross-validated report (:mod:`~core.essentiality.counts`).
 * :func:`enrich_modifiers` -- pathway enrichment of a modifier set (hypergeometric, BH;
   :mod:`~core.essentiality.enrichment`); :func:`top_terms` -- the top term of every target at once.
+* :func:`predict_essentiality` -- apply a target's model to new samples and flag groups whose
+  predictions differ from the other samples' (Welch's t-test, BH;
+  :mod:`~core.essentiality.new_samples`).
 * :func:`build_atlas` -- every target with fast models on one split, selection as matrix products
   (:mod:`~core.essentiality.atlas`).
 
@@ -28,6 +31,10 @@ from core.essentiality.evaluate import NO_MODEL, GeneReport, evaluate_gene
 from core.essentiality.heldout import GLOBAL, heldout_lineage_errors
 from core.essentiality.lineage import lineage_weights
 from core.essentiality.models import ATLAS_MODELS, FAST_MODELS, MODEL_LABELS, MODEL_NAMES, make_model
+from core.essentiality.new_samples import (
+    GROUP_COLUMNS, NewSamplePrediction, ReferenceModel, align_scale, detect_scale, fit_reference_model, group_test,
+    predict_essentiality,
+)
 from core.essentiality.screen import correlation_screen
 from core.essentiality.selection import TABLE_COLUMNS, TESTS, ModifierSelection, select_modifiers, select_modifiers_all
 from core.essentiality.sweep import SWEEP_COLUMNS, add_target_q, summarise_sweep, sweep
@@ -40,4 +47,6 @@ __all__ = [
     "NO_MODEL", "SWEEP_COLUMNS", "TABLE_COLUMNS", "TESTS", "TreeResult", "correlation_screen", "evaluate_gene",
     "add_target_q", "fit_tree", "heldout_lineage_errors", "lineage_weights", "make_model", "select_modifiers", "select_modifiers_all",
     "summarise_sweep", "sweep",
+    "GROUP_COLUMNS", "NewSamplePrediction", "ReferenceModel", "align_scale", "detect_scale", "fit_reference_model",
+    "group_test", "predict_essentiality",
 ]

@@ -1,4 +1,4 @@
-"""Controls and constants shared by the three modifier-gene pages.
+"""Controls and constants shared by the modifier-gene pages.
 
 Kept outside ``dashboard/pages`` because Dash imports page modules itself:
 one page importing another could execute it twice.
@@ -16,7 +16,7 @@ from dashboard.components.subnav import subnav
 KIND = "essentiality"
 DEFAULT_TARGET = "RPP25L"
 SECTIONS = [("/essentiality", "Modifier genes"), ("/essentiality/tree", "Decision tree"),
-            ("/essentiality/sweep", "Genome-wide atlas")]
+            ("/essentiality/sweep", "Genome-wide atlas"), ("/essentiality/new-samples", "New samples")]
 MODEL_SETS = ("all", "fast")
 
 
@@ -57,7 +57,7 @@ def family_query(gene: str | None, source: str, models: str | None = None) -> di
 
 
 def family_nav(active: str, gene: str | None, source: str, models: str | None = None) -> html.Nav:
-    """Tabs between the three pages, keeping the gene, the model set and the dataset."""
+    """Tabs between the family's pages, keeping the gene, the model set and the dataset."""
     return subnav(SECTIONS, active, query=family_query(gene, source, models))
 
 

@@ -8,7 +8,7 @@ from dash import dash_table
 def _column(name: str, markdown: tuple[str, ...]) -> dict:
     if name in markdown:
         return {"name": name, "id": name, "presentation": "markdown"}
-    if name == "q" or name.endswith(("_p", "_q")) or name.startswith("perm_"):
+    if name in ("p", "q") or name.endswith(("_p", "_q")) or name.startswith("perm_"):
         # p- and q-values: scientific notation, still sorted and filtered as numbers
         return {"name": name, "id": name, "type": "numeric", "format": {"specifier": ".2e"}}
     return {"name": name, "id": name, "type": "numeric", "format": {"specifier": ".4~r"}}

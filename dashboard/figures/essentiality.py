@@ -383,7 +383,7 @@ def published_comparison_figure(frame: pd.DataFrame, simulated: bool) -> go.Figu
                 x_title="published test Pearson r (Rosenski et al. 2023, DepMap)",
                 y_title="test Pearson r, this atlas")
     fig.update_xaxes(range=[-0.3, 1.0])
-    fig.update_yaxes(range=[-0.3, 1.0], scaleanchor="x")
+    fig.update_yaxes(range=[-0.3, 1.0])
     return fig
 
 
@@ -519,4 +519,37 @@ def cv_figure(predictions: pd.DataFrame, folds: pd.DataFrame, target: str, r: fl
                                                          1.0], row=1, col=2)
     fig.update_annotations(font={"size": 12})
     fig.update_layout(margin={"t": 80})
+    return fig
+
+
+# --- essentiality of new samples --------------------------------------------------------------------
+
+def new_samples_figure(predictions: pd.Series, groups: pd.Series, table: pd.DataFrame, target: str,
+                       mean_prediction: float, fdr: float = 0.05) -> go.Figure:
+    """Predicted gene effect of new samples, one box with its points per group, flagged groups in red.
+
+    ``table`` is :func:`core.essentiality.group_test`'s; groups are ordered by mean prediction (most
+    essential first) and a flagged group's label carries its q.
+    """
+    order = table.sort_values(["mean_prediction", "group"])
+    labels = groups.reindex(predictions.index)
+    fig = go.Figure()
+    for row in order.itertuples(index=False):
+        values = predictions[(labels == row.group).to_numpy()].dropna()
+        flagged = bool(row.flagged)
+        name = f"{row.group} *" if flagged else str(row.group)
+        fig.add_trace(go.Box(
+            y=values.to_numpy(), name=name, boxpoints="all", jitter=0.4, pointpos=0, text=values.index.astype(str),
+            marker={"color": RED if flagged else BLUE, "size": 5}, line={"color": RED if flagged else BLUE},
+            showlegend=False,
+            hovertemplate=(f"%{{text}} ({row.group})<br>predicted effect %{{y:.3f}}<br>group mean "
+                           f"{row.mean_prediction:.3f}, n {row.n}<br>t {row.t:.2f}, p {row.p:.2e}, q {row.q:.2e}"
+                           "<extra></extra>"),
+        ))
+    reference_line(fig, y=mean_prediction, dash="dash", label=f"mean prediction {mean_prediction:.3f}", label_above=True)
+    n_flagged = int(table["flagged"].sum())
+    base_layout(fig, title=(f"{target}: predicted essentiality of new samples by group (red *: differs from the "
+                            f"other samples, Welch t-test, BH q < {fdr:g}; {n_flagged} of {len(table)} groups)"),
+                y_title=f"predicted {target} gene effect (lower = more essential)")
+    fig.update_xaxes(tickangle=-40, automargin=True)
     return fig

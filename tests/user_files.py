@@ -73,10 +73,23 @@ def perturbation_files(folder: Path, n_genes: int = 300, seed: int = 0) -> dict[
     return files
 
 
+def gmt_file(folder: Path, seed: int = 0) -> dict[str, list[Path]]:
+    """A gzipped GMT library over the genes of :func:`depmap_files` (same seed): simulated pathways that hold
+    its planted modifier sets, as the demo's."""
+    from core.datasets import make_essentiality_demo
+    from core.datasets.essentiality_pathways import make_demo_pathways
+    from core.datasets.gene_sets import write_gmt
+
+    data = make_essentiality_demo(seed=seed, n_cells=120, n_lineages=4, n_genes=165, n_targets=70)
+    folder.mkdir(parents=True, exist_ok=True)
+    return {"gmt": [write_gmt(make_demo_pathways(data, n_random=30, size=(5, 40)), folder / "pathways.gmt.gz")]}
+
+
 def all_kinds(folder: Path) -> dict[str, dict[str, list[Path]]]:
     """kind -> role -> paths, one valid dataset of each kind."""
     return {"essentiality": depmap_files(folder / "depmap"), "dko": singlecell_file(folder / "sc"),
-            "decode": decode_file(folder / "decode"), "perturbation": perturbation_files(folder / "pert")}
+            "decode": decode_file(folder / "decode"), "perturbation": perturbation_files(folder / "pert"),
+            "genesets": gmt_file(folder / "gmt")}
 
 
-__all__ = ["all_kinds", "decode_file", "depmap_files", "perturbation_files", "singlecell_file", "np"]
+__all__ = ["all_kinds", "decode_file", "depmap_files", "gmt_file", "perturbation_files", "singlecell_file", "np"]

@@ -3,15 +3,20 @@
 A GMT file has one gene set per line, tab-separated: the set's name, a description (may be
 empty or a URL), then its genes. :func:`load_gmt` reads plain or gzipped UTF-8 files and
 refuses anything else with an :class:`~core.errors.InputError` that says what to fix;
-:func:`write_gmt` writes one.
+:func:`write_gmt` writes one. :class:`GeneSetLibrary` is a library as the Datasets page
+registers it (kind ``genesets``), stored without pickle.
 """
 
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
+import pandas as pd
+
+from core.datasets.storage import Persistable
 from core.errors import InputError
 
 MAX_BYTES = 200_000_000
@@ -101,3 +106,32 @@ def write_gmt(gene_sets: Mapping[str, Iterable[str]], path: str | Path,
     data = ("\n".join(lines) + "\n").encode("utf-8")
     path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
     return path
+
+
+@dataclass
+class GeneSetLibrary(Persistable):
+    """A registered gene-set library.
+
+    Attributes
+    ----------
+    members
+        One row per (set, gene): columns ``term`` and ``gene``, sets in file order.
+    params
+        ``registered`` (the registration's name) and the numbers of sets and genes.
+    """
+
+    members: pd.DataFrame
+    params: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_sets(cls, gene_sets: Mapping[str, Iterable[str]], name: str = "") -> "GeneSetLibrary":
+        """A library from set name -> genes (as :func:`load_gmt` returns)."""
+        rows = [(term, str(gene)) for term, genes in gene_sets.items() for gene in genes]
+        members = pd.DataFrame(rows, columns=["term", "gene"]).astype(str)
+        return cls(members=members, params={"registered": name, "n_sets": int(members["term"].nunique()),
+                                            "n_genes": int(members["gene"].nunique())})
+
+    @property
+    def sets(self) -> dict[str, list[str]]:
+        """Set name -> genes, in file order."""
+        return {str(term): list(part["gene"]) for term, part in self.members.groupby("term", sort=False)}

@@ -10,6 +10,8 @@ kind                files (roles)                                 read by
 ``decode``          one DEcode bundle (.npz) or toy folder        :func:`load_decode_any`
 ``perturbation``    network edge lists + RNAi/CRISPR/OE           :func:`load_network`,
                     signatures (+ gene table)                     :func:`load_signatures`
+``genesets``        one GMT gene-set library (MSigDB, Reactome,   :func:`load_gmt`
+                    KEGG, GO exports)
 ==================  ===========================================  ==========================
 
 Files are copied to ``<root>/<kind>/<digest>/`` where ``digest`` is the SHA-256
@@ -65,6 +67,8 @@ class KindSpec:
     page: str
     roles: tuple[Role, ...]
     about: str
+    #: the page opens a registration by its id (``?data=``); False for libraries the page offers itself
+    opens_by_id: bool = True
 
 
 SPECS: dict[str, KindSpec] = {
@@ -98,6 +102,14 @@ SPECS: dict[str, KindSpec] = {
          Role("genes", "Gene table (optional)", required=False,
               hint="entrez and symbol columns, to map Entrez ids to symbols")),
         "One file per network layer and at least one signature type, all with the same landmark genes.",
+    ),
+    "genesets": KindSpec(
+        "genesets", "Gene-set library (GMT)", "/essentiality",
+        (Role("gmt", "Gene sets (GMT)", hint=".gmt or .gmt.gz: MSigDB, Reactome, KEGG or GO export, gene symbols"),),
+        "A gene-set library for the pathway enrichment of modifier genes on the Modifier genes page (nothing is "
+        "downloaded there): one set per line, name<TAB>description<TAB>genes, with gene symbols as in the "
+        "expression tables.",
+        opens_by_id=False,
     ),
 }
 KINDS: tuple[str, ...] = tuple(SPECS)
@@ -503,8 +515,32 @@ def _validate_perturbation(files, report: ValidationReport):
                             truth=pd.DataFrame(index=genes.index), params={"source": "registered"})
 
 
+#: Sets smaller than this are kept but counted: a hypergeometric test on them has little power.
+MIN_SET_GENES = 5
+
+
+def _validate_genesets(files, report: ValidationReport):
+    from core.datasets.gene_sets import load_gmt
+
+    sets = load_gmt(_one(files, "gmt"))
+    sizes = pd.Series({name: len(genes) for name, genes in sets.items()})
+    genes = {g for members in sets.values() for g in members}
+    report.summary.update({"gene sets": f"{len(sets):,}", "genes": f"{len(genes):,}",
+                           "median set size": f"{int(sizes.median()):,}"})
+    report.add("ok", f"{len(sets):,} gene sets over {len(genes):,} genes (sizes {sizes.min():,} to {sizes.max():,})")
+    small = int((sizes < MIN_SET_GENES).sum())
+    if small:
+        report.add("warning", f"{small:,} set(s) have fewer than {MIN_SET_GENES} genes; they can rarely reach "
+                              "significance")
+    numeric = sum(g.isdigit() for g in genes)
+    if numeric > 0.5 * len(genes):
+        report.add("error", f"{numeric:,} of {len(genes):,} genes are numbers (Entrez ids?); the expression tables "
+                            "use gene symbols: export the library with symbols (e.g. MSigDB's *.symbols.gmt)")
+    return sets
+
+
 VALIDATORS = {"essentiality": _validate_essentiality, "dko": _validate_dko, "decode": _validate_decode,
-              "perturbation": _validate_perturbation}
+              "perturbation": _validate_perturbation, "genesets": _validate_genesets}
 
 
 def validate(kind: str, files: dict[str, list[str | Path]],
@@ -548,6 +584,10 @@ def validate(kind: str, files: dict[str, list[str | Path]],
 
 def to_page_data(kind: str, loaded: Any, name: str):
     """The dataclass a method page works on, from what :func:`validate` loaded."""
+    if kind == "genesets":
+        from core.datasets.gene_sets import GeneSetLibrary
+
+        return GeneSetLibrary.from_sets(loaded, name)
     if kind == "essentiality":
         from core.datasets.essentiality_demo import EssentialityData
 
@@ -690,7 +730,8 @@ class DatasetRegistry:
         return entry
 
     def load(self, kind: str, ident: str):
-        """The page dataclass (EssentialityData, DKOData, DecodeData, PerturbationData) of a registration.
+        """The page dataclass (EssentialityData, DKOData, DecodeData, PerturbationData, GeneSetLibrary) of a
+        registration.
 
         Read from the typed binary copy made at registration (a full DepMap
         release in about a second); registrations made before such copies
@@ -718,7 +759,8 @@ def _page_class(kind: str):
 
     module, name = {"essentiality": ("essentiality_demo", "EssentialityData"), "dko": ("dko_demo", "DKOData"),
                     "decode": ("decode_demo", "DecodeData"),
-                    "perturbation": ("perturbation_demo", "PerturbationData")}[kind]
+                    "perturbation": ("perturbation_demo", "PerturbationData"),
+                    "genesets": ("gene_sets", "GeneSetLibrary")}[kind]
     return getattr(importlib.import_module(f"core.datasets.{module}"), name)
 
 

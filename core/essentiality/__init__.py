@@ -9,8 +9,10 @@
 * :func:`lineage_weights`, :func:`fit_tree`, :func:`heldout_lineage_errors` -- the paper's Fig. 5A-F,
   5G and 4.
 * :func:`sweep` -- genome-wide, resumable, joblib or Dask.
+* :func:`report_modifier_counts`, :func:`cv_folds` -- linear models on the top 1, 5 and all modifiers
+  (Fig. 3C-E) and the per-fold view of a cross-validated report (:mod:`~core.essentiality.counts`).
 * :func:`enrich_modifiers` -- pathway enrichment of a modifier set (hypergeometric, BH;
-  :mod:`~core.essentiality.enrichment`).
+  :mod:`~core.essentiality.enrichment`); :func:`top_terms` -- the top term of every target at once.
 * :func:`predict_essentiality` -- apply a target's model to new samples and flag groups whose
   predictions differ from the other samples' (Welch's t-test, BH;
   :mod:`~core.essentiality.new_samples`).
@@ -21,7 +23,10 @@ Heavy libraries (torch, xgboost) are imported inside the functions that need the
 """
 
 from core.essentiality.atlas import ATLAS_COLUMNS, atlas_split, build_atlas
-from core.essentiality.enrichment import ENRICHMENT_COLUMNS, enrich_modifiers
+from core.essentiality.counts import (
+    COUNT_COLUMNS, FOLD_COLUMNS, ModifierCounts, cv_folds, modifier_counts, rank_modifiers, report_modifier_counts,
+)
+from core.essentiality.enrichment import ENRICHMENT_COLUMNS, TOP_TERM_COLUMNS, enrich_modifiers, top_terms
 from core.essentiality.evaluate import NO_MODEL, GeneReport, evaluate_gene
 from core.essentiality.heldout import GLOBAL, heldout_lineage_errors
 from core.essentiality.lineage import lineage_weights
@@ -36,6 +41,8 @@ from core.essentiality.sweep import SWEEP_COLUMNS, add_target_q, summarise_sweep
 from core.essentiality.tree import NODE_COLUMNS, TreeResult, fit_tree
 
 __all__ = [
+    "COUNT_COLUMNS", "FOLD_COLUMNS", "ModifierCounts", "cv_folds", "modifier_counts", "rank_modifiers",
+    "report_modifier_counts", "TOP_TERM_COLUMNS", "top_terms",
     "ATLAS_COLUMNS", "ATLAS_MODELS", "ENRICHMENT_COLUMNS", "enrich_modifiers", "atlas_split", "build_atlas", "FAST_MODELS", "GLOBAL", "GeneReport", "MODEL_LABELS", "MODEL_NAMES", "ModifierSelection", "NODE_COLUMNS",
     "NO_MODEL", "SWEEP_COLUMNS", "TABLE_COLUMNS", "TESTS", "TreeResult", "correlation_screen", "evaluate_gene",
     "add_target_q", "fit_tree", "heldout_lineage_errors", "lineage_weights", "make_model", "select_modifiers", "select_modifiers_all",

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
+from core.essentiality.counts import linear_test, pearson_test, rank_modifiers
 from core.essentiality.models import check_models, make_model
 from core.essentiality.selection import ModifierSelection, select_modifiers
 
@@ -111,12 +112,7 @@ def _rmse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _pearson(actual: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
-    from scipy.stats import pearsonr
-
-    if len(actual) < 3 or np.ptp(predicted) == 0 or np.ptp(actual) == 0:
-        return float("nan"), float("nan")
-    r, p = pearsonr(actual, predicted)
-    return float(r), float(p)
+    return pearson_test(actual, predicted)
 
 
 def _aligned(expression: pd.DataFrame, effect: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
@@ -188,14 +184,10 @@ def _fit_split(x: pd.DataFrame, y: pd.Series, train: np.ndarray, test: np.ndarra
     best_gene, best_r, best_p = "", float("nan"), float("nan")
     table = selection.table
     if len(table) and table["pearson_r"].notna().any():
-        from sklearn.linear_model import LinearRegression
-
-        best_gene = str(table["pearson_r"].abs().idxmax())
-        xb = x.loc[y.index, [best_gene]].to_numpy(np.float64)
-        ok_train = ~np.isnan(xb[train, 0])
-        ok_test = ~np.isnan(xb[test, 0])
-        single = LinearRegression().fit(xb[train][ok_train], yv[train][ok_train])
-        best_r, best_p = _pearson(yv[test][ok_test], single.predict(xb[test][ok_test]))
+        # the same ranking and linear test as the one-vs-many panels (core.essentiality.counts)
+        best_gene = rank_modifiers(selection)[0]
+        used, single_pred = linear_test(x.loc[y.index, [best_gene]].to_numpy(np.float64), yv, train, test)
+        best_r, best_p = _pearson(yv[used], single_pred)
     return {
         "selection": selection, "modifiers": modifiers, "validation_rmse": validation_rmse, "chosen": chosen,
         "fit_seconds": fit_seconds, "train": train, "val": val, "test": test, "train_pred": train_pred,

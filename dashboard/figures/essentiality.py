@@ -404,6 +404,124 @@ def enrichment_figure(table: pd.DataFrame, target: str, n: int = 5) -> go.Figure
     return fig
 
 
+# --- one vs many modifiers and cross-validation (paper Fig. 3C-E) -------------------------
+
+def _lower_subplot_titles(fig: go.Figure, top: float = 0.84) -> None:
+    """Make room above the panels (for the simulated-data stamp): plots end at ``top``, their titles just above."""
+    for annotation in fig.layout.annotations:
+        annotation.y = top
+    fig.update_yaxes(domain=[0, top])
+
+
+def _score_text(r: float, p: float, n: int) -> str:
+    return f"r undefined (n = {n})" if not np.isfinite(r) else f"r = {r:.2f}, p = {_p_text(p)}, n = {n}"
+
+
+def modifier_counts_figure(summary: pd.DataFrame, predictions: pd.DataFrame, chosen: pd.DataFrame, target: str,
+                           chosen_model: str, chosen_r: float, chosen_p: float) -> go.Figure:
+    """Predicted against actual on the test cells: linear models on the top 1, 5 and all modifiers, and the chosen model.
+
+    Parameters
+    ----------
+    summary, predictions
+        :class:`core.essentiality.ModifierCounts` parts (one row / set of points per linear model).
+    chosen
+        The chosen model's test rows (``cell, actual, predicted``).
+    chosen_model, chosen_r, chosen_p
+        Its name and test Pearson r and p.
+    """
+    from plotly.subplots import make_subplots
+
+    panels = []
+    for row in summary.itertuples():
+        genes = row.genes.split(";") if row.genes else []
+        label = f"{row.model}: {genes[0]}" if row.k == 1 and genes else f"{row.model} ({row.n_modifiers} genes)"
+        if row.k is not None and row.n_modifiers < row.k:
+            label = f"{row.model}: only {row.n_modifiers} modifier(s)"
+        panels.append((f"linear, {label}", predictions[predictions["model"] == row.model],
+                       _score_text(row.test_pearson, row.test_pearson_p, row.n_test), BLUE))
+    panels.append((f"chosen: {chosen_model}", chosen, _score_text(chosen_r, chosen_p, len(chosen)), RED))
+    fig = make_subplots(rows=1, cols=len(panels), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[f"{name}<br>{score}" for name, _, score, _ in panels])
+    _lower_subplot_titles(fig)
+    values = np.concatenate([predictions[["actual", "predicted"]].to_numpy().ravel(),
+                             chosen[["actual", "predicted"]].to_numpy().ravel()])
+    values = values if np.isfinite(values).any() else np.array([0.0, 1.0])
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    pad = 0.04 * (hi - lo or 1.0)
+    lo, hi = lo - pad, hi + pad
+    for col, (name, part, score, colour) in enumerate(panels, start=1):
+        fig.add_trace(scatter_type(len(part))(
+            x=part["actual"].to_numpy(), y=part["predicted"].to_numpy(), mode="markers", name=name,
+            marker={"size": 5, "color": colour, "opacity": 0.7}, text=part["cell"].to_numpy(), showlegend=False,
+            hovertemplate="%{text}<br>actual %{x:.2f}<br>predicted %{y:.2f}<extra>" + name + "</extra>",
+        ), row=1, col=col)
+        fig.add_shape(type="line", x0=lo, y0=lo, x1=hi, y1=hi, line={"color": GREY, "dash": "dot", "width": 1},
+                      row=1, col=col)
+        fig.update_xaxes(title_text="actual", range=[lo, hi], row=1, col=col)
+    base_layout(fig, title=f"{target}: one modifier or many, on the held-out cell lines")
+    fig.update_yaxes(title_text="predicted gene effect", range=[lo, hi], row=1, col=1)
+    fig.update_annotations(font={"size": 11})
+    fig.update_layout(margin={"t": 70})
+    return fig
+
+
+def cv_figure(predictions: pd.DataFrame, folds: pd.DataFrame, target: str, r: float, p: float,
+              ci: tuple[float, float]) -> go.Figure:
+    """Pooled out-of-fold predictions coloured by fold (left) and each fold's test r (right).
+
+    Parameters
+    ----------
+    predictions
+        A cross-validated report's predictions (``split == "test"`` rows carry ``fold``).
+    folds
+        :func:`core.essentiality.cv_folds`.
+    r, p, ci
+        Pooled test Pearson r, its p and 95% interval.
+    """
+    from plotly.subplots import make_subplots
+
+    test = predictions[predictions["split"] == "test"]
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.68, 0.32], horizontal_spacing=0.12,
+                        subplot_titles=("pooled out-of-fold predictions", "test r of each fold"))
+    _lower_subplot_titles(fig, 0.88)
+    for i, (fold, part) in enumerate(test.groupby("fold", sort=True)):
+        fig.add_trace(scatter_type(len(part))(
+            x=part["actual"].to_numpy(), y=part["predicted"].to_numpy(), mode="markers",
+            name=f"fold {int(fold) + 1} (n = {len(part)})", text=part["cell"].to_numpy(),
+            marker={"size": 5, "color": QUALITATIVE[i % len(QUALITATIVE)], "opacity": 0.75},
+            hovertemplate="%{text}<br>actual %{x:.2f}<br>predicted %{y:.2f}<extra>fold " + str(int(fold) + 1)
+                          + "</extra>",
+        ), row=1, col=1)
+    if len(test):
+        lo = float(min(test["actual"].min(), test["predicted"].min()))
+        hi = float(max(test["actual"].max(), test["predicted"].max()))
+        fig.add_shape(type="line", x0=lo, y0=lo, x1=hi, y1=hi, line={"color": GREY, "dash": "dot", "width": 1},
+                      row=1, col=1)
+    fig.add_trace(go.Bar(
+        x=[f"fold {int(f) + 1}" for f in folds["fold"]], y=folds["test_pearson"].to_numpy(), name="fold r",
+        marker={"color": [QUALITATIVE[i % len(QUALITATIVE)] for i in range(len(folds))]}, showlegend=False,
+        customdata=folds[["n_test", "test_pearson_p", "chosen_model", "n_modifiers"]].to_numpy(),
+        hovertemplate="%{x}: r %{y:.3f} (p %{customdata[1]:.1e}, n = %{customdata[0]})<br>%{customdata[2]} on "
+                      "%{customdata[3]} modifiers<extra></extra>",
+    ), row=1, col=2)
+    if np.isfinite(r):
+        fig.add_shape(type="line", xref="x2 domain", x0=0, x1=1, yref="y2", y0=r, y1=r,
+                      line={"color": GREY, "dash": "dash", "width": 1})
+    pooled = "pooled r undefined" if not np.isfinite(r) else \
+        f"pooled r = {r:.2f} (95% CI {ci[0]:.2f} to {ci[1]:.2f}), p = {_p_text(p)}, n = {len(test)}"
+    values = folds["test_pearson"].dropna()
+    spread = f"; fold r {values.mean():.2f} ± {values.std(ddof=1):.2f} (mean ± SD)" if len(values) > 1 else ""
+    base_layout(fig, title=f"{target}: {len(folds)}-fold cross-validation<br><sup>{pooled}{spread}</sup>")
+    fig.update_xaxes(title_text=f"actual {target} gene effect", row=1, col=1)
+    fig.update_yaxes(title_text="predicted gene effect", row=1, col=1)
+    fig.update_yaxes(title_text="test Pearson r", range=[min(0.0, float(values.min()) - 0.05) if len(values) else 0,
+                                                         1.0], row=1, col=2)
+    fig.update_annotations(font={"size": 12})
+    fig.update_layout(margin={"t": 80})
+    return fig
+
+
 # --- essentiality of new samples --------------------------------------------------------------------
 
 def new_samples_figure(predictions: pd.Series, groups: pd.Series, table: pd.DataFrame, target: str,

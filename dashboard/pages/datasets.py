@@ -1,4 +1,4 @@
-"""Datasets: bring your own DepMap release, single-cell matrix, DEcode bundle or L1000 files."""
+"""Datasets: bring your own DepMap release, single-cell matrix, DEcode bundle, L1000 files or gene-set library."""
 
 from __future__ import annotations
 
@@ -141,8 +141,9 @@ def report_view(report: ValidationReport, entry=None, created: bool = False) -> 
         verb = "Registered" if created else "Already registered"
         outcome = html.P(className="report-outcome report-ok", children=[
             f"{verb} as “", html.Strong(entry.name), f"” (id {entry.ident}). ",
-            dcc.Link(f"Open it on the {PAGE_LABELS[spec.page]} page →", href=f"{spec.page}?data={entry.ident}",
+            dcc.Link(f"Open it on the {PAGE_LABELS[spec.page]} page →", href=datasets_service.open_href(entry),
                      id="ds-open-link"),
+            *([" It is offered in the pathway-enrichment card's gene-set menu."] if entry.kind == "genesets" else []),
         ])
     return html.Div([outcome, checks, summary])
 

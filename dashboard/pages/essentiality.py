@@ -21,8 +21,9 @@ from dashboard.components.tables import data_table
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import (
-    effect_by_lineage_figure, effect_scatter_figure, enrichment_figure, heldout_figure, lineage_scatter_figure,
-    lineage_weights_figure, predicted_actual_figure, top_correlates_figure, validation_rmse_figure, venn_figure, venn_regions,
+    cv_figure, effect_by_lineage_figure, effect_scatter_figure, enrichment_figure, heldout_figure,
+    lineage_scatter_figure, lineage_weights_figure, modifier_counts_figure, predicted_actual_figure,
+    top_correlates_figure, validation_rmse_figure, venn_figure, venn_regions,
 )
 
 dash.register_page(__name__, path="/essentiality", name="Modifier genes", title="Modifier genes · PerturbScope", order=1)
@@ -32,6 +33,11 @@ TABLE_COLUMNS = ["gene", "pearson_r", "pearson_q", "spearman_rho", "spearman_q",
 MODIFIER_COLUMNS = ["gene", "tests", "pearson_r", "pearson_q", "spearman_rho", "spearman_q", "chi2_stat", "chi2_q"]
 ANALYSIS_CARDS = ("ess-venn", "ess-mod-effect", "ess-mod-expr", "ess-predicted", "ess-rmse", "ess-weights",
                   "ess-heldout")
+
+
+def _p(p: float) -> str:
+    """A p-value for methods texts (below double precision: "< 1e-300")."""
+    return "< 1e-300" if p == 0 else f"{p:.2e}"
 
 
 def _perms(value) -> int:
@@ -50,6 +56,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
     source, data_notice = services.pick_source(KIND, data)
     target, notice = pick_target(gene, source)
     data = services.dataset(KIND, source)
+    gene_sets = enrichment_service.libraries(source)
     return html.Div([
         page_header(
             "Modifier genes",
@@ -85,12 +92,21 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
                 data_table("ess-modifier-table", MODIFIER_COLUMNS, page_size=12, text=("gene", "tests")),
             ]),
         ]),
+        html.Div(className="controls", children=[
+            html.Label(["Gene sets for the enrichment", dcc.Dropdown(
+                id="ess-enrichment-library", options=gene_sets, value=gene_sets[0]["value"] if gene_sets else None,
+                clearable=False,
+                placeholder="none: register a GMT file on the Datasets page",
+            )], className="control"),
+        ]),
         figure_card("ess-enrichment", "Pathway enrichment of the modifier genes", height=400,
                     help_text="Each gene set tested for more modifier genes than expected among the dataset's "
                               "expression genes: one-sided hypergeometric test, Benjamini-Hochberg FDR over the "
                               "sets (Rosenski et al. 2023, Fig. 1B)."
-                              + (" The demo's gene sets are SIMULATED pathways that contain its planted modifier "
-                                 "sets." if services.is_demo(source) else "")),
+                              + (" The demo's own gene sets are SIMULATED pathways that contain its planted "
+                                 "modifier sets." if services.is_demo(source) else "")
+                              + " Gene-set libraries (GMT files) registered on the Datasets page are offered in "
+                                "the menu above; none is downloaded."),
         html.Div(className="controls", children=[
             html.Label(["Modifier shown in the scatters", dcc.Dropdown(
                 id="q-modifier", options=[modifier] if modifier else [], value=modifier, clearable=True,
@@ -105,6 +121,22 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
             figure_card("ess-predicted", "Predicted against actual (chosen model)", height=480),
             figure_card("ess-rmse", "Validation RMSE of every model", height=480),
         ]),
+        figure_card("ess-counts", "One modifier or many: predicted against actual on the test lines", height=420,
+                    help_text="Linear regressions on the target's strongest modifier, its 5 strongest and all of "
+                              "them (ranked by |Pearson r| on the training lines), fitted on the training lines of "
+                              "the analysis shown and tested once on its held-out lines, beside the chosen model "
+                              "(Rosenski et al. 2023, Fig. 3C-E). The first panel is the atlas's 'single best "
+                              "modifier'."),
+        html.Div(className="card", children=[
+            html.H3("5-fold cross-validation", className="card-title"),
+            html.P("The whole protocol five times, each fold's cell lines held out once: modifiers selected and "
+                   "models chosen within each fold's training lines (the Models choice above; about five times "
+                   "as long as Run analysis). Shows the pooled out-of-fold predictions and each fold's test r.",
+                   className="card-help"),
+            job_panel("ess-cv", "Run 5-fold CV"),
+        ]),
+        dcc.Store(id="ess-cv-result"),
+        figure_card("ess-cv", "Cross-validated predictions", height=460),
         html.Div(className="grid-2", children=[
             figure_card("ess-weights", "Per-lineage modifier weights", height=560),
             figure_card("ess-heldout", "Held-out-lineage error", height=560),
@@ -413,8 +445,9 @@ def venn_region_clicked(click, result):
     return _modifier_rows(selection, genes), f"Showing {count} found by {label}. Click another region, or re-run to list all."
 
 
-@callback(*figure_outputs("ess-enrichment"), Input("ess-analysis-result", "data"), prevent_initial_call=True)
-def show_enrichment(result):
+@callback(*figure_outputs("ess-enrichment"), Input("ess-analysis-result", "data"),
+          Input("ess-enrichment-library", "value"), prevent_initial_call=True)
+def show_enrichment(result, choice=None):
     """Fig. 1B for the shown analysis: the top gene sets of the target's modifier genes."""
     if not result:
         return empty_figure("Run the analysis to test its modifier genes for pathway enrichment."), PRIVATE_CONFIG, ""
@@ -423,10 +456,11 @@ def show_enrichment(result):
         analysis = screen_service.analysis_result(target, models, source=source)
         if analysis is None:
             raise InputError("The stored result is gone; run the analysis again.")
-        table, library = enrichment_service.modifier_enrichment(analysis.report.modifiers, source)
+        table, library = enrichment_service.modifier_enrichment(analysis.report.modifiers, source, choice)
     except InputError as exc:
         return empty_figure(str(exc)), PRIVATE_CONFIG, str(exc)
-    prov = services.provenance(KIND, "modifier-enrichment", target, source=source, models=models)
+    prov = services.provenance(KIND, "modifier-enrichment", target, source=source, models=models,
+                               gene_sets=choice or "default")
     n_sig = int((table["q"] < 0.05).sum())
     top = table.iloc[0]
     methods = (f"The {table.attrs['n_modifiers']} modifier genes of {target} tested against {len(table):,} gene sets "
@@ -435,3 +469,84 @@ def show_enrichment(result):
                f"{top['term']} ({top['overlap']} of {top['set_size']} genes, p = {top['p']:.2e}, q = {top['q']:.2e})."
                f" Data: {prov['dataset']}. {prov['app']}.")
     return render_card(enrichment_figure(table, target), prov, methods)
+
+
+# --- one vs many modifiers and cross-validation (Fig. 3C-E) --------------------------------
+
+@callback(*figure_outputs("ess-counts"), Input("ess-analysis-result", "data"), prevent_initial_call=True)
+def show_counts(result):
+    """Fig. 3C-E for the shown analysis: linear models on the top 1, 5 and all modifiers beside the chosen model."""
+    if not result:
+        return empty_figure("Run the analysis to compare one modifier with many."), PRIVATE_CONFIG, ""
+    target, models, source = result["target"], result["models"], _source(result)
+    try:
+        shown = screen_service.modifier_counts(target, models, source=source)
+        if shown is None:
+            raise InputError("The stored result is gone; run the analysis again.")
+    except InputError as exc:
+        return empty_figure(str(exc)), PRIVATE_CONFIG, str(exc)
+    counts, analysis = shown
+    report = analysis.report
+    if not report.modifiers:
+        single = (f" The single most correlated gene, {report.single_best_modifier}, alone gives test r = "
+                  f"{report.single_best_pearson:.2f} (p = {_p(report.single_best_pearson_p)})."
+                  if report.single_best_modifier and report.single_best_pearson == report.single_best_pearson else "")
+        reason = f"No modifier gene passed BH-FDR < 0.05 for {target}, so there are no modifiers to compare.{single}"
+        return empty_figure(reason), PRIVATE_CONFIG, reason
+    chosen = report.predictions[report.predictions["split"] == "test"]
+    fig = modifier_counts_figure(counts.summary, counts.predictions, chosen, target, report.chosen_model,
+                                 report.test_pearson, report.test_pearson_p)
+    prov = services.provenance(KIND, "modifier-counts", target, source=source, models=models)
+    parts = "; ".join(
+        f"{row.model} ({row.n_modifiers} gene{'s' if row.n_modifiers != 1 else ''}): test r = {row.test_pearson:.3f} "
+        f"(95% CI {row.ci_low:.2f} to {row.ci_high:.2f}, p = {_p(row.test_pearson_p)}, n = {row.n_test})"
+        for row in counts.summary.itertuples())
+    methods = (f"Ordinary least squares of {target}'s gene effect on the expression of its top 1, top 5 and all "
+               f"modifier genes (ranked by |Pearson r| on the {int(counts.summary['n_train'].iloc[0]):,} training "
+               f"lines), each tested once on the held-out lines: {parts}; the chosen model ({report.chosen_model}) "
+               f"has test r = {report.test_pearson:.3f} (p = {_p(report.test_pearson_p)}). Intervals: Fisher z. "
+               f"Data: {prov['dataset']}. {prov['app']}.")
+    return render_card(fig, prov, methods)
+
+
+register_cached_job(
+    "ess-cv", "ess-cv-result",
+    [("ess-target", "value"), (models_id("ess"), "value"), (source_id("ess"), "data")],
+    params=lambda target, models, source: {"target": target, "models": models_choice(models), "source": source},
+    run=lambda p, set_progress: screen_service.run_cv(p["target"], p["models"], set_progress, source=p["source"]),
+    stored=lambda p: screen_service.cv_result(p["target"], p["models"], source=p["source"]) is not None,
+)
+
+
+@callback(*figure_outputs("ess-cv"), Output("ess-cv-status", "children", allow_duplicate=True),
+          Input("ess-cv-result", "data"), prevent_initial_call=True)
+def show_cv(result):
+    """Pooled out-of-fold predictions and the per-fold r of the stored 5-fold cross-validation."""
+    if not result:
+        message = "Press Run 5-fold CV to test every cell line once, out of fold."
+        return empty_figure(message), PRIVATE_CONFIG, "", "Idle."
+    target, models, source = result["target"], result["models"], _source(result)
+    try:
+        stored = screen_service.cv_result(target, models, source=source)
+        if stored is None:
+            raise InputError("The stored cross-validation is gone; run it again.")
+    except InputError as exc:
+        return empty_figure(str(exc)), PRIVATE_CONFIG, str(exc), "Idle."
+    from core.essentiality.counts import pearson_ci
+
+    report, folds = stored
+    n = int((report.predictions["split"] == "test").sum())
+    ci = pearson_ci(report.test_pearson, n)
+    fig = cv_figure(report.predictions, folds, target, report.test_pearson, report.test_pearson_p, ci)
+    prov = services.provenance(KIND, "cross-validation", target, source=source, models=models,
+                               cv=screen_service.CV_FOLDS)
+    per_fold = ", ".join(f"{r:.3f}" for r in folds["test_pearson"])
+    chosen = ", ".join(f"{m} ({c})" for m, c in folds["chosen_model"].value_counts().items())
+    methods = (f"{len(folds)}-fold cross-validation of {target} over {n:,} cell lines (seeded): in each fold, "
+               f"modifier genes were selected on the training lines, models ({screen_service.MODEL_SETS.get(models, models)}) "
+               f"compared on a 10% validation split and the chosen one tested on the fold's held-out lines. Pooled "
+               f"out-of-fold test r = {report.test_pearson:.3f} (95% CI {ci[0]:.2f} to {ci[1]:.2f}, Fisher z; p = "
+               f"{_p(report.test_pearson_p)}); per-fold r: {per_fold}; chosen models by fold: {chosen}. "
+               f"Data: {prov['dataset']}. {prov['app']}.")
+    status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+    return (*render_card(fig, prov, methods), status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from core.errors import InputError
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id
 from dashboard.components.essentiality_controls import KIND, family_nav, target_href
@@ -21,7 +22,7 @@ dash.register_page(__name__, path="/essentiality/sweep", name="Genome-wide atlas
                    title="Genome-wide atlas · PerturbScope", order=6)
 
 COLUMNS = ["target", "chosen_model", "test_pearson", "test_pearson_p", "q", "test_rmse", "baseline_test_rmse",
-           "single_best_modifier", "single_best_pearson", "n_modifiers", "modifiers"]
+           "single_best_modifier", "single_best_pearson", "n_modifiers", "top_term", "top_term_q", "modifiers"]
 
 
 def layout(gene: str | None = None, models: str | None = None, data: str | None = None, **_):
@@ -61,8 +62,9 @@ def layout(gene: str | None = None, models: str | None = None, data: str | None 
         html.Div(className="card", children=[
             html.H3("Targets (type in a column's filter box to search; click a name to open its page)",
                     className="card-title"),
+            html.P(id="sweep-terms-note", className="card-help"),
             data_table("sweep-table", COLUMNS, page_size=20, markdown=("target",),
-                       text=("chosen_model", "single_best_modifier", "modifiers")),
+                       text=("chosen_model", "single_best_modifier", "top_term", "modifiers")),
         ]),
     ])
 
@@ -104,6 +106,7 @@ def atlas_progress(_n, result, source):
     *figure_outputs("sweep-hist"),
     *figure_outputs("sweep-single"),
     *figure_outputs("sweep-published"),
+    Output("sweep-terms-note", "children"),
     Output("sweep-table", "data"),
     Output("sweep-summary", "children"),
     Output("sweep-status", "children", allow_duplicate=True),
@@ -113,12 +116,12 @@ def atlas_progress(_n, result, source):
 def show_sweep(result):
     blank = (empty_figure("Build the atlas to see how well every target is predicted."), PRIVATE_CONFIG, "")
     if not result:
-        return *blank, *blank, *blank, [], [], "Idle."
+        return *blank, *blank, *blank, "", [], [], "Idle."
     source = result.get("source") or services.DEFAULT_DATASET
     table = ess_service.atlas_result(source)
     if table is None:
-        return *blank, *blank, *blank, [], [], "The stored atlas is gone; build it again."
-    table = table.reset_index(drop=True)
+        return *blank, *blank, *blank, "", [], [], "The stored atlas is gone; build it again."
+    table, terms_note = _with_top_terms(table.reset_index(drop=True), source)
     n_sig = int(((table["q"] < 0.05) & (table["test_pearson"] > 0)).sum())
     rows = table[COLUMNS].copy()
     rows["target"] = [f"[{t}]({target_href(t, source)})" for t in rows["target"]]
@@ -149,4 +152,23 @@ def show_sweep(result):
             *render_card(single_vs_model_figure(table), single_prov, single_methods),
             *render_card(published_comparison_figure(published, services.is_demo(source)), published_prov,
                          published_methods),
-            rows.to_dict("records"), summary, status)
+            terms_note, rows.to_dict("records"), summary, status)
+
+
+def _with_top_terms(table, source: str):
+    """The atlas with each target's top enriched gene set and its q, and a sentence saying how they were made."""
+    from dashboard.services import enrichment as enrichment_service
+
+    try:
+        terms, library = enrichment_service.atlas_top_terms(source)
+    except InputError as exc:
+        terms, library = None, str(exc)
+    if terms is None:
+        return table.assign(top_term="", top_term_q=float("nan")), f"Top enriched gene set: none ({library})"
+    table = table.join(terms[["top_term", "top_term_q", "n_enriched"]], on="target")
+    n_targets = int((table["top_term_q"] < 0.05).sum())
+    note = (f"top_term, top_term_q: each target's modifier genes tested against every set of the {library} "
+            f"(one-sided hypergeometric, background the {services.dataset(KIND, source).expression.shape[1]:,} "
+            f"expression genes, BH over the sets); the set with the smallest p and its q. {n_targets:,} of "
+            f"{len(table):,} targets have a set at q < 0.05 (Rosenski et al. 2023, Fig. 1B).")
+    return table, note

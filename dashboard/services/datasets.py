@@ -154,6 +154,12 @@ def register(kind: str, name: str | None, staged: dict[str, list[dict]], typed: 
         return None, failed, False
 
 
+def open_href(entry: Registration) -> str:
+    """Where a registration is used: its page with ``?data=<id>``, or the page alone for a library it offers."""
+    spec = SPECS[entry.kind]
+    return f"{spec.page}?data={entry.ident}" if spec.opens_by_id else spec.page
+
+
 def registrations() -> list[dict[str, Any]]:
     """Registered datasets as table rows (newest first)."""
     rows = []
@@ -166,7 +172,7 @@ def registrations() -> list[dict[str, Any]]:
             summary += f" · {essentiality.atlas_state(entry.ident)}"
         rows.append({"name": entry.name, "kind": spec.label, "summary": summary, "id": entry.ident,
                      "registered": time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created)),
-                     "href": f"{spec.page}?data={entry.ident}"})
+                     "href": open_href(entry)})
     return rows
 
 

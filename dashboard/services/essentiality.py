@@ -420,3 +420,67 @@ def published_comparison(source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
         "published_model": performance.loc[shared, "model"].to_numpy(),
     })
     return frame.dropna(subset=["atlas_test_pearson", "published_test_pearson"]).reset_index(drop=True)
+
+
+# --- one vs many modifiers and cross-validation (Rosenski et al. 2023, Fig. 3C-E) ----------
+
+CV = "essentiality.cv"
+CV_FOLDS = 5
+
+
+def modifier_counts(target: str, models: str = ATLAS_SET, *, source: str = DEFAULT_DATASET):
+    """Linear models on the top 1, 5 and all modifiers of the shown analysis, on its own train/test split.
+
+    Computed from the stored analysis (quick view or full run) in well under a
+    second: three least-squares fits on at most the target's modifiers.
+
+    Returns
+    -------
+    (core.essentiality.ModifierCounts, Analysis) or None
+        None when the analysis has not been run.
+    """
+    from core.essentiality import report_modifier_counts
+
+    analysis = analysis_result(target, models, source=source)
+    if analysis is None:
+        return None
+    data = _target_data(target, source)
+    return report_modifier_counts(data.expression, data.effect[target], analysis.report), analysis
+
+
+def _cv_params(target: str, models: str) -> dict:
+    return {"target": target, "models": models, "cv": CV_FOLDS, "random_state": 0}
+
+
+def run_cv(target: str, models: str = "fast", set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
+    """Background job: the target's analysis under 5-fold cross-validation (``evaluate_gene(cv=5)``).
+
+    Every cell line is tested once; modifiers are selected and models chosen
+    within each fold's training lines.
+    """
+    from core.essentiality import evaluate_gene
+
+    def compute(report):
+        data = _target_data(target, source)
+        gene_report = evaluate_gene(data.expression, data.effect[target], lineage=lineages(data), cv=CV_FOLDS,
+                                    models=_models(models), random_state=0, progress=report)
+        return {f"report.{k}": v for k, v in gene_report.to_payload().items()}
+
+    return run_cached_job(CV, KIND, _cv_params(target, models), compute, set_progress, source=source)
+
+
+def cv_result(target: str, models: str = "fast", *, source: str = DEFAULT_DATASET):
+    """The stored cross-validated report of a target and its per-fold table, or None when not run.
+
+    Returns
+    -------
+    (core.essentiality.GeneReport, DataFrame) or None
+        The report (pooled out-of-fold predictions) and :func:`core.essentiality.cv_folds`.
+    """
+    from core.essentiality import GeneReport, cv_folds
+
+    payload = cached_result(CV, KIND, _cv_params(target, models), source=source)
+    if payload is None:
+        return None
+    report = GeneReport.from_payload({k[len("report."):]: v for k, v in payload.items() if k.startswith("report.")})
+    return report, cv_folds(report)

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.browser
 
 #: page -> figure cards that must hold data on arrival
 PAGES = {
-    "/essentiality?gene=KRAS": ["ess-venn", "ess-predicted", "ess-rmse", "ess-weights", "ess-mod-effect", "ess-lineage"],
+    "/essentiality?gene=KRAS": ["ess-venn", "ess-predicted", "ess-counts", "ess-rmse", "ess-weights", "ess-mod-effect",
+                                "ess-lineage"],
     "/essentiality/tree?gene=KRAS": ["tree"],
     "/essentiality/sweep": ["sweep-hist", "sweep-single", "sweep-published"],
     "/decode": ["dec-perf", "dec-corr", "dec-profile", "dec-regulators"],

@@ -127,3 +127,32 @@ def test_selected_modifiers_of_a_planted_target_enrich_its_pathway(demo):
     selected = select_modifiers(demo.expression.loc[effect.index], effect, target=target)
     table = enrich_modifiers(selected.modifiers, pathways, list(demo.expression.columns))
     assert table["term"].iloc[0] == PLANTED_PREFIX + target and table["q"].iloc[0] < 0.05
+
+
+def test_top_terms_of_many_sets_are_each_sets_first_enrichment_row():
+    """The atlas's top term per target: the first row of enrich_modifiers, for sets with ties and empty ones."""
+    from core.essentiality import TOP_TERM_COLUMNS, top_terms
+
+    rng = np.random.default_rng(3)
+    _, sets, background = random_case(1)
+    sets["S_TIE_B"], sets["S_TIE_A"] = list(sets["S05"]), list(sets["S05"])  # identical sets: tie on p
+    queries = {f"T{i}": list(rng.choice(background, rng.integers(1, 30), replace=False)) for i in range(40)}
+    queries["T_PLANTED"] = list(sets["S05"][:10])
+    queries["T_EMPTY"] = []
+    queries["T_OUTSIDE"] = ["NOT_IN_BACKGROUND"]
+    table = top_terms(queries, sets, background, min_size=3, chunk_size=7).set_index("target")
+    assert list(table.reset_index().columns) == TOP_TERM_COLUMNS and list(table.index) == list(queries)
+    for target, genes in queries.items():
+        row = table.loc[target]
+        if not set(genes) & set(background):
+            assert row["top_term"] == "" and np.isnan(row["top_term_q"]) and row["n_enriched"] == 0
+            continue
+        reference = enrich_modifiers(genes, sets, background, min_size=3)
+        first = reference.iloc[0]
+        assert row["top_term"] == first["term"] and row["top_term_overlap"] == first["overlap"]
+        assert row["top_term_p"] == pytest.approx(first["p"], rel=1e-12)
+        assert row["top_term_q"] == pytest.approx(first["q"], rel=1e-12)
+        assert row["n_enriched"] == int((reference["q"] < 0.05).sum())
+    assert table.loc["T_PLANTED", "top_term"] == "S05"  # before S_TIE_A / S_TIE_B: ties by name
+    with pytest.raises(InputError, match="no gene set"):
+        top_terms(queries, {"X": ["nope"]}, background)

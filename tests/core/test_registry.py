@@ -26,7 +26,7 @@ def _folders(reg, kind):
     return sorted(p.name for p in (reg.root / kind).glob("*") if not p.name.startswith("."))
 
 
-@pytest.mark.parametrize("kind", ["essentiality", "dko", "decode", "perturbation"])
+@pytest.mark.parametrize("kind", ["essentiality", "dko", "decode", "perturbation", "genesets"])
 def test_each_kind_registers_once_and_loads_as_page_data(reg, user_files, kind):
     entry, report, created = reg.register(kind, f"My {kind}", user_files[kind])
     assert created and report.ok and entry.kind == kind
@@ -37,6 +37,21 @@ def test_each_kind_registers_once_and_loads_as_page_data(reg, user_files, kind):
     data = reg.load(kind, entry.ident)
     assert data.params["registered"] == f"My {kind}"
     assert reg.find(kind, f"My {kind}").digest == entry.digest
+
+
+def test_gene_set_library_loads_as_the_gmt_reader_gives_it(reg, user_files, tmp_path):
+    from core.datasets.gene_sets import load_gmt, write_gmt
+
+    entry, report, created = reg.register("genesets", "Pathways", user_files["genesets"])
+    assert created and report.summary["gene sets"] == str(len(load_gmt(user_files["genesets"]["gmt"][0])))
+    assert reg.load("genesets", entry.ident).sets == load_gmt(user_files["genesets"]["gmt"][0])
+    entrez = write_gmt({"KEGG_A": ["5290", "207", "1956"], "KEGG_B": ["7157", "672", "675"]}, tmp_path / "e.gmt")
+    entry, report, _ = reg.register("genesets", "Entrez", {"gmt": [entrez]})
+    assert entry is None and "Entrez" in " ".join(text for _, text in report.checks)
+    broken = tmp_path / "broken.gmt"
+    broken.write_text("SET A only spaces here\n")
+    entry, report, _ = reg.register("genesets", "Broken", {"gmt": [broken]})
+    assert entry is None and any(level == "error" and "tabs" in text for level, text in report.checks)
 
 
 def test_loaded_single_cell_data_equal_the_loader(reg, user_files):

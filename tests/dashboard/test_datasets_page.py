@@ -98,3 +98,17 @@ def test_a_registered_depmap_release_gets_its_atlas_in_the_background(user_files
     table = ess_service.atlas_result(entry.ident)
     assert len(table) == 70 and table["error"].eq("").sum() > 50
     assert any("atlas built" in row["summary"] for row in service.registrations())
+
+
+def test_a_gene_set_library_registers_from_an_upload_and_links_to_the_enrichment_card(registered, user_files):
+    path = user_files["genesets"]["gmt"][0]
+    staged = {"gmt": [service.stage_upload("data:application/gzip;base64," + base64.b64encode(path.read_bytes())
+                                           .decode(), path.name)]}
+    entry, report, created = service.register("genesets", "Same pathways", staged, {})
+    assert entry.ident == registered["genesets"] and not created
+    row = next(r for r in service.registrations() if r["id"] == entry.ident)
+    assert row["kind"] == "Gene-set library (GMT)" and row["href"] == "/essentiality" and "gene sets" in row["summary"]
+    view = json.dumps(page.report_view(report, entry, created), cls=plotly.utils.PlotlyJSONEncoder)
+    assert '"href": "/essentiality"' in view and "gene-set menu" in view
+    text = json.dumps(page.layout(kind="genesets"), cls=plotly.utils.PlotlyJSONEncoder)
+    assert "MSigDB" in text and "gene symbols" in text

@@ -35,6 +35,16 @@ def test_analysis_views(analysis_result):
     assert status == "Loaded the stored result." or status.startswith("Finished")
 
 
+def test_one_vs_many_card_on_a_full_analysis_uses_its_split(analysis_result):
+    """Fig. 3C-E on the full analysis: the linear models test on that run's held-out lines."""
+    counts, analysis = ess_service.modifier_counts(analysis_result["target"], analysis_result["models"])
+    test_cells = set(analysis.report.predictions.query("split == 'test'")["cell"])
+    assert set(counts.predictions["cell"]) <= test_cells
+    assert counts.summary.iloc[0]["test_pearson"] == pytest.approx(analysis.report.single_best_pearson, abs=1e-10)
+    fig, _config, methods = essentiality.show_counts(analysis_result)
+    assert len(fig.data) == 4 and analysis.report.chosen_model in methods
+
+
 def test_venn_click_lists_region(analysis_result):
     rows, text = essentiality.venn_region_clicked(
         {"points": [{"customdata": "pearson&spearman&chi2"}]}, analysis_result)
@@ -53,7 +63,7 @@ def test_atlas_page_shows_the_prebuilt_demo_atlas():
     """The demo's atlas comes with `make demo-data`: the atlas browser draws it without a build."""
     assert ess_service.atlas_result() is not None
     (hist, _, methods, single, _, _, published, _, published_methods,
-     rows, summary, status) = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
+     terms_note, rows, summary, status) = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
     table = ess_service.atlas_result()
     assert sum(sum(t.y) for t in hist.data) == table["test_pearson"].notna().sum()
     assert sum(len(t.x) for t in single.data) == (table["test_pearson"].notna() & table["single_best_pearson"].notna()).sum()
@@ -81,6 +91,8 @@ def test_noise_target_without_modifiers_renders_honestly():
     assert all("nan" not in t for t in titles), titles
     fig, *_ = essentiality_tree.show_tree(result, None)
     assert fig.data  # a single-leaf tree is still drawn
+    fig, _config, text = essentiality.show_counts(result)
+    assert not fig.data and "No modifier gene passed" in text and "nan" not in text
 
 
 # --- a registered DepMap release (120 cell lines, 165 expressed genes, 70 targets, no planted truth) ----------

@@ -65,8 +65,10 @@ def test_gene_in_the_url_is_corrected_in_the_url(page, server):
     page.wait_for_function("() => new URLSearchParams(location.search).get('gene') !== 'NOTAGENE9'", timeout=90_000)
     shown = page.evaluate("() => new URLSearchParams(location.search).get('gene')")
     assert f"showing {shown}" in page.inner_text(".notice")
+    page.wait_for_load_state("networkidle")  # leave no callback of this page in flight
     page.goto(server + "/dko?gene=kras")  # another letter case: no notice, but the URL shows the dataset's symbol
     page.wait_for_function("() => new URLSearchParams(location.search).get('gene') === 'KRAS'", timeout=90_000)
+    page.wait_for_load_state("networkidle")
     page.goto(server + "/gene?gene=NOTAGENE9")
     page.wait_for_selector(".notice")
     assert "NOTAGENE9 is in none of the datasets" in page.inner_text(".notice")

@@ -39,9 +39,10 @@
         }
         return "/gene?gene=" + encodeURIComponent(gene);
       },
-      // Gene search or a page's gene picker -> ?gene=... (a navigation, so the page re-renders).
+      // A page's gene picker -> ?gene=... (a navigation, so the page re-renders).
       // `shown` is the gene a page fell back to when the URL's gene is not in
-      // its dataset: showing it is not a choice, so the URL keeps the user's gene.
+      // its dataset: showing it is not a choice, so it does not navigate
+      // (correctGene puts it in the address bar in place).
       geneToSearch: function (gene, shown, render) {
         const params = new URLSearchParams(window.location.search);
         if (firstAfterRender(render) || !gene || gene === shown || params.get("gene") === gene) {

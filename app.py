@@ -2,49 +2,19 @@
 
 ``python app.py`` serves on http://127.0.0.1:8050 (``HOST`` and ``PORT``
 override); ``server`` is the Flask app for gunicorn (``gunicorn app:server``).
+The app is built by :func:`dashboard.app_factory.create_app` (also used by
+``perturbscope serve`` when the package is installed).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import dash
-
-from dashboard import security
-from dashboard.jobs import keep_server_single_threaded, make_background_manager
-
-HERE = Path(__file__).resolve().parent
-
-
-def create_app() -> dash.Dash:
-    """Build the Dash app with all pages and app-level callbacks registered."""
-    keep_server_single_threaded()
-    manager = make_background_manager()
-    app = dash.Dash(
-        __name__,
-        use_pages=True,
-        pages_folder=str(HERE / "dashboard" / "pages"),
-        assets_folder=str(HERE / "assets"),
-        background_callback_manager=manager,
-        suppress_callback_exceptions=True,
-        title="PerturbScope",
-        update_title=None,
-    )
-    from dashboard.components.shell import shell
-
-    app.layout = shell(dash.page_container)
-    security.install_basic_auth(app.server)
-    security.apply_upload_limit(app.server)
-    import dashboard.app_callbacks  # noqa: F401  (registers callbacks)
-    import dashboard.exports  # noqa: F401
-
-    return app
-
+from dashboard.app_factory import celery_app_of, create_app
 
 app = create_app()
 server = app.server
-celery_app = getattr(app._background_manager, "handle", None) if os.environ.get("REDIS_URL") else None
+celery_app = celery_app_of(app)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 | variable | meaning | default |
 |---|---|---|
-| ``PERTURBSCOPE_DATA_DIR`` | where demo and uploaded data live | ``<repo>/data`` |
+| ``PERTURBSCOPE_DATA_DIR`` | where demo and uploaded data live | ``<repo>/data`` (installed: ``./data``) |
 | ``PERTURBSCOPE_CACHE_DIR`` | artifact store and job cache | ``<data dir>/cache`` |
 | ``PERTURBSCOPE_REGISTRY_DIR`` | datasets registered on the Datasets page | ``<data dir>/registry`` |
 | ``PERTURBSCOPE_IMPORT_DIR`` | the only folder server-side paths may name | ``<data dir>`` |
@@ -18,6 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    """``<repo>/data`` in a checkout (``app.py`` beside ``core/``); ``./data`` when ``core`` is installed.
+
+    An installed package must not write into ``site-packages``, so its data
+    live in the working folder unless ``PERTURBSCOPE_DATA_DIR`` says otherwise.
+    """
+    return REPO_ROOT / "data" if (REPO_ROOT / "app.py").is_file() else Path.cwd() / "data"
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ def _int_env(name: str, default: int) -> int:
 
 def get_settings() -> Settings:
     """Read the settings from the environment (cheap; call it where needed)."""
-    data_dir = Path(os.environ.get("PERTURBSCOPE_DATA_DIR") or REPO_ROOT / "data").resolve()
+    data_dir = Path(os.environ.get("PERTURBSCOPE_DATA_DIR") or default_data_dir()).resolve()
     cache_dir = Path(os.environ.get("PERTURBSCOPE_CACHE_DIR") or data_dir / "cache").resolve()
     return Settings(
         data_dir=data_dir,

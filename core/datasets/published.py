@@ -30,7 +30,9 @@ from core.config import REPO_ROOT
 from core.errors import InputError
 from core.stats import bh_fdr
 
-FOLDER = REPO_ROOT / "data" / "published"
+#: ``data/published`` of a checkout, or its copy installed as ``core/datasets/published_data``
+FOLDER = next((f for f in (REPO_ROOT / "data" / "published", Path(__file__).resolve().parent / "published_data")
+               if f.is_dir()), REPO_ROOT / "data" / "published")
 PERFORMANCE_FILE = "rosenski2023_performance.csv.gz"
 MODIFIERS_FILE = "rosenski2023_modifiers.csv.gz"
 CITATION = ("Rosenski J, Shifman S, Kaplan T. Predicting gene knockout effects from expression data. "

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from core.dko.data import as_matrix
+from core.errors import InputError
 
 
 def knockout_design(P: pd.DataFrame, genes: Iterable[str] | None = None,
@@ -45,23 +46,28 @@ def knockout_design(P: pd.DataFrame, genes: Iterable[str] | None = None,
     return ptest, pd.DataFrame({"gene_id": gene_ids, "cell_id": cell_ids})
 
 
-def impact_export(table: pd.DataFrame, genes: Iterable[str], cells: Iterable[str]) -> pd.DataFrame:
-    """The impact table with DKO's 1-based ``gene_id, cell_id`` and ``k_pred`` added in front.
+def impact_export(table: pd.DataFrame, genes: Iterable[str], cells: Iterable[str], id_base: int = 1) -> pd.DataFrame:
+    """The impact table with DKO's ``gene_id, cell_id`` (1-based by default) and ``k_pred`` added in front.
 
     Parameters
     ----------
     table
         Output of :func:`core.dko.knockout_impacts`.
     genes, cells
-        The gene and cell order of the input matrix (ids are positions + 1).
+        The gene and cell order of the input matrix (ids are positions + ``id_base``).
+    id_base
+        1 as the ``Recorder`` of DKO's README; 0 as the authors' ``Impact_results.csv``.
 
     Returns
     -------
     pandas.DataFrame
         ``gene_id, cell_id, k_pred, gene, cell, impact_others``.
     """
+    if id_base not in (0, 1):
+        raise InputError(f"id_base must be 0 or 1, got {id_base!r}")
     gene_pos = pd.Index([str(g) for g in genes]).get_indexer(table["gene"].astype(str))
     cell_pos = pd.Index([str(c) for c in cells]).get_indexer(table["cell"].astype(str))
-    return pd.DataFrame({"gene_id": gene_pos + 1, "cell_id": cell_pos + 1, "k_pred": table["impact"].to_numpy(),
+    return pd.DataFrame({"gene_id": gene_pos + id_base, "cell_id": cell_pos + id_base,
+                         "k_pred": table["impact"].to_numpy(),
                          "gene": table["gene"].to_numpy(), "cell": table["cell"].to_numpy(),
                          "impact_others": table["impact_others"].to_numpy()})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,6 +17,9 @@ PANEL_TITLES = {
     "dko": "DKO: knockout impact by cell type",
     "perturbation": "Signature: predicted vs measured",
 }
+#: The headline number appended to each panel's title.
+PANEL_NUMBERS = {"essentiality": "test r {:.2f}", "decode": "r {:.2f}", "dko": "mean {:.3f}",
+                 "perturbation": "mean r {:.2f}"}
 
 
 def _wrap(text: str, width: int = 48) -> str:
@@ -112,6 +117,18 @@ def gene_card_figure(gene: str, frames: dict[str, pd.DataFrame], notes: dict[str
     # a size of its own: the print export keeps this aspect, so four panels keep room at 7 in wide
     fig.update_layout(margin={"l": 70, "r": 30, "t": 90, "b": 60}, width=1100, height=860)
     return fig
+
+
+def card_figure(card) -> go.Figure:
+    """The four-panel figure of a gene card (:class:`dashboard.services.gene.GeneCard`), as the gene page draws it.
+
+    A method without data shows its summary in place of the panel; the
+    available ones add their headline number to the panel title.
+    """
+    notes = {m: s.summary for m, s in card.sections.items()}
+    shown = {m: PANEL_NUMBERS[m].format(s.headline) for m, s in card.sections.items()
+             if s.available and math.isfinite(s.headline)}
+    return gene_card_figure(card.gene, card.frames(), notes, shown)
 
 
 def gene_matrix_figure(matrix: pd.DataFrame, labels: dict[str, str]) -> go.Figure:

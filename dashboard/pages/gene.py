@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
@@ -11,15 +9,12 @@ from dashboard import services
 from dashboard.components.figure_card import figure_card, render_card
 from dashboard.components.shell import page_header
 from dashboard.export import export_filename
-from dashboard.figures.gene import gene_card_figure
+from dashboard.figures.gene import card_figure
 from dashboard.services import gene as gene_service
 
 dash.register_page(__name__, path="/gene", name="Gene card", title="Gene card · PerturbScope", order=7)
 
 EXAMPLES = ("RPP25L", "RPP25", "KRAS", "MCL1", "HNF4A", "SPI1")
-#: Each panel's headline number, appended to its title.
-PANEL_NUMBERS = {"essentiality": "test r {:.2f}", "decode": "r {:.2f}", "dko": "mean {:.3f}",
-                 "perturbation": "mean r {:.2f}"}
 
 
 def _facts(facts: list[tuple[str, str]]) -> html.Table | None:
@@ -102,10 +97,7 @@ def draw_figure(gene):
     if not gene:
         return no_update
     card = gene_service.gene_card(gene)
-    notes = {m: s.summary for m, s in card.sections.items()}
-    shown = {m: PANEL_NUMBERS[m].format(s.headline) for m, s in card.sections.items()
-             if s.available and math.isfinite(s.headline)}
-    fig = gene_card_figure(gene, card.frames(), notes, shown)
+    fig = card_figure(card)
     provenance = services.provenance("essentiality", "gene-card", gene,
                                      datasets={m: services.source_label(m) for m in gene_service.METHODS})
     return figure_card("gene-card", f"{gene} across four methods", height=870,

@@ -132,31 +132,31 @@ def _key_value(item: str) -> tuple[str, str]:
 
 # --- atlas ----------------------------------------------------------------------------------------
 
-def progress_bar(stream=sys.stderr, width: int = 30) -> Callable[[tuple], None]:
-    """A text progress bar for Dash-style progress tuples ``(value, max, text)``."""
+def progress_bar(stream=None, width: int = 30) -> Callable[[tuple], None]:
+    """A text progress bar for Dash-style progress tuples ``(value, max, text)`` (on standard error by default)."""
 
     def show(update: tuple) -> None:
+        out = stream or sys.stderr
         value, total, text = update
         done = int(width * value / max(total, 1))
-        stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {text[:70]:<70}")
-        if value >= total:
-            stream.write("\n")
-        stream.flush()
+        out.write(f"\r[{'#' * done}{'.' * (width - done)}] {text[:70]:<70}")
+        out.flush()
 
     return show
 
 
 def atlas(args: argparse.Namespace) -> int:
     """Build (or find stored) the modifier-gene atlas of one essentiality dataset."""
-    from dashboard.services import essentiality, registry
+    from dashboard.services import DEFAULT_DATASET, essentiality, registry
 
-    if args.dataset != "demo":
-        registry().find("essentiality", args.dataset)  # a clear error for an unknown id
-    outcome = essentiality.run_atlas(progress_bar(), source=args.dataset)
+    # the app keys results by dataset id: a name is resolved to it (and an unknown one is a clear error)
+    source = DEFAULT_DATASET if args.dataset == DEFAULT_DATASET else registry().find("essentiality", args.dataset).ident
+    outcome = essentiality.run_atlas(progress_bar(), source=source)
+    sys.stderr.write("\n")
     if outcome.error:
         print(f"error: {outcome.error}", file=sys.stderr)
         return 1
-    table = essentiality.atlas_result(args.dataset)
+    table = essentiality.atlas_result(source)
     print(f"atlas of {args.dataset}: {len(table):,} targets ready in {outcome.seconds:.1f} s")
     if args.output:
         table.to_csv(args.output, index=False)

@@ -160,6 +160,31 @@ def test_register_of_invalid_files_prints_the_errors_and_exits_1(tmp_path, monke
     assert not list((tmp_path / "registry").glob("dko/*/entry.json"))
 
 
+# --- atlas ----------------------------------------------------------------------------------------
+
+def test_atlas_of_a_registered_release_by_name(tmp_path, monkeypatch, capsys):
+    from core.datasets.registry import DatasetRegistry
+    from dashboard.services import essentiality
+    from tests.user_files import depmap_files
+
+    monkeypatch.setenv("PERTURBSCOPE_REGISTRY_DIR", str(tmp_path / "registry"))
+    files = depmap_files(tmp_path / "in")
+    assert cli.main(["register", "essentiality", *(f"{role}={paths[0]}" for role, paths in files.items()),
+                     "--name", "small depmap"]) == 0
+    ident = DatasetRegistry(tmp_path / "registry").find("essentiality", "small depmap").ident
+    capsys.readouterr()
+    assert cli.main(["atlas", "small depmap", "-o", str(tmp_path / "atlas.csv")]) == 0
+    captured = capsys.readouterr()
+    assert "[##############################]" in captured.err and "100%" in captured.err  # the progress bar
+    assert "atlas of small depmap: 70 targets ready" in captured.out
+    stored = essentiality.atlas_result(ident)  # stored under the id, where the app looks
+    written = pd.read_csv(tmp_path / "atlas.csv")
+    assert list(written["target"]) == list(stored["target"]) and len(written) == 70
+    assert np.allclose(written["test_pearson"], stored["test_pearson"], equal_nan=True)
+    assert cli.main(["atlas", "no such release"]) == 2
+    assert "no DepMap release dataset 'no such release' is registered" in capsys.readouterr().err
+
+
 # --- knockouts ------------------------------------------------------------------------------------
 
 def test_knockouts_on_an_int_labelled_matrix_equal_knockout_impacts(tmp_path):

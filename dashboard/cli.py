@@ -264,6 +264,18 @@ def knockouts(args: argparse.Namespace) -> int:
 def view_figure(view: str, genes: Sequence[str]):
     """The figure of a view and its provenance: ``gene`` (one gene's card) or ``genes`` (the gene list).
 
+    Parameters
+    ----------
+    view
+        ``gene`` or ``genes``.
+    genes
+        One gene symbol for ``gene``; any number for ``genes`` (unknown ones are left out, with a notice).
+
+    Returns
+    -------
+    (plotly.graph_objects.Figure, dict)
+        The figure the page draws and the provenance its exports carry.
+
     Raises
     ------
     core.errors.InputError
@@ -278,8 +290,9 @@ def view_figure(view: str, genes: Sequence[str]):
         if len(genes) != 1:
             raise InputError("the gene view draws one gene; give exactly one symbol")
         card = _card(genes[0], services.DEFAULT_DATASET)
-        fig = card_figure(card)
-        chosen = [card.gene]
+        datasets = {m: services.source_label(m) for m in gene_service.METHODS}
+        # the same provenance as the pages' exports
+        return card_figure(card), services.provenance("essentiality", "gene-card", card.gene, datasets=datasets)
     elif view == "genes":
         from dashboard.figures.gene import gene_matrix_figure
 
@@ -288,14 +301,10 @@ def view_figure(view: str, genes: Sequence[str]):
             print(f"not in any dataset, left out: {', '.join(unknown)}", file=sys.stderr)
         if matrix.empty:
             raise InputError("none of these genes is in the datasets; use gene symbols such as RPP25L")
-        fig = gene_matrix_figure(matrix, gene_service.HEADLINES)
-        chosen = list(matrix.index)
-    else:
-        raise InputError(f"unknown view {view!r}; choose gene or genes")
-    provenance = services.provenance("essentiality", f"{view}-cli", chosen[0] if view == "gene" else None,
-                                     genes=chosen,
-                                     datasets={m: services.source_label(m) for m in gene_service.METHODS})
-    return fig, provenance
+        datasets = {m: services.source_label(m) for m in gene_service.METHODS}
+        return gene_matrix_figure(matrix, gene_service.HEADLINES), services.provenance(
+            "essentiality", "gene-list", None, genes=list(matrix.index), datasets=datasets)
+    raise InputError(f"unknown view {view!r}; choose gene or genes")
 
 
 def export(args: argparse.Namespace) -> int:

@@ -133,6 +133,18 @@ def test_gene_zip_holds_every_table(card, tmp_path):
     assert {f"RPP25L_{name}.csv" for name in card.frames()} | {"provenance.json", "README.txt"} == names
 
 
+def test_export_views_are_the_pages_figures(card, tmp_path, capsys):
+    from dashboard.figures.gene import card_figure
+
+    fig, provenance = cli.view_figure("gene", ["RPP25L"])
+    assert fig.to_json() == card_figure(card).to_json() and provenance["gene"] == "RPP25L"
+    fig, provenance = cli.view_figure("genes", ["RPP25L", "KRAS", "NOT_A_GENE_XYZ"])
+    assert list(fig.data[0].x) == ["RPP25L", "KRAS"] and provenance["params"]["genes"] == ["RPP25L", "KRAS"]
+    assert "left out: NOT_A_GENE_XYZ" in capsys.readouterr().err
+    assert cli.main(["export", "gene", "RPP25L", "-o", str(tmp_path / "card.pdf")]) == 2
+    assert "end it in .png or .svg" in capsys.readouterr().err
+
+
 # --- register -------------------------------------------------------------------------------------
 
 def test_register_prints_the_report_and_the_id(tmp_path, monkeypatch, capsys):

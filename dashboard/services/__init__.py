@@ -205,6 +205,19 @@ def gene_id_map() -> dict[str, str]:
     return _all_genes(_registered())[1]
 
 
+def lookup_gene(text: str | None) -> str | None:
+    """The symbol any dataset names for ``text``, by symbol in any letter case, or by gene id / alias."""
+    return _gene_lookup(_registered()).get((text or "").strip().upper())
+
+
+@functools.lru_cache(maxsize=4)
+def _gene_lookup(registered: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    names, ids = _all_genes(registered)
+    lookup = {i.upper(): g for i, g in ids.items()}
+    lookup.update({g.upper(): g for g in names})  # a symbol wins over an id spelled the same
+    return lookup
+
+
 def _registered() -> tuple[tuple[str, str], ...]:
     return tuple((entry.kind, entry.ident) for entry in registry().entries())
 

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from dashboard.services import (DATASETS, DEFAULT_DATASET, all_genes, dataset, gene_id_map, genes_of, is_demo,
-                                provenance, source_label)
+from dashboard.services import (DATASETS, DEFAULT_DATASET, dataset, genes_of, is_demo, lookup_gene, provenance,
+                                source_label)
 
 METHODS = ("essentiality", "decode", "dko", "perturbation")
 METHOD_TITLES = {
@@ -109,13 +109,9 @@ def _fmt_p(p: float) -> str:
 
 # --- essentiality ---------------------------------------------------------------------------
 
-def _modifier_of(gene: str, source: str) -> pd.DataFrame:
-    from dashboard.services import essentiality
-
-    atlas = essentiality.atlas_result(source)
+def _modifier_of(gene: str, atlas: pd.DataFrame) -> pd.DataFrame:
+    """The atlas's targets whose selected modifiers include ``gene``, best predicted first."""
     columns = ["target", "chosen_model", "test_pearson", "test_pearson_p", "n_modifiers"]
-    if atlas is None:
-        return pd.DataFrame(columns=columns)
     hits = atlas[atlas["modifiers"].fillna("").str.split(";").map(lambda mods: gene in mods)]
     return hits[columns].sort_values("test_pearson", ascending=False).reset_index(drop=True)
 
@@ -126,7 +122,10 @@ def essentiality_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
     from dashboard.services import essentiality
 
     method = "essentiality"
-    modifier_of = _modifier_of(gene, source)
+    atlas = essentiality.atlas_result(source)
+    if atlas is None:
+        return Section(method, False, "No atlas of this dataset yet; build it on the atlas page.")
+    modifier_of = _modifier_of(gene, atlas)
     frames: dict[str, pd.DataFrame] = {}
     if len(modifier_of):
         frames["modifier_of"] = modifier_of
@@ -137,11 +136,7 @@ def essentiality_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
         listed = ", ".join(f"{t} (r {r:.2f})" for t, r in zip(modifier_of["target"][:5], modifier_of["test_pearson"][:5]))
         of_text = f" Modifier of {len(modifier_of)} target(s): {listed}."
     related = {"modifier of": list(modifier_of["target"])}
-    atlas = essentiality.atlas_result(source)
-    if atlas is None:
-        return Section(method, bool(len(modifier_of)), "No atlas of this dataset yet; build it on the atlas page."
-                       + of_text, frames=frames, related=related, together=of_together)
-    row = essentiality.atlas_row(gene, source)
+    row = atlas.loc[gene].to_dict() if gene in atlas.index else None
     if row is None or row.get("error"):
         why = "is not a screened target" if row is None else f"has no model ({row['error']})"
         summary = f"{gene} {why} in this dataset." + (of_text or " It is not a selected modifier of any target either.")
@@ -434,19 +429,12 @@ def _gene_card(gene: str, source: str, _token: tuple) -> GeneCard:
     return GeneCard(gene, sections, published, modifier_of, concordance(gene, sections))
 
 
-def known_genes() -> dict[str, str]:
-    """Upper-case symbol -> symbol for every gene of every demo method (the card's universe)."""
-    return {g.upper(): g for g in all_genes()}
-
-
 def resolve_gene(requested: str | None) -> tuple[str | None, str | None]:
     """The gene symbol to show for a URL value, and a notice when it was corrected or unknown."""
     text = (requested or "").strip()
     if not text:
         return None, None
-    match = known_genes().get(text.upper())
-    if match is None:
-        match = {k.upper(): v for k, v in gene_id_map().items()}.get(text.upper())
+    match = lookup_gene(text)
     if match is None:
         return None, (f"{text} is in none of the datasets (gene symbols, e.g. RPP25L); "
                       "search for a gene above.")
@@ -542,9 +530,9 @@ def gene_matrix(genes: list[str], source: str = DEFAULT_DATASET) -> tuple[pd.Dat
         Index ``gene`` = the known genes in the order given, columns = :data:`METHODS`
         (NaN where a method has no result on a gene); and the genes no dataset has.
     """
-    universe = known_genes()
-    known = list(dict.fromkeys(universe[g.upper()] for g in genes if g.upper() in universe))
-    unknown = [g for g in genes if g.upper() not in universe]
+    found = {g: lookup_gene(g) for g in genes}
+    known = list(dict.fromkeys(symbol for symbol in found.values() if symbol))
+    unknown = [g for g, symbol in found.items() if symbol is None]
     columns = {}
     for method in METHODS:
         values = _headlines(method, source)

@@ -31,9 +31,10 @@
         return window.dash_clientside.no_update;
       },
       // The global search opens the chosen gene's card; a value that is the URL's own gene
-      // (the search box follows the URL) is not a choice.
-      openGeneCard: function (gene) {
-        const params = new URLSearchParams(window.location.search);
+      // (the search box follows the URL) is not a choice. `search` is the app's Location, the
+      // URL the box followed: the address bar may already hold a corrected gene (correctGene).
+      openGeneCard: function (gene, search) {
+        const params = new URLSearchParams(search || "");
         if (!gene || (params.get("gene") || "").toUpperCase() === gene.toUpperCase()) {
           return window.dash_clientside.no_update;
         }

@@ -45,6 +45,7 @@ clientside_callback(
     ClientsideFunction(namespace="perturbscope", function_name="openGeneCard"),
     Output("url", "href"),
     Input("gene-search", "value"),
+    State("url", "search"),
     prevent_initial_call=True,
 )
 

@@ -67,7 +67,7 @@ def create_app() -> dash.Dash:
     security.install_basic_auth(app.server)
     security.apply_upload_limit(app.server)
     import dashboard.app_callbacks  # noqa: F401  (registers callbacks)
-    import dashboard.exports  # noqa: F401
+    import dashboard.export.callbacks  # noqa: F401
 
     return app
 

@@ -4,7 +4,7 @@ Each card owns three ids, all keyed by the card's ``name``:
 ``{"type": "figure", "name": name}`` (the dcc.Graph),
 ``{"type": "export", "name": name, "format": fmt}`` (export buttons) and
 ``{"type": "methods", "name": name}`` (the methods text). The app-level
-callbacks in ``dashboard.exports`` serve every card on every page.
+callbacks in ``dashboard.export.callbacks`` serve every card on every page.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ torch.set_num_threads(1)
 import plotly  # noqa: E402
 
 import app  # noqa: E402,F401  (registers pages and callbacks)
-from dashboard import exports  # noqa: E402
+from dashboard.export import callbacks as exports  # noqa: E402
 from dashboard.pages import decode as page  # noqa: E402
 from dashboard.pages import decode_disruption as disruption  # noqa: E402
 from dashboard.services import decode as svc  # noqa: E402

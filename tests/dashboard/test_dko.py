@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import app  # noqa: F401  (registers pages and callbacks)
-from dashboard import exports, services
+from dashboard import services
+from dashboard.export import callbacks as exports
 from dashboard.pages import dko as page
 from dashboard.services import dko as dko_service
 from tests.dashboard.helpers import find_component

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard import export as ex
+from dashboard.export import render
 
 # --------------------------------------------------------------------------
 # helpers
@@ -317,7 +318,7 @@ def _render_in_child(q):
     png = ex.figure_to_image(go.Figure(go.Bar(y=[1, 2])), "png", "screen")
     import os
 
-    q.put((ex.png_size(png), ex._server_pid == os.getpid()))
+    q.put((ex.png_size(png), render._server_pid == os.getpid()))
 
 
 @needs_chromium
@@ -338,3 +339,20 @@ def test_bad_format_and_preset():
         ex.figure_to_image(go.Figure(), "jpg")
     with pytest.raises(ValueError, match="preset"):
         ex.figure_to_image(go.Figure(), "png", "poster")
+
+
+def test_importing_the_export_package_has_no_side_effects():
+    """No callback registered, no fork or exit hook, no Chromium: only the app factory wires exports."""
+    code = (
+        "import dash._callback as cb, dashboard.export as ex\n"
+        "from dashboard.export import render\n"
+        "assert not cb.GLOBAL_CALLBACK_LIST, cb.GLOBAL_CALLBACK_LIST\n"
+        "assert not render._hooks_registered and render._server_pid is None\n"
+        "import dashboard.export.callbacks\n"
+        "assert len(cb.GLOBAL_CALLBACK_LIST) == 1\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import app  # noqa: F401  (registers pages and callbacks)
-from dashboard import exports
+from dashboard.export import callbacks as exports
 from dashboard.pages import perturbation as page
 from dashboard.services import dataset
 from dashboard.services import perturbation as tnet

@@ -1,0 +1,216 @@
+"""Figure -> tidy numbers: one row per drawn point, bar or heatmap cell.
+
+:func:`figure_to_frame` / :func:`figure_to_csv` accept a ``go.Figure`` or the
+JSON dict a ``dcc.Graph`` ``figure`` State delivers.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+#: Trace types drawn as a grid of cells (z is 2-D, x labels columns, y rows).
+GRID_TYPES = frozenset({"heatmap", "contour"})
+#: Per-point coordinate keys, in output column order.
+POINT_KEYS = ("x", "y", "z", "r", "theta", "a", "b", "c", "lat", "lon",
+              "open", "high", "low", "close", "ids", "labels", "parents", "values")
+#: Types where plotly.js fills a missing x (or y) with x0 + i * dx.
+IMPLICIT_COORD_TYPES = frozenset({"scatter", "scattergl", "bar"})
+
+# plotly.js typed-array dtypes ("u1c" is Uint8ClampedArray); data is little-endian.
+_TYPED_ARRAY_DTYPES = {"i1": "i1", "u1": "u1", "u1c": "u1", "i2": "<i2", "u2": "<u2",
+                       "i4": "<i4", "u4": "<u4", "f4": "<f4", "f8": "<f8"}
+
+
+def _decode_array(value: Any) -> np.ndarray | None:
+    """Turn any plotly data-array encoding into a numpy array (None if absent).
+
+    Handles plain lists, numpy arrays, plotly's binary spec
+    ``{"dtype": "f8", "bdata": "...", "shape": "2, 3"}`` and the
+    ``{"0": v0, "1": v1, ...}`` objects a typed array becomes after
+    ``JSON.stringify`` in the browser. Scalars return None (they are not data).
+    """
+    if value is None or isinstance(value, (str, bytes, int, float, bool)):
+        return None
+    if isinstance(value, Mapping):
+        if "bdata" in value and "dtype" in value:
+            dtype = _TYPED_ARRAY_DTYPES.get(str(value["dtype"]))
+            if dtype is None:
+                raise ValueError(f"unsupported plotly typed-array dtype {value['dtype']!r}")
+            arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=dtype)
+            shape = value.get("shape")
+            if shape:
+                dims = shape.split(",") if isinstance(shape, str) else shape
+                arr = arr.reshape([int(d) for d in dims])
+            return arr.astype(arr.dtype.newbyteorder("="))
+        if value and all(str(k).isdigit() for k in value):  # a stringified typed array
+            return np.asarray([value[k] for k in sorted(value, key=int)])
+        return None
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_decode_array(v) if isinstance(v, Mapping) else v for v in value]
+        if items and all(isinstance(v, (list, tuple, np.ndarray)) for v in items):
+            return _ragged_to_2d(items)
+        return np.asarray(items, dtype=object) if _mixed(items) else np.asarray(items)
+    if hasattr(value, "__array__"):  # pandas objects and the like
+        return np.asarray(value)
+    return None
+
+
+def _mixed(items: Sequence[Any]) -> bool:
+    """True if a list mixes numbers with strings/None (numpy would stringify it)."""
+    kinds = {isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in items}
+    return len(kinds) > 1
+
+
+def _ragged_to_2d(rows: Sequence[Any]) -> np.ndarray:
+    """Stack rows of possibly unequal length, padding with NaN (plotly draws gaps)."""
+    width = max(len(r) for r in rows)
+    out = np.full((len(rows), width), np.nan, dtype=object)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = list(row)
+    try:
+        return out.astype(float)
+    except (TypeError, ValueError):
+        return out
+
+
+def _as_figure_dict(fig: Mapping[str, Any] | go.Figure) -> dict[str, Any]:
+    if isinstance(fig, go.Figure):
+        return fig.to_dict()
+    if isinstance(fig, Mapping):
+        return dict(fig)
+    raise TypeError(f"expected a plotly Figure or figure dict, got {type(fig).__name__}")
+
+
+def _implicit_coord(trace: Mapping[str, Any], axis: str, n: int) -> np.ndarray:
+    start, step = trace.get(f"{axis}0", 0), trace.get(f"d{axis}", 1)
+    if isinstance(start, (int, float)) and isinstance(step, (int, float)):
+        return start + step * np.arange(n)
+    return np.arange(n)  # category or date start: fall back to positions
+
+
+def _fit(values: np.ndarray, n: int) -> np.ndarray:
+    """Truncate or NaN-pad a per-point array to n points."""
+    values = np.asarray(values)
+    if len(values) >= n:
+        return values[:n]
+    pad = np.full(n - len(values), np.nan, dtype=object)
+    return np.concatenate([values.astype(object), pad])
+
+
+def _point_columns(trace: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Columns for a per-point trace (bar, scatter, box, pie, ...)."""
+    coords = {}
+    for key in POINT_KEYS:
+        arr = _decode_array(trace.get(key))
+        if arr is not None and arr.ndim == 1:
+            coords[key] = arr
+    ttype = trace.get("type", "scatter")
+    if ttype in IMPLICIT_COORD_TYPES:
+        for have, missing in (("y", "x"), ("x", "y")):
+            if have in coords and missing not in coords:
+                coords[missing] = _implicit_coord(trace, missing, len(coords[have]))
+        coords = {k: coords[k] for k in POINT_KEYS if k in coords}
+    if not coords:
+        return {}
+    n = min(len(v) for v in coords.values())  # plotly.js draws the shortest
+    if n == 0:
+        return {}
+    columns = {k: v[:n] for k, v in coords.items()}
+
+    text = trace.get("text")
+    if isinstance(text, str):
+        columns["text"] = np.full(n, text, dtype=object)
+    elif (arr := _decode_array(text)) is not None and arr.ndim == 1:
+        columns["text"] = _fit(arr, n)
+    custom = _decode_array(trace.get("customdata"))
+    if custom is not None and custom.ndim == 1:
+        columns["customdata"] = _fit(custom, n)
+    elif custom is not None and custom.ndim == 2:
+        for j in range(custom.shape[1]):
+            columns[f"customdata_{j}"] = _fit(custom[:, j], n)
+    marker = trace.get("marker") or {}
+    for key in ("color", "size"):
+        arr = _decode_array(marker.get(key))
+        if arr is not None and arr.ndim == 1 and np.issubdtype(arr.dtype, np.number):
+            columns[f"marker_{key}"] = _fit(arr, n)
+    return columns
+
+
+def _axis_labels(labels: np.ndarray | None, n: int, trace: Mapping[str, Any], axis: str) -> np.ndarray:
+    """Cell labels along one heatmap axis: given labels, bin-edge centres or x0 + i*dx."""
+    if labels is not None and len(labels) == n:
+        return labels
+    if labels is not None and len(labels) == n + 1 and np.issubdtype(labels.dtype, np.number):
+        return (labels[:-1] + labels[1:]) / 2
+    return _implicit_coord(trace, axis, n)
+
+
+def _grid_columns(trace: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """One row per heatmap cell: x (column label), y (row label), z."""
+    z = _decode_array(trace.get("z"))
+    if z is None or z.size == 0:
+        return {}
+    if z.ndim == 1:
+        z = z[np.newaxis, :]
+    if trace.get("transpose"):
+        z = z.T
+    n_rows, n_cols = z.shape
+    x = _axis_labels(_decode_array(trace.get("x")), n_cols, trace, "x")
+    y = _axis_labels(_decode_array(trace.get("y")), n_rows, trace, "y")
+    return {"x": np.tile(x, n_rows), "y": np.repeat(y, n_cols), "z": z.ravel()}
+
+
+def figure_to_frame(fig: Mapping[str, Any] | go.Figure) -> pd.DataFrame:
+    """The numbers a figure draws, one row per point, bar or heatmap cell.
+
+    Parameters
+    ----------
+    fig : dict or plotly.graph_objects.Figure
+        A figure object, or the JSON dict a ``dcc.Graph`` ``figure`` State
+        delivers (plain lists or plotly's base64 ``bdata`` arrays).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long/tidy table with columns ``trace`` (trace name, or ``"trace N"``)
+        and ``type``, then the data columns present: ``x``, ``y`` (and any
+        other per-point coordinates such as ``z`` or ``labels``/``values``/
+        ``parents`` for pie and sunburst), ``text``, ``customdata`` (or
+        ``customdata_0``, ``customdata_1``, ... when 2-D), ``marker_color``
+        and ``marker_size`` when numeric arrays. Heatmaps and contours give one
+        row per cell with ``x`` (column label), ``y`` (row label) and ``z``
+        (empty cells kept as NaN). Traces that draw no data are skipped.
+
+    Notes
+    -----
+    Histograms and box/violin plots export their raw samples: the bins and
+    quartiles are computed by plotly.js in the browser, from exactly these
+    numbers. Points missing an x (or y) on scatter and bar traces get the
+    position plotly.js draws them at, ``x0 + i * dx`` (default 0, 1, 2, ...).
+    """
+    frames = []
+    for i, trace in enumerate(_as_figure_dict(fig).get("data") or []):
+        ttype = trace.get("type") or "scatter"
+        columns = _grid_columns(trace) if ttype in GRID_TYPES else _point_columns(trace)
+        if not columns:
+            continue
+        n = len(next(iter(columns.values())))
+        name = trace.get("name")
+        meta = {"trace": [name if name not in (None, "") else f"trace {i}"] * n, "type": [ttype] * n}
+        frames.append(pd.DataFrame({**meta, **columns}))
+    if not frames:
+        return pd.DataFrame(columns=["trace", "type"])
+    return pd.concat(frames, ignore_index=True, sort=False)
+
+
+def figure_to_csv(fig: Mapping[str, Any] | go.Figure) -> str:
+    """CSV of exactly the numbers drawn (see :func:`figure_to_frame`)."""
+    return figure_to_frame(fig).to_csv(index=False)

@@ -22,11 +22,14 @@
     perturbscope: {
       // The page shows another gene than the URL asked for (unknown, or other letter case):
       // correct the address bar in place (no navigation), so a copied link shows this view.
+      // The app's Location learns the corrected URL too: it may not have received the URL it
+      // read when it mounted yet, and would push that stale URL back when it does.
       correctGene: function (shown) {
         const params = new URLSearchParams(window.location.search);
         if (shown && params.has("gene") && params.get("gene") !== shown) {
           params.set("gene", shown);
           window.history.replaceState(window.history.state, "", window.location.pathname + "?" + params.toString());
+          window.dash_clientside.set_props("url", {href: window.location.href, search: window.location.search});
         }
         return window.dash_clientside.no_update;
       },

@@ -8,23 +8,51 @@ import pandas as pd
 from core.errors import InputError
 
 
-def as_matrix(P, genes: pd.Index | None = None, source: str = "expression") -> tuple[np.ndarray, pd.Index, pd.Index]:
-    """``(values genes x cells float64, gene index, cell index)`` of a DataFrame or array.
+def as_matrix(P, genes: pd.Index | None = None, source: str = "expression",
+              keep_labels: bool = False) -> tuple[np.ndarray, pd.Index, pd.Index]:
+    """``(values genes x cells float64, gene labels, cell labels)`` of a DataFrame or array.
 
-    When ``genes`` is given, rows are reordered to it (missing genes raise).
+    Parameters
+    ----------
+    P : DataFrame or array-like
+        Expression, genes x cells.
+    genes : pandas.Index, optional
+        The model's genes (text). Rows are then reordered to them, matching
+        labels as text, so a frame read without a header (integer labels)
+        fits a model trained on it; missing genes raise.
+    source : str
+        What ``P`` is, for error messages.
+    keep_labels : bool
+        Return a DataFrame's own labels (``predict``) instead of text labels
+        named ``gene`` and ``cell``.
+
+    Returns
+    -------
+    tuple
+        The values, the gene labels and the cell labels (an array gets
+        ``gene_1 ...`` or the model's genes, and ``cell_1 ...``).
+
+    Raises
+    ------
+    core.errors.InputError
+        Missing or duplicated genes, or an array of the wrong shape.
     """
     if isinstance(P, pd.DataFrame):
         frame = P
         if genes is not None:
-            # the model keeps its genes as text; a frame read without a header has integer labels
-            frame = frame.set_axis(frame.index.astype(str), axis=0)
-            missing = pd.Index(genes).difference(frame.index)
+            text = frame.index.astype(str)
+            missing = pd.Index(genes).difference(text)
             if len(missing):
                 raise InputError(f"{source}: {len(missing)} gene(s) of the trained model are missing, e.g. "
                                  f"{', '.join(map(str, missing[:3]))}; use the genes the model was trained on")
-            frame = frame.loc[genes]
-        values = frame.to_numpy(dtype=float)
-        return values, pd.Index(frame.index.astype(str), name="gene"), pd.Index(frame.columns.astype(str), name="cell")
+            if text.has_duplicates:
+                raise InputError(f"{source}: some genes appear twice, e.g. {text[text.duplicated()][0]}; "
+                                 f"give each gene one row")
+            frame = frame.iloc[text.get_indexer(genes)]
+        if keep_labels:
+            return frame.to_numpy(dtype=float), frame.index, frame.columns
+        return (frame.to_numpy(dtype=float), pd.Index(frame.index.astype(str), name="gene"),
+                pd.Index(frame.columns.astype(str), name="cell"))
     values = np.asarray(P, dtype=float)
     if values.ndim != 2:
         raise InputError(f"{source}: expected a 2-D genes x cells matrix, got shape {values.shape}")

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             data = load_demo("decode")
         load_seconds = time.perf_counter() - started
         cnn = DecodeCNN(n_restarts=args.restarts, max_epochs=args.max_epochs, patience=args.patience,
-                        seed=args.seed, n_threads=args.threads)
+                        random_state=args.seed, n_threads=args.threads)
         fit = train_decode(data, min_genes=args.min_genes, cnn=cnn)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

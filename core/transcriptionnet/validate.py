@@ -116,7 +116,7 @@ def connectivity_report(signatures: dict, model=None, n_genes: int = 50) -> dict
                 out["measured"][f"{t}->{u}"] = _retrieval(sig, other, n_genes)
     if model is not None:
         out["predicted"] = {}
-        for t in model.types:
+        for t in model.types_:
             test = model.splits_[t]["test"]
             queries = model.signatures_[t].loc[test] - model.baselines_[t]["mean"].mean_
             for name in ("refined", "fundnn", "ridge", "knn"):
@@ -146,7 +146,7 @@ def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, 
     seconds["load"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    model = TranscriptionNet(max_epochs=max_epochs, seed=seed).fit(given, signatures, splits, progress=log)
+    model = TranscriptionNet(max_epochs=max_epochs, random_state=seed).fit(given, signatures, splits, progress=log)
     seconds["given_features_training"] = time.perf_counter() - tick
     report["given_features"] = _table(model)
     intervals = {"given_features": _intervals(model, n_resamples, seed)}
@@ -159,7 +159,7 @@ def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, 
     embedding = network_embedding(layers, dim=dim, seed=seed)
     seconds["own_embedding"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    own = TranscriptionNet(max_epochs=max_epochs, seed=seed).fit(embedding, signatures, splits, progress=log)
+    own = TranscriptionNet(max_epochs=max_epochs, random_state=seed).fit(embedding, signatures, splits, progress=log)
     seconds["own_embedding_training"] = time.perf_counter() - tick
     report["own_embedding"] = _table(own)
     intervals["own_embedding"] = _intervals(own, n_resamples, seed)

@@ -27,7 +27,13 @@ RIDGE_ALPHAS = tuple(np.logspace(-2, 4, 13))
 
 
 def column_spearman(pred: np.ndarray, actual: np.ndarray) -> np.ndarray:
-    """Spearman correlation of matching columns of two (genes, tasks) matrices."""
+    """Spearman correlation of matching columns of two (genes, tasks) matrices.
+
+    Parameters
+    ----------
+    pred, actual : ndarray
+        (genes, tasks) matrices.
+    """
     a, b = rank_columns(np.asarray(pred, float)), rank_columns(np.asarray(actual, float))
     a -= a.mean(axis=0)
     b -= b.mean(axis=0)
@@ -40,6 +46,11 @@ def profile_correlation(pred: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFram
 
     Computed over genes; a good model has the largest values on the diagonal
     (paper Fig. 2c).
+
+    Parameters
+    ----------
+    pred, actual : pandas.DataFrame
+        Genes x tissues, the same genes.
     """
     a = rank_columns(pred.to_numpy(float))
     b = rank_columns(actual.to_numpy(float))
@@ -49,7 +60,13 @@ def profile_correlation(pred: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFram
 
 
 def binding_totals(X: BindingSet) -> np.ndarray:
-    """Per-gene sum over bins of each (scaled, kept) feature: ``(genes, mRNA + promoter features)``."""
+    """Per-gene sum over bins of each (scaled, kept) feature: ``(genes, mRNA + promoter features)``.
+
+    Parameters
+    ----------
+    X : BindingSet
+        Scaled binding.
+    """
     out = np.zeros((len(X), X.n_mrna + X.n_promoter))
     for ptr, idx, val, offset in ((X.mrna_ptr, X.mrna_idx, X.mrna_val, 0),
                                   (X.promoter_ptr, X.promoter_idx, X.promoter_val, X.n_mrna)):
@@ -62,6 +79,11 @@ class RidgeBaseline:
     """Ridge regression on per-feature binding totals, one alpha per task by leave-one-out CV.
 
     Learned attributes: ``coef_ (tasks, features)``, ``intercept_``, ``mean_``, ``scale_``, ``alpha_``.
+
+    Parameters
+    ----------
+    alphas : tuple of float
+        Candidate penalties.
     """
 
     def __init__(self, alphas: tuple[float, ...] = RIDGE_ALPHAS):
@@ -84,7 +106,29 @@ class RidgeBaseline:
 
 @dataclass
 class DecodeFit:
-    """A trained DEcode model with its preprocessing, baseline and test evaluation."""
+    """A trained DEcode model with its preprocessing, baseline and test evaluation.
+
+    Attributes
+    ----------
+    preprocessor : DecodePreprocessor
+        Feature filter and scales.
+    cnn : DecodeCNN
+        The trained network.
+    ridge : RidgeBaseline
+        The baseline.
+    split : Split
+        Train / validation / test genes.
+    predictions, ridge_predictions : pandas.DataFrame
+        All genes x tasks in log2 units.
+    performance : pandas.DataFrame
+        Task x ``cnn, ridge``: test Spearman.
+    profile_corr : pandas.DataFrame
+        Tissue x tissue correlation on the test genes.
+    history : pandas.DataFrame
+        Training history.
+    seconds : dict
+        Wall time per step.
+    """
 
     preprocessor: DecodePreprocessor
     cnn: DecodeCNN
@@ -211,6 +255,15 @@ def shuffle_branch(data: DecodeData, branch: str, seed: int = 0) -> DecodeData:
 
     Shuffling the mRNA branch moves each transcript (with its length and 3' UTR
     start) to another gene, keeping the targets in place.
+
+    Parameters
+    ----------
+    data : DecodeData
+        The binding data.
+    branch : {"promoter", "mrna"}
+        The branch shuffled.
+    seed : int
+        Seed of the permutation.
     """
     if branch not in ("promoter", "mrna"):
         raise InputError(f"branch must be 'promoter' or 'mrna', got {branch!r}")
@@ -231,6 +284,21 @@ def branch_ablation(data: DecodeData, split: Split | None = None, *, cnn_params:
                     min_genes: int = 30, seed: int = 0, progress: Progress | None = None,
                     should_stop: Callable[[], bool] | None = None) -> pd.DataFrame:
     """Retrain with mRNA or promoter features shuffled across genes (paper Fig. 3a).
+
+    Parameters
+    ----------
+    data : DecodeData
+        The binding data.
+    split : Split, optional
+        Default :func:`~core.decode.features.make_split`.
+    cnn_params : dict, optional
+        :class:`DecodeCNN` hyperparameters.
+    min_genes : int
+        Feature filter (see :func:`train_decode`).
+    seed : int
+        Seed of the shuffles.
+    progress, should_stop : callable, optional
+        Progress callback and cancellation poll.
 
     Returns
     -------

@@ -16,6 +16,13 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+    """
     parser = argparse.ArgumentParser(prog="python -m core.decode.validate", description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="bundle (.npz) or DEcode toy folder; default: the demo data set")
     parser.add_argument("--restarts", type=int, default=3, help="random restarts (paper: 10)")

@@ -64,7 +64,15 @@ def as_matrix(P, genes: pd.Index | None = None, source: str = "expression",
 
 
 def check_values(values: np.ndarray, source: str) -> None:
-    """Reject NaN, infinite or negative entries and empty cells."""
+    """Reject NaN, infinite or negative entries and empty cells.
+
+    Parameters
+    ----------
+    values : ndarray
+        Expression, genes x cells.
+    source : str
+        What the values are, for the message.
+    """
     if not np.isfinite(values).all():
         raise InputError(f"{source}: contains missing or infinite values; fill absent genes with 0")
     if (values < 0).any():
@@ -74,16 +82,36 @@ def check_values(values: np.ndarray, source: str) -> None:
 
 
 def profiles(values: np.ndarray) -> np.ndarray:
-    """Each column divided by its sum (genes x cells)."""
+    """Each column divided by its sum (genes x cells).
+
+    Parameters
+    ----------
+    values : ndarray
+        Non-negative expression, genes x cells.
+    """
     return values / values.sum(axis=0, keepdims=True)
 
 
 def assemblages(values: np.ndarray) -> np.ndarray:
-    """Presence (x > 0) divided by the number of present genes, per column (genes x cells)."""
+    """Presence (x > 0) divided by the number of present genes, per column (genes x cells).
+
+    Parameters
+    ----------
+    values : ndarray
+        Expression, genes x cells.
+    """
     present = (values > 0).astype(float)
     return present / present.sum(axis=0, keepdims=True)
 
 
 def bray_curtis(u: np.ndarray, v: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Bray-Curtis dissimilarity ``sum|u - v| / sum|u + v|`` along ``axis`` (scipy semantics)."""
+    """Bray-Curtis dissimilarity ``sum|u - v| / sum|u + v|`` along ``axis`` (scipy semantics).
+
+    Parameters
+    ----------
+    u, v : ndarray
+        Profiles of the same shape.
+    axis : int
+        Axis summed over.
+    """
     return np.abs(u - v).sum(axis=axis) / np.abs(u + v).sum(axis=axis)

@@ -83,7 +83,13 @@ def heldout_evaluation(P, test_fraction: float = 0.2, seed: int = 0, progress: P
 
 
 def per_gene_agreement(predicted: pd.DataFrame, true: pd.DataFrame) -> pd.DataFrame:
-    """Per gene, Pearson r of predicted against true abundance over cells where the gene is present."""
+    """Per gene, Pearson r of predicted against true abundance over cells where the gene is present.
+
+    Parameters
+    ----------
+    predicted, true : pandas.DataFrame
+        Profiles, genes x cells, with the same labels.
+    """
     pred, obs = predicted.to_numpy(), true.to_numpy()
     mask = obs > 0
     n = mask.sum(axis=1)

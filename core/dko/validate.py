@@ -79,7 +79,15 @@ def validate_example(folder: str | Path, n_steps: int = 2000, val_every: int = 5
 
 
 def validate_demo(data=None, n_steps: int = 2000, val_every: int = 5, seed: int = 0) -> dict:
-    """Spearman correlation of predicted impacts with the simulator's true knockout impacts."""
+    """Spearman correlation of predicted impacts with the simulator's true knockout impacts.
+
+    Parameters
+    ----------
+    data : DKODemo, optional
+        Simulated data with true knockouts (default: the demo).
+    n_steps, val_every, seed : int
+        DKO training (see :class:`core.dko.DKO`).
+    """
     from scipy.stats import spearmanr
 
     from core.datasets import load_demo
@@ -115,6 +123,19 @@ def validate_annotated(path: str | Path, group_by: str | None = None, genes: str
     all cells then knocks out every present gene, and the genes with the
     largest mean impact per group of ``group_by`` (default: the file's
     cell-type-like annotation) are listed.
+
+    Parameters
+    ----------
+    path : str or Path
+        An ``.h5ad`` file.
+    group_by : str, optional
+        Cell annotation the top genes are listed by.
+    genes : str
+        Gene selection, as on the Datasets page (``"hvg"``).
+    n_steps, val_every, seed : int
+        DKO training (see :class:`core.dko.DKO`).
+    top : int
+        Genes listed per group.
 
     Returns
     -------
@@ -163,6 +184,13 @@ def validate_annotated(path: str | Path, group_by: str | None = None, genes: str
 
 
 def main(argv: list[str]) -> None:
+    """Command-line entry point.
+
+    Parameters
+    ----------
+    argv : list of str
+        Arguments, as ``sys.argv[1:]``.
+    """
     import torch
 
     torch.set_num_threads(1)

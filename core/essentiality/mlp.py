@@ -23,6 +23,13 @@ def build_network(n_features: int, hidden: tuple[int, ...] = HIDDEN, dropout: tu
 
     The module standardises its inputs and de-standardises its output with
     buffers ``x_mean, x_scale, y_mean, y_scale`` set by the estimator.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    hidden, dropout : tuple
+        Layer widths and the dropout after each.
     """
     import torch
     from torch import nn

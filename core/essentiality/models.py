@@ -36,6 +36,19 @@ class XGBoostRegressor(RegressorMixin, BaseEstimator):
     Each candidate learning rate is fitted on ``1 - validation_fraction`` of the
     data with early stopping on the rest; the rate with the lowest validation
     RMSE wins and is refitted on all data with its best number of trees.
+
+    Parameters
+    ----------
+    max_depth, n_estimators : int
+        Tree depth and the most trees.
+    learning_rates : tuple of float
+        Candidate learning rates; the chosen one is ``learning_rate_``.
+    validation_fraction : float
+        Share of the data for choosing the rate and the number of trees.
+    early_stopping_rounds : int
+        Stop adding trees after this many without a better validation RMSE.
+    random_state, n_jobs : int
+        Seed and xgboost threads.
     """
 
     def __init__(self, max_depth=5, n_estimators=500, learning_rates=XGB_LEARNING_RATES,
@@ -89,7 +102,13 @@ class XGBoostRegressor(RegressorMixin, BaseEstimator):
 
 
 class KNNRegressor(RegressorMixin, BaseEstimator):
-    """Distance-weighted k-nearest neighbours on standardised inputs (k capped at the sample size)."""
+    """Distance-weighted k-nearest neighbours on standardised inputs (k capped at the sample size).
+
+    Parameters
+    ----------
+    n_neighbors : int
+        Neighbours (capped at the number of samples: ``n_neighbors_``).
+    """
 
     def __init__(self, n_neighbors=50):
         self.n_neighbors = n_neighbors
@@ -120,6 +139,13 @@ class GPRegressor(RegressorMixin, BaseEstimator):
     marginal likelihood on at most ``max_hyper_samples`` cells (a random
     subset: the optimiser's O(n^3) steps dominate otherwise), then the
     process is conditioned on all cells with those hyperparameters fixed.
+
+    Parameters
+    ----------
+    max_hyper_samples : int
+        Most cells used to fit the kernel hyperparameters.
+    random_state : int
+        Seed of that subset and of the optimiser.
     """
 
     def __init__(self, max_hyper_samples=300, random_state=0):
@@ -164,7 +190,13 @@ class GPRegressor(RegressorMixin, BaseEstimator):
 
 
 class AverageRegressor(RegressorMixin, BaseEstimator):
-    """Mean prediction of several regressors (the paper's XGBoost + MLP ensemble, Fig. 3F)."""
+    """Mean prediction of several regressors (the paper's XGBoost + MLP ensemble, Fig. 3F).
+
+    Parameters
+    ----------
+    estimators : sequence of estimators
+        Regressors cloned and fitted on the same data.
+    """
 
     def __init__(self, estimators=()):
         self.estimators = estimators
@@ -237,7 +269,13 @@ def make_model(name: str, random_state: int = 0, *, mlp_params: dict | None = No
 
 
 def check_models(models) -> list[str]:
-    """Validate a list of zoo names (None: all of :data:`MODEL_NAMES`)."""
+    """Validate a list of zoo names (None: all of :data:`MODEL_NAMES`).
+
+    Parameters
+    ----------
+    models : str, sequence of str or None
+        Zoo names.
+    """
     if models is None:
         return list(MODEL_NAMES)
     if isinstance(models, str):

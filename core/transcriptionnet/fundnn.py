@@ -18,7 +18,17 @@ Progress = Callable[[float, str], None]
 
 
 def check_xy(x, y=None, what: str = "embedding") -> tuple[np.ndarray, np.ndarray | None]:
-    """Validate a feature matrix (and targets with the same rows) as finite float32 arrays."""
+    """Validate a feature matrix (and targets with the same rows) as finite float32 arrays.
+
+    Parameters
+    ----------
+    x : array-like
+        Genes x features.
+    y : array-like, optional
+        Targets with the same rows.
+    what : str
+        What ``x`` is, for messages.
+    """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2 or x.shape[0] == 0:
         raise InputError(f"the {what} must be a non-empty genes x dimensions matrix, got shape {x.shape}")

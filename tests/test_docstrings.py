@@ -58,6 +58,7 @@ def test_every_public_core_function_and_class_has_a_numpydoc_docstring():
 
 def test_the_check_can_fail():
     missing = ast.parse('def f(x):\n    """Summary only."""\n').body[0]
-    complete = ast.parse('def f(x):\n    """Summary.\n\n    Parameters\n    ----------\n    x : int\n        X.\n    """\n')
+    complete = ast.parse('def f(x):\n    """Summary.\n\n    Parameters\n    ----------\n'
+                         '    x : int\n        X.\n    """\n')
     assert _problem(missing) == "no Parameters section" and _problem(complete.body[0]) is None
     assert _problem(ast.parse("def g():\n    pass\n").body[0]) == "no docstring summary"

@@ -260,7 +260,15 @@ class DecodeCNN(RegressorMixin, BaseEstimator):
         return labelled(out, pd.Index(list(X.genes), name="gene"), self.tasks_)
 
     def predict_dense(self, mrna: np.ndarray, promoter: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Scaled predictions from dense, already scaled arrays (one forward pass)."""
+        """Scaled predictions from dense, already scaled arrays (one forward pass).
+
+        Parameters
+        ----------
+        mrna, promoter : ndarray
+            Scaled ``(genes, mRNA features, bins)`` and ``(genes, promoter features, 30)``.
+        lengths : ndarray
+            Transcript bins per gene.
+        """
         import torch
 
         module = self._fitted()
@@ -285,7 +293,15 @@ class DecodeCNN(RegressorMixin, BaseEstimator):
 
     @classmethod
     def from_bytes(cls, raw: bytes, config: dict[str, Any]) -> "DecodeCNN":
-        """Inverse of :meth:`to_bytes` (``torch.load(weights_only=True)``: no code runs)."""
+        """Inverse of :meth:`to_bytes` (``torch.load(weights_only=True)``: no code runs).
+
+        Parameters
+        ----------
+        raw : bytes
+            ``torch.save`` bytes of the state dict.
+        config : dict
+            The config of :meth:`to_bytes` (hyperparameters saved under old names are renamed).
+        """
         import torch
 
         self = cls(**current_params(config["params"], cls._get_param_names()))
@@ -302,7 +318,13 @@ class DecodeCNN(RegressorMixin, BaseEstimator):
         return self
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``weights.pt`` (state dict) and ``config.json`` into ``folder``."""
+        """Write ``weights.pt`` (state dict) and ``config.json`` into ``folder``.
+
+        Parameters
+        ----------
+        folder : str or Path
+            Output folder (created).
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         raw, config = self.to_bytes()
@@ -312,7 +334,13 @@ class DecodeCNN(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, folder: str | Path) -> "DecodeCNN":
-        """Read a model written by :meth:`save`."""
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        folder : str or Path
+            A folder written by :meth:`save`.
+        """
         folder = Path(folder)
         if not (folder / "weights.pt").is_file() or not (folder / "config.json").is_file():
             raise InputError(f"{folder} holds no saved DEcode model (weights.pt and config.json)")

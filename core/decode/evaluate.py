@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from core.datasets.decode_demo import DecodeData
 from core.decode.estimator import DecodeCNN
@@ -75,7 +77,7 @@ def binding_totals(X: BindingSet) -> np.ndarray:
     return out
 
 
-class RidgeBaseline:
+class RidgeBaseline(RegressorMixin, BaseEstimator):
     """Ridge regression on per-feature binding totals, one alpha per task by leave-one-out CV.
 
     Learned attributes: ``coef_ (tasks, features)``, ``intercept_``, ``mean_``, ``scale_``, ``alpha_``.
@@ -90,6 +92,15 @@ class RidgeBaseline:
         self.alphas = alphas
 
     def fit(self, X: BindingSet, y: np.ndarray) -> "RidgeBaseline":
+        """Fit on per-feature binding totals.
+
+        Parameters
+        ----------
+        X : BindingSet
+            Training binding.
+        y : ndarray
+            Scaled targets ``(genes, tasks)``.
+        """
         from sklearn.linear_model import RidgeCV
 
         totals = binding_totals(X)
@@ -101,6 +112,18 @@ class RidgeBaseline:
         return self
 
     def predict(self, X: BindingSet) -> np.ndarray:
+        """Scaled predictions ``(genes, tasks)``.
+
+        Parameters
+        ----------
+        X : BindingSet
+            Binding of the genes to predict.
+
+        Returns
+        -------
+        ndarray
+        """
+        check_is_fitted(self, "coef_")
         return ((binding_totals(X) - self.mean_) / self.scale_) @ self.coef_.T + self.intercept_
 
 
@@ -159,6 +182,7 @@ class DecodeFit:
 
     # --- artifact payload (no pickle: arrays, frames, JSON) ------------------
     def to_payload(self) -> dict[str, Any]:
+        """Arrays, frames and JSON-able values for the artifact store (no pickle)."""
         raw, config = self.cnn.to_bytes()
         ridge = self.ridge
         return {
@@ -172,6 +196,13 @@ class DecodeFit:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> "DecodeFit":
+        """Inverse of :meth:`to_payload`.
+
+        Parameters
+        ----------
+        payload : dict
+            As :meth:`to_payload` gives it.
+        """
         ridge = RidgeBaseline()
         ridge.coef_, ridge.intercept_ = payload["ridge_coef"], payload["ridge_intercept"]
         ridge.mean_, ridge.scale_ = payload["ridge_mean"], payload["ridge_scale"]

@@ -239,7 +239,13 @@ class DKO(BaseEstimator):
     # --- persistence --------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        """Save weights (``torch.save`` of the state_dict) and a JSON sidecar with genes and hyperparameters."""
+        """Save weights (``torch.save`` of the state_dict) and a JSON sidecar with genes and hyperparameters.
+
+        Parameters
+        ----------
+        path : str or Path
+            Weights file; the sidecar is ``path + ".json"``.
+        """
         import torch
 
         self._check_fitted()
@@ -251,7 +257,13 @@ class DKO(BaseEstimator):
 
     @classmethod
     def load(cls, path: str | Path) -> "DKO":
-        """Load a model written by :meth:`save` (``weights_only=True``)."""
+        """Load a model written by :meth:`save` (``weights_only=True``).
+
+        Parameters
+        ----------
+        path : str or Path
+            A file written by :meth:`save`.
+        """
         import torch
 
         path = Path(path)
@@ -263,7 +275,19 @@ class DKO(BaseEstimator):
     @classmethod
     def from_weights(cls, weights: dict[str, np.ndarray], genes, params: dict | None = None,
                      best_step: int = 0, best_val_loss: float = float("nan")) -> "DKO":
-        """Rebuild a trained model from :meth:`weights` (e.g. from the artifact store)."""
+        """Rebuild a trained model from :meth:`weights` (e.g. from the artifact store).
+
+        Parameters
+        ----------
+        weights : dict of ndarray
+            ``W1, b1, W2, b2`` as :meth:`weights` gives them.
+        genes : sequence of str
+            Genes in model order.
+        params : dict, optional
+            Hyperparameters.
+        best_step, best_val_loss
+            Training record kept with the weights.
+        """
         import torch
 
         state = {"fcc1.weight": torch.from_numpy(np.asarray(weights["W1"], dtype=np.float32)),

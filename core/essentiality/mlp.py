@@ -109,6 +109,15 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         self.n_threads = n_threads
 
     def fit(self, X, y):
+        """Train with early stopping on a validation share of the rows.
+
+        Parameters
+        ----------
+        X : array-like
+            Samples x features.
+        y : array-like
+            One target value per sample.
+        """
         import torch
 
         X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)
@@ -190,6 +199,13 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         self.loss_curve_ = np.asarray(history)
 
     def predict(self, X):
+        """Predictions for the rows of ``X`` (dropout off).
+
+        Parameters
+        ----------
+        X : array-like
+            Samples x features.
+        """
         import torch
 
         check_is_fitted(self, "network_")
@@ -204,7 +220,13 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
             torch.set_num_threads(threads)
 
     def save(self, path: str | Path) -> None:
-        """Write the weights and normalisation (a ``state_dict``) with ``torch.save``."""
+        """Write the weights and normalisation (a ``state_dict``) with ``torch.save``.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file.
+        """
         import torch
 
         check_is_fitted(self, "network_")
@@ -212,7 +234,15 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path: str | Path, **params) -> "MLPRegressor":
-        """Read a model written by :meth:`save` (``weights_only=True``: no pickle)."""
+        """Read a model written by :meth:`save` (``weights_only=True``: no pickle).
+
+        Parameters
+        ----------
+        path : str or Path
+            A file written by :meth:`save`.
+        **params
+            Hyperparameters of the saved model (its layer sizes must match).
+        """
         import torch
 
         state = torch.load(path, weights_only=True)

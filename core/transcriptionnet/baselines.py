@@ -10,25 +10,44 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from core.errors import InputError
 from core.transcriptionnet.fundnn import check_xy
 
 
-class MeanSignature:
+class MeanSignature(RegressorMixin, BaseEstimator):
     """Predict the training-mean signature for every gene."""
 
     def fit(self, x, y) -> "MeanSignature":
+        """Learn the training-mean signature.
+
+        Parameters
+        ----------
+        x : array-like
+            Genes x embedding dimensions.
+        y : array-like
+            Genes x landmarks.
+        """
         _, y = check_xy(x, y)
         self.mean_ = y.mean(axis=0)
         return self
 
     def predict(self, x) -> np.ndarray:
+        """The training mean for every row of ``x``.
+
+        Parameters
+        ----------
+        x : array-like
+            Genes x embedding dimensions.
+        """
+        check_is_fitted(self, "mean_")
         x, _ = check_xy(x)
         return np.repeat(self.mean_[None, :], x.shape[0], axis=0)
 
 
-class RidgeSignature:
+class RidgeSignature(RegressorMixin, BaseEstimator):
     """Ridge regression from the standardised embedding to all landmarks (one penalty, LOO-chosen).
 
     Parameters
@@ -41,6 +60,15 @@ class RidgeSignature:
         self.alphas = alphas
 
     def fit(self, x, y) -> "RidgeSignature":
+        """Standardise the embedding and fit ridge with the leave-one-out penalty.
+
+        Parameters
+        ----------
+        x : array-like
+            Genes x embedding dimensions.
+        y : array-like
+            Genes x landmarks.
+        """
         from sklearn.linear_model import RidgeCV
 
         x, y = check_xy(x, y)
@@ -51,11 +79,19 @@ class RidgeSignature:
         return self
 
     def predict(self, x) -> np.ndarray:
+        """Ridge predictions, genes x landmarks.
+
+        Parameters
+        ----------
+        x : array-like
+            Genes x embedding dimensions.
+        """
+        check_is_fitted(self, "model_")
         x, _ = check_xy(x)
         return self.model_.predict((x - self.x_mean_) / self.x_scale_).astype(np.float32)
 
 
-class KNNSignature:
+class KNNSignature(RegressorMixin, BaseEstimator):
     """Mean signature of the ``k`` training genes most similar in the embedding (cosine).
 
     Parameters
@@ -68,6 +104,15 @@ class KNNSignature:
         self.k = k
 
     def fit(self, x, y) -> "KNNSignature":
+        """Keep the training genes' unit embeddings and signatures.
+
+        Parameters
+        ----------
+        x : array-like
+            Genes x embedding dimensions.
+        y : array-like
+            Genes x landmarks.
+        """
         x, y = check_xy(x, y)
         if self.k < 1:
             raise InputError(f"k must be at least 1, got {self.k}")
@@ -82,7 +127,16 @@ class KNNSignature:
         return centred / np.where(norms > 0, norms, 1.0)
 
     def neighbours(self, x, exclude_self: bool = False) -> np.ndarray:
-        """Indices of the k nearest training genes (rows of the training set) for each row of x."""
+        """Indices of the k nearest training genes (rows of the training set) for each row of x.
+
+        Parameters
+        ----------
+        x : array-like
+            Genes x embedding dimensions.
+        exclude_self : bool
+            Skip training genes identical to the query (cosine 1).
+        """
+        check_is_fitted(self, "train_")
         x, _ = check_xy(x)
         sim = self._unit(x) @ self.train_.T
         if exclude_self:
@@ -91,4 +145,11 @@ class KNNSignature:
         return np.argsort(-sim, axis=1)[:, :k]
 
     def predict(self, x) -> np.ndarray:
+        """Mean signature of each row's nearest training genes.
+
+        Parameters
+        ----------
+        x : array-like
+            Genes x embedding dimensions.
+        """
         return self.y_[self.neighbours(x)].mean(axis=1)

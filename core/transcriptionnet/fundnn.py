@@ -54,15 +54,36 @@ class SignatureScaler:
     """Min-max scaling of each landmark to [-1, 1], fitted on training genes only."""
 
     def fit(self, y: np.ndarray) -> "SignatureScaler":
+        """Learn each landmark's minimum and range.
+
+        Parameters
+        ----------
+        y : ndarray
+            Genes x landmarks.
+        """
         self.min_ = y.min(axis=0).astype(np.float32)
         self.range_ = (y.max(axis=0) - self.min_).astype(np.float32)
         self.range_[self.range_ <= 0] = 1.0
         return self
 
     def transform(self, y: np.ndarray) -> np.ndarray:
+        """Scale to [-1, 1] per landmark.
+
+        Parameters
+        ----------
+        y : array-like
+            Genes x landmarks in original units.
+        """
         return (2.0 * (np.asarray(y, np.float32) - self.min_) / self.range_ - 1.0).astype(np.float32)
 
     def inverse_transform(self, z: np.ndarray) -> np.ndarray:
+        """Back to the original units.
+
+        Parameters
+        ----------
+        z : array-like
+            Scaled values.
+        """
         return ((np.asarray(z, np.float32) + 1.0) * 0.5 * self.range_ + self.min_).astype(np.float32)
 
 
@@ -246,7 +267,13 @@ class FunDNNRegressor(RegressorMixin, BaseEstimator):
         return values[:, 0] if self.single_output_ else values
 
     def save(self, path: str | Path) -> None:
-        """Weights and scalers as tensors (``torch.save``; nothing else is pickled)."""
+        """Weights and scalers as tensors (``torch.save``; nothing else is pickled).
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file.
+        """
         import torch
 
         check_is_fitted(self, "model_")
@@ -261,7 +288,13 @@ class FunDNNRegressor(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path: str | Path) -> "FunDNNRegressor":
-        """Load a model written by :meth:`save` (``weights_only=True``)."""
+        """Load a model written by :meth:`save` (``weights_only=True``).
+
+        Parameters
+        ----------
+        path : str or Path
+            A file written by :meth:`save`.
+        """
         import torch
 
         from core.transcriptionnet.model import FunDNN

@@ -5,7 +5,8 @@ misspelt name raises), ``repr`` (parameters, no object address), a pandas
 round trip and the checks of :mod:`sklearn.utils.estimator_checks` that fit its
 inputs:
 
-* every estimator: the structural checks in ``STRUCTURAL`` (no data needed);
+* every estimator (with the baselines shown beside the methods): the
+  structural checks in ``STRUCTURAL`` (no data needed);
 * ``check_estimators_unfitted`` calls ``predict(X)`` with one matrix: it applies
   to DKO, the DEcode CNN (``check_is_fitted`` comes before any use of ``X``),
   FunDNN and the essentiality models, not to the refiner (``predict`` takes
@@ -14,9 +15,11 @@ inputs:
 * the checks that fit on random ``(X, y)`` matrices apply where ``fit(X, y)``
   takes a samples x features matrix: FunDNN and the essentiality models, and
   DKO for the checks whose ``X`` is non-negative (DKO reads it as genes x
-  cells and ignores ``y``). The DEcode CNN needs binding sets and a validation
-  set, the refiner three-dimensional signatures and TranscriptionNet a mapping
-  of signature tables, so those checks cannot feed them.
+  cells and ignores ``y``). The DEcode CNN and its ridge baseline need binding
+  sets (the CNN a validation set too), the signature baselines a genes x
+  landmarks ``y``, the refiner three-dimensional signatures and
+  TranscriptionNet a mapping of signature tables, so those checks cannot feed
+  them.
 
 The essentiality regressors return arrays, like the scikit-learn regressors
 they sit beside in :func:`core.essentiality.make_model`.
@@ -34,10 +37,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as checks
 
 from core.decode.estimator import DecodeCNN
+from core.decode.evaluate import RidgeBaseline
 from core.dko import DKO, double_knockout_impacts, knockout_impacts
 from core.essentiality.mlp import MLPRegressor
 from core.essentiality.models import AverageRegressor, GPRegressor, KNNRegressor, XGBoostRegressor
-from core.transcriptionnet import FunDNNRegressor, TranscriptionNet
+from core.transcriptionnet import FunDNNRegressor, KNNSignature, MeanSignature, RidgeSignature, TranscriptionNet
 from core.transcriptionnet.refine import CrossTypeRefinerRegressor
 
 torch.set_num_threads(1)
@@ -63,8 +67,14 @@ TINY = {
     "KNNRegressor": KNNRegressor(n_neighbors=3),
     "GPRegressor": GPRegressor(max_hyper_samples=20),
     "AverageRegressor": AverageRegressor([KNNRegressor(n_neighbors=3)]),
+    "RidgeBaseline": RidgeBaseline(),
+    "MeanSignature": MeanSignature(),
+    "RidgeSignature": RidgeSignature(),
+    "KNNSignature": KNNSignature(k=3),
 }
-DATA_CHECKS = {"DKO": NON_NEGATIVE_FITTING, "DecodeCNN": (checks.check_estimators_unfitted,),
+UNFITTED = (checks.check_estimators_unfitted,)
+DATA_CHECKS = {"DKO": NON_NEGATIVE_FITTING, "DecodeCNN": UNFITTED, "RidgeBaseline": UNFITTED,
+               "MeanSignature": UNFITTED, "RidgeSignature": UNFITTED, "KNNSignature": UNFITTED,
                "FunDNNRegressor": FITTING, "MLPRegressor": FITTING, "XGBoostRegressor": FITTING,
                "KNNRegressor": FITTING, "GPRegressor": FITTING, "AverageRegressor": FITTING}
 #: Estimators whose old hyperparameter names still work for one release.

@@ -26,37 +26,42 @@ def _is_unset(value: Any) -> bool:
     return isinstance(value, str) and value == DEPRECATED
 
 
-def resolved_param(estimator: Any, new: str) -> Any:
-    """The value ``fit`` uses for hyperparameter ``new``, honouring its deprecated alias.
+def resolved_params(estimator: Any, *names: str) -> tuple:
+    """The values ``fit`` uses for hyperparameters ``names``, honouring their deprecated aliases.
 
     Parameters
     ----------
     estimator : object
-        An estimator with attribute ``new`` and, possibly, the old name of ``new``.
-    new : str
-        The current name (``random_state``, ``learning_rate`` or ``validation_fraction``).
+        An estimator with the attributes ``names`` and, possibly, their old names.
+    *names : str
+        Current names (``random_state``, ``learning_rate``, ``validation_fraction``).
 
     Returns
     -------
-    object
-        The alias's value when it was set (with a ``FutureWarning``), else ``new``'s.
+    tuple
+        Per name, the alias's value when it was set (with a ``FutureWarning``), else the value of the name.
 
     Examples
     --------
     >>> class Toy:
-    ...     random_state, seed = 0, 7
+    ...     random_state, seed, learning_rate = 0, 7, 0.1
     >>> import warnings
     >>> with warnings.catch_warnings(record=True):
-    ...     resolved_param(Toy(), "random_state")
-    7
+    ...     resolved_params(Toy(), "random_state", "learning_rate")
+    (7, 0.1)
     """
-    old = next(k for k, v in RENAMED.items() if v == new)
-    value = getattr(estimator, old, DEPRECATED)
-    if _is_unset(value):
-        return getattr(estimator, new)
-    warnings.warn(f"{type(estimator).__name__}: {old} is deprecated and will be removed in the next release; "
-                  f"use {new} instead", FutureWarning, stacklevel=3)
-    return value
+    old_of = {new: old for old, new in RENAMED.items()}
+    values = []
+    for new in names:
+        old = old_of[new]
+        value = getattr(estimator, old, DEPRECATED)
+        if _is_unset(value):
+            value = getattr(estimator, new)
+        else:
+            warnings.warn(f"{type(estimator).__name__}: {old} is deprecated and will be removed in the next "
+                          f"release; use {new} instead", FutureWarning, stacklevel=3)
+        values.append(value)
+    return tuple(values)
 
 
 def current_params(params: Mapping[str, Any], accepted) -> dict[str, Any]:

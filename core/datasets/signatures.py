@@ -239,10 +239,8 @@ def save_gctx(frame: pd.DataFrame, path: str | Path) -> None:
 
     Parameters
     ----------
-    frame : pandas.DataFrame
-        Signatures, genes x landmarks.
-    path : str or Path
-        Output file.
+    frame, path
+        As in :func:`save_gct`.
     """
     import h5py
 

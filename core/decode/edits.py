@@ -185,10 +185,8 @@ def predict_edit(cnn: DecodeCNN, pre: DecodePreprocessor, binding: GeneBinding, 
 
     Parameters
     ----------
-    cnn : DecodeCNN
-        A fitted model.
-    pre : DecodePreprocessor
-        Its preprocessing.
+    cnn, pre
+        As in :func:`predict_edited`.
     binding : GeneBinding
         The gene's raw binding.
     **edit
@@ -260,10 +258,8 @@ def coexpression_experiment(cnn: DecodeCNN, pre: DecodePreprocessor, data: Decod
 
     Parameters
     ----------
-    cnn : DecodeCNN
-        A fitted model.
-    pre : DecodePreprocessor
-        Its preprocessing.
+    cnn, pre
+        As in :func:`predict_edited`.
     data : DecodeData
         The binding data.
     gene_a, gene_b : str

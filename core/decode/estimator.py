@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.decode.features import BindingSet, iter_batches
 from core.errors import InputError, JobCancelled
-from core.estimator_params import DEPRECATED, current_params, labelled, resolved_param
+from core.estimator_params import DEPRECATED, current_params, labelled, resolved_params
 
 Progress = Callable[[float, str], None]
 ARCHITECTURE = ("rna_channels", "promoter_channels", "n_rna_layers", "n_promoter_layers", "hidden", "n_hidden")
@@ -144,8 +144,7 @@ class DecodeCNN(RegressorMixin, BaseEstimator):
         """
         import torch
 
-        learning_rate = resolved_param(self, "learning_rate")
-        seed = resolved_param(self, "random_state")
+        learning_rate, seed = resolved_params(self, "learning_rate", "random_state")
         self._check(learning_rate)
         tasks = y.columns if isinstance(y, pd.DataFrame) else None
         y = np.asarray(y, dtype=np.float32)

@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.dko.data import as_matrix, assemblages, check_values, profiles
 from core.errors import InputError
-from core.estimator_params import DEPRECATED, current_params, resolved_param
+from core.estimator_params import DEPRECATED, current_params, resolved_params
 
 Progress = Callable[[float, str], None]
 
@@ -130,8 +130,7 @@ class DKO(BaseEstimator):
 
         from core.dko.model import AssemblageNet
 
-        seed = resolved_param(self, "random_state")
-        validation_fraction = resolved_param(self, "validation_fraction")
+        seed, validation_fraction = resolved_params(self, "random_state", "validation_fraction")
         values, genes, cells = as_matrix(P, source="training expression")
         check_values(values, "training expression")
         n_genes, n_cells = values.shape

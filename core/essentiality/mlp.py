@@ -109,15 +109,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         self.n_threads = n_threads
 
     def fit(self, X, y):
-        """Train with early stopping on a validation share of the rows.
-
-        Parameters
-        ----------
-        X : array-like
-            Samples x features.
-        y : array-like
-            One target value per sample.
-        """
+        """Train with early stopping on a validation share of the rows."""
         import torch
 
         X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)
@@ -199,13 +191,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         self.loss_curve_ = np.asarray(history)
 
     def predict(self, X):
-        """Predictions for the rows of ``X`` (dropout off).
-
-        Parameters
-        ----------
-        X : array-like
-            Samples x features.
-        """
+        """Predictions for the rows of ``X`` (dropout off)."""
         import torch
 
         check_is_fitted(self, "network_")

@@ -69,15 +69,7 @@ class XGBoostRegressor(RegressorMixin, BaseEstimator):
                             n_jobs=self.n_jobs, tree_method="hist", verbosity=0)
 
     def fit(self, X, y):
-        """Choose the learning rate and number of trees on a validation split, then refit on all rows.
-
-        Parameters
-        ----------
-        X : array-like
-            Samples x features.
-        y : array-like
-            One target value per sample.
-        """
+        """Choose the learning rate and number of trees on a validation split, then refit on all rows."""
         X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)
         if not self.learning_rates:
             raise ValueError("learning_rates must not be empty")
@@ -101,13 +93,7 @@ class XGBoostRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Predictions of the refitted booster.
-
-        Parameters
-        ----------
-        X : array-like
-            Samples x features.
-        """
+        """Predictions of the refitted booster."""
         check_is_fitted(self, "model_")
         return self.model_.predict(check_array(X, dtype=np.float64))
 
@@ -130,15 +116,7 @@ class KNNRegressor(RegressorMixin, BaseEstimator):
         self.n_neighbors = n_neighbors
 
     def fit(self, X, y):
-        """Standardise the inputs and index the training rows.
-
-        Parameters
-        ----------
-        X : array-like
-            Samples x features.
-        y : array-like
-            One target value per sample.
-        """
+        """Standardise the inputs and index the training rows."""
         from sklearn.neighbors import KNeighborsRegressor
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -153,13 +131,7 @@ class KNNRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Distance-weighted mean of the nearest training targets.
-
-        Parameters
-        ----------
-        X : array-like
-            Samples x features.
-        """
+        """Distance-weighted mean of the nearest training targets."""
         check_is_fitted(self, "model_")
         return self.model_.predict(check_array(X, dtype=np.float64))
 
@@ -185,15 +157,7 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y):
-        """Fit the kernel on a subset, then condition on every row.
-
-        Parameters
-        ----------
-        X : array-like
-            Samples x features.
-        y : array-like
-            One target value per sample.
-        """
+        """Fit the kernel on a subset, then condition on every row."""
         from threadpoolctl import threadpool_limits
 
         X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)
@@ -223,13 +187,7 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Posterior mean.
-
-        Parameters
-        ----------
-        X : array-like
-            Samples x features.
-        """
+        """Posterior mean."""
         from threadpoolctl import threadpool_limits
 
         check_is_fitted(self, "model_")
@@ -250,15 +208,7 @@ class AverageRegressor(RegressorMixin, BaseEstimator):
         self.estimators = estimators
 
     def fit(self, X, y):
-        """Fit a clone of every estimator.
-
-        Parameters
-        ----------
-        X : array-like
-            Samples x features.
-        y : array-like
-            One target value per sample.
-        """
+        """Fit a clone of every estimator."""
         X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)
         if not self.estimators:
             raise ValueError("AverageRegressor needs at least one estimator")
@@ -267,13 +217,7 @@ class AverageRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Mean of the fitted estimators' predictions.
-
-        Parameters
-        ----------
-        X : array-like
-            Samples x features.
-        """
+        """Mean of the fitted estimators' predictions."""
         check_is_fitted(self, "estimators_")
         X = check_array(X, dtype=np.float64)
         return np.mean([e.predict(X) for e in self.estimators_], axis=0)

@@ -21,27 +21,13 @@ class MeanSignature(RegressorMixin, BaseEstimator):
     """Predict the training-mean signature for every gene."""
 
     def fit(self, x, y) -> "MeanSignature":
-        """Learn the training-mean signature.
-
-        Parameters
-        ----------
-        x : array-like
-            Genes x embedding dimensions.
-        y : array-like
-            Genes x landmarks.
-        """
+        """Learn the training-mean signature."""
         _, y = check_xy(x, y)
         self.mean_ = y.mean(axis=0)
         return self
 
     def predict(self, x) -> np.ndarray:
-        """The training mean for every row of ``x``.
-
-        Parameters
-        ----------
-        x : array-like
-            Genes x embedding dimensions.
-        """
+        """The training mean for every row of ``x``."""
         check_is_fitted(self, "mean_")
         x, _ = check_xy(x)
         return np.repeat(self.mean_[None, :], x.shape[0], axis=0)
@@ -60,15 +46,7 @@ class RidgeSignature(RegressorMixin, BaseEstimator):
         self.alphas = alphas
 
     def fit(self, x, y) -> "RidgeSignature":
-        """Standardise the embedding and fit ridge with the leave-one-out penalty.
-
-        Parameters
-        ----------
-        x : array-like
-            Genes x embedding dimensions.
-        y : array-like
-            Genes x landmarks.
-        """
+        """Standardise the embedding and fit ridge with the leave-one-out penalty."""
         from sklearn.linear_model import RidgeCV
 
         x, y = check_xy(x, y)
@@ -79,13 +57,7 @@ class RidgeSignature(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, x) -> np.ndarray:
-        """Ridge predictions, genes x landmarks.
-
-        Parameters
-        ----------
-        x : array-like
-            Genes x embedding dimensions.
-        """
+        """Ridge predictions, genes x landmarks."""
         check_is_fitted(self, "model_")
         x, _ = check_xy(x)
         return self.model_.predict((x - self.x_mean_) / self.x_scale_).astype(np.float32)
@@ -104,15 +76,7 @@ class KNNSignature(RegressorMixin, BaseEstimator):
         self.k = k
 
     def fit(self, x, y) -> "KNNSignature":
-        """Keep the training genes' unit embeddings and signatures.
-
-        Parameters
-        ----------
-        x : array-like
-            Genes x embedding dimensions.
-        y : array-like
-            Genes x landmarks.
-        """
+        """Keep the training genes' unit embeddings and signatures."""
         x, y = check_xy(x, y)
         if self.k < 1:
             raise InputError(f"k must be at least 1, got {self.k}")
@@ -145,11 +109,5 @@ class KNNSignature(RegressorMixin, BaseEstimator):
         return np.argsort(-sim, axis=1)[:, :k]
 
     def predict(self, x) -> np.ndarray:
-        """Mean signature of each row's nearest training genes.
-
-        Parameters
-        ----------
-        x : array-like
-            Genes x embedding dimensions.
-        """
+        """Mean signature of each row's nearest training genes."""
         return self.y_[self.neighbours(x)].mean(axis=1)

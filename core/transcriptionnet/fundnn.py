@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from core.errors import InputError
-from core.estimator_params import DEPRECATED, labelled, resolved_param
+from core.estimator_params import DEPRECATED, labelled, resolved_params
 from core.transcriptionnet.training import fit_module
 
 Progress = Callable[[float, str], None]
@@ -182,8 +182,7 @@ class FunDNNRegressor(RegressorMixin, BaseEstimator):
 
         from core.transcriptionnet.model import FunDNN, signature_loss
 
-        learning_rate = resolved_param(self, "learning_rate")
-        seed = resolved_param(self, "random_state")
+        learning_rate, seed = resolved_params(self, "learning_rate", "random_state")
         self.landmarks_ = y.columns if isinstance(y, pd.DataFrame) else None
         self.single_output_ = np.ndim(y) == 1
         x, y = check_xy(x, _as_2d(y))

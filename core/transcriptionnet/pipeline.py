@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from core.errors import InputError
-from core.estimator_params import DEPRECATED, resolved_param
+from core.estimator_params import DEPRECATED, resolved_params
 from core.transcriptionnet.baselines import KNNSignature, MeanSignature, RidgeSignature
 from core.transcriptionnet.embedding import check_embedding
 from core.transcriptionnet.fundnn import FunDNNRegressor
@@ -200,8 +200,7 @@ class TranscriptionNet(BaseEstimator):
             ``self``.
         """
         started = time.perf_counter()
-        seed = resolved_param(self, "random_state")
-        learning_rate = resolved_param(self, "learning_rate")
+        learning_rate, seed = resolved_params(self, "learning_rate", "random_state")
         self.types_ = types = tuple(self.types)
         embedding, landmarks, self.splits_, self.dropped_, clean = self._check_inputs(
             types, embedding, signatures, splits, seed)

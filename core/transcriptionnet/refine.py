@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from core.errors import InputError
-from core.estimator_params import DEPRECATED, resolved_param
+from core.estimator_params import DEPRECATED, resolved_params
 from core.transcriptionnet.training import fit_module
 
 Progress = Callable[[float, str], None]
@@ -86,19 +86,18 @@ class CrossTypeRefinerRegressor(RegressorMixin, BaseEstimator):
         signatures_valid, measured_valid, y_valid : array-like
             The same for the validation genes.
         progress : callable, optional
-            ``progress(fraction, message)`` after every epoch.
+            Told ``(fraction, message)`` once an epoch.
 
         Returns
         -------
         CrossTypeRefinerRegressor
-            ``self``.
+            The fitted refiner (``self``).
         """
         import torch
 
         from core.transcriptionnet.model import CrossTypeRefiner, signature_loss
 
-        learning_rate = resolved_param(self, "learning_rate")
-        seed = resolved_param(self, "random_state")
+        learning_rate, seed = resolved_params(self, "learning_rate", "random_state")
 
         s, m = self._check(signatures, measured)
         sv, mv = self._check(signatures_valid, measured_valid)

@@ -110,4 +110,5 @@ class KNNSignature(RegressorMixin, BaseEstimator):
 
     def predict(self, x) -> np.ndarray:
         """Mean signature of each row's nearest training genes."""
-        return self.y_[self.neighbours(x)].mean(axis=1)
+        neighbours = self.neighbours(x)
+        return self.y_[neighbours].mean(axis=1)

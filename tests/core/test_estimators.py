@@ -90,8 +90,8 @@ def test_clone_params_and_repr(name):
     est = TINY[name]
     twin = clone(est)
     assert twin is not est and repr(twin) == repr(est) and twin.get_params().keys() == est.get_params().keys()
-    first = next(iter(est.get_params(deep=False)))
-    assert twin.set_params(**{first: est.get_params()[first]}) is twin
+    params = est.get_params(deep=False)
+    assert twin.set_params(**params) is twin and repr(twin) == repr(est)
     with pytest.raises(ValueError, match="Invalid parameter"):
         clone(est).set_params(n_step=10)
     text = repr(est)

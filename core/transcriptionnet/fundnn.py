@@ -183,8 +183,7 @@ class FunDNNRegressor(RegressorMixin, BaseEstimator):
         from core.transcriptionnet.model import FunDNN, signature_loss
 
         learning_rate, seed = resolved_params(self, "learning_rate", "random_state")
-        self.landmarks_ = y.columns if isinstance(y, pd.DataFrame) else None
-        self.single_output_ = np.ndim(y) == 1
+        landmarks, single_output = (y.columns if isinstance(y, pd.DataFrame) else None), np.ndim(y) == 1
         x, y = check_xy(x, _as_2d(y))
         if self.max_epochs < 1 or self.batch_size < 2 or self.hidden < 1:
             raise InputError("max_epochs must be >= 1, batch_size >= 2 and hidden >= 1")
@@ -212,7 +211,7 @@ class FunDNNRegressor(RegressorMixin, BaseEstimator):
             max_epochs=self.max_epochs, patience=self.patience, seed=seed, progress=progress, label="FunDNN",
         )
         self.history_, self.best_epoch_ = info["history"], info["best_epoch"]
-        self.n_features_in_ = x.shape[1]
+        self.n_features_in_, self.landmarks_, self.single_output_ = x.shape[1], landmarks, single_output
         return self
 
     def predict_scaled(self, x) -> np.ndarray:

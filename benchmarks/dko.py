@@ -63,5 +63,5 @@ def dko_benchmarks():
 
     for genes, cells, steps, val_every in ((2000, 1000, 50, 1), (120, 800, 500, 1), (100, 500, 500, 1)):
         data = _data(genes, cells, seed=1)
-        model = DKO(n_steps=steps, val_every=val_every, seed=0).fit(data)
+        model = DKO(n_steps=steps, val_every=val_every, random_state=0).fit(data)
         yield measurement(f"dko_training_per_1000_steps_{genes}x{cells}", model.fit_seconds_ * 1000 / steps, "s")

@@ -39,7 +39,13 @@ STALE_TMP_SECONDS = 6 * 3600  # no put() takes this long
 
 
 def hash_files(paths: list[Path] | list[str]) -> str:
-    """SHA-256 over the bytes of several files (in the order given)."""
+    """SHA-256 over the bytes of several files (in the order given).
+
+    Parameters
+    ----------
+    paths : list of str or Path
+        Files, hashed in this order.
+    """
     digest = hashlib.sha256()
     for path in paths:
         with open(path, "rb") as handle:
@@ -49,7 +55,15 @@ def hash_files(paths: list[Path] | list[str]) -> str:
 
 
 def frames_fingerprint(frames, options: Mapping[str, Any]) -> str:
-    """Short digest of DataFrames' labels and values and of JSON-able options (for resumable work folders)."""
+    """Short digest of DataFrames' labels and values and of JSON-able options (for resumable work folders).
+
+    Parameters
+    ----------
+    frames : iterable of pandas.DataFrame
+        Tables whose labels and values are hashed.
+    options : mapping
+        JSON-able options hashed with them.
+    """
     digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode())
     for frame in frames:
         digest.update(json.dumps([list(map(str, frame.index)), list(map(str, frame.columns))]).encode())

@@ -31,7 +31,17 @@ def default_data_dir() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved configuration of one process."""
+    """Resolved configuration of one process.
+
+    Attributes
+    ----------
+    data_dir, cache_dir, registry_dir, import_dir : Path
+        Data root, job cache, registered datasets and the server-side import folder.
+    seed : int
+        Default seed of the jobs.
+    n_jobs, job_threads : int
+        Worker processes and threads per job.
+    """
 
     data_dir: Path
     cache_dir: Path

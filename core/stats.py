@@ -82,7 +82,15 @@ def pearson_columns(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def pearson_pvalue(r: np.ndarray, n: int) -> np.ndarray:
-    """Two-sided p-value of Pearson correlations ``r`` from ``n`` pairs."""
+    """Two-sided p-value of Pearson correlations ``r`` from ``n`` pairs.
+
+    Parameters
+    ----------
+    r : ndarray
+        Correlations.
+    n : int
+        Number of pairs behind each.
+    """
     r = np.asarray(r, dtype=np.float64)
     df = n - 2
     if df <= 0:
@@ -108,6 +116,13 @@ def spearman_columns(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
     Equal to :func:`scipy.stats.spearmanr` column by column without building
     the (m + 1)^2 correlation matrix scipy builds for a whole matrix.
+
+    Parameters
+    ----------
+    x : ndarray
+        Vector of length n.
+    y : ndarray
+        Matrix with n rows.
     """
     return pearson_columns(rank_columns(x), rank_columns(y))
 
@@ -117,6 +132,11 @@ def bh_fdr(pvalues: np.ndarray) -> np.ndarray:
 
     Equal to ``statsmodels.stats.multitest.multipletests(p, method="fdr_bh")[1]``
     on the non-missing entries.
+
+    Parameters
+    ----------
+    pvalues : ndarray
+        p-values, NaN allowed.
     """
     p = np.asarray(pvalues, dtype=np.float64)
     q = np.full_like(p, np.nan)

@@ -250,7 +250,7 @@ def knockouts(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     P = load_singlecell(args.matrix)
     print(f"{P.shape[0]} genes x {P.shape[1]} cells; training DKO ({args.steps:,} steps)", file=sys.stderr)
-    model = DKO(n_steps=args.steps, val_every=args.val_every, seed=args.seed).fit(P)
+    model = DKO(n_steps=args.steps, val_every=args.val_every, random_state=args.seed).fit(P)
     table = knockout_impacts(model, P)
     out = impact_export(table, P.index, P.columns, id_base=args.id_base)
     out.to_csv(args.output, index=False)

@@ -216,7 +216,7 @@ def test_knockouts_on_an_int_labelled_matrix_equal_knockout_impacts(tmp_path):
                          "--val-every", "4", "--seed", "1"]) == 0
         P = pd.read_csv(path, header=None)
         assert P.index.dtype.kind == "i"
-        expected = knockout_impacts(DKO(n_steps=40, val_every=4, seed=1).fit(P), P)
+        expected = knockout_impacts(DKO(n_steps=40, val_every=4, random_state=1).fit(P), P)
     finally:
         torch.set_num_threads(threads)
     got = pd.read_csv(tmp_path / "impacts.csv")

@@ -47,13 +47,25 @@ def _sizes(data: Any) -> dict[str, Any]:
 
 
 def generator_version(kind: str) -> str:
-    """Version string of the generator of ``kind`` (bumped when its output changes)."""
+    """Version string of the generator of ``kind`` (bumped when its output changes).
+
+    Parameters
+    ----------
+    kind : str
+        Demo kind (``essentiality``, ``decode``, ``dko``, ``perturbation``).
+    """
     module = importlib.import_module(DEMOS[kind][1].__module__)
     return str(module.GENERATOR_VERSION)
 
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:
-    """The manifest of a built dataset folder, or None if absent or unreadable."""
+    """The manifest of a built dataset folder, or None if absent or unreadable.
+
+    Parameters
+    ----------
+    directory : Path
+        A built dataset folder.
+    """
     try:
         return json.loads((directory / MANIFEST).read_text())
     except (OSError, ValueError):
@@ -61,7 +73,17 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
 
 
 def is_current(directory: Path, kind: str, seed: int) -> bool:
-    """True if ``directory`` holds a complete ``kind`` dataset built with ``seed`` by this generator version."""
+    """True if ``directory`` holds a complete ``kind`` dataset built with ``seed`` by this generator version.
+
+    Parameters
+    ----------
+    directory : Path
+        A built dataset folder.
+    kind : str
+        Demo kind.
+    seed : int
+        The seed it should have been built with.
+    """
     manifest = read_manifest(directory)
     return bool(manifest) and manifest.get("kind") == kind and manifest.get("seed") == seed and (
         manifest.get("generator_version") == generator_version(kind)
@@ -129,7 +151,13 @@ def _folder_size(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
+    """Command-line entry point; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+    """
     from core.config import get_settings
 
     settings = get_settings()

@@ -40,7 +40,13 @@ class Annotations:
 
 
 def annotations(obs: pd.DataFrame) -> Annotations:
-    """Categorical (and text or boolean) ``obs`` columns as groupings or, when they have many values, text."""
+    """Categorical (and text or boolean) ``obs`` columns as groupings or, when they have many values, text.
+
+    Parameters
+    ----------
+    obs : pandas.DataFrame
+        Per-cell annotations (AnnData's ``obs``).
+    """
     groupings, text = {}, {}
     for column in obs.columns:
         values = obs[column]
@@ -59,7 +65,13 @@ def annotations(obs: pd.DataFrame) -> Annotations:
 
 
 def default_grouping(names) -> str | None:
-    """The annotation shown first: a cell-type-like column name if there is one, else the first."""
+    """The annotation shown first: a cell-type-like column name if there is one, else the first.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Annotation names.
+    """
     names = list(names)
     for hint in ("cell_type", "celltype", "cell type", "bulk_labels", "labels", "leiden", "louvain", "cluster"):
         for name in names:
@@ -101,17 +113,35 @@ def cell_table(file) -> tuple[pd.DataFrame, dict]:
 
 
 def cell_groupings(cells: pd.DataFrame) -> dict[str, pd.Series]:
-    """Annotation column -> label per cell, for the annotations that can be colours (see :func:`cell_table`)."""
+    """Annotation column -> label per cell, for the annotations that can be colours (see :func:`cell_table`).
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        A cell table.
+    """
     return {str(c)[len(OBS_PREFIX):]: cells[c].astype(str) for c in cells.columns if str(c).startswith(OBS_PREFIX)}
 
 
 def text_annotations(cells: pd.DataFrame) -> dict[str, pd.Series]:
-    """Annotation columns with more than :data:`MAX_GROUPS` values (shown as text)."""
+    """Annotation columns with more than :data:`MAX_GROUPS` values (shown as text).
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        A cell table.
+    """
     return {str(c)[len(TEXT_PREFIX):]: cells[c].astype(str) for c in cells.columns if str(c).startswith(TEXT_PREFIX)}
 
 
 def cell_embeddings(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Embedding name -> ``cell, x, y`` from the ``obsm:`` columns of a cell table."""
+    """Embedding name -> ``cell, x, y`` from the ``obsm:`` columns of a cell table.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        A cell table.
+    """
     out = {}
     for column in cells.columns:
         text = str(column)
@@ -125,7 +155,13 @@ def cell_embeddings(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def embedding_title(key: str) -> str:
-    """``X_umap`` -> ``UMAP``, ``X_tsne`` -> ``t-SNE``, ``X_pca`` -> ``PCA``; other keys as they are."""
+    """``X_umap`` -> ``UMAP``, ``X_tsne`` -> ``t-SNE``, ``X_pca`` -> ``PCA``; other keys as they are.
+
+    Parameters
+    ----------
+    key : str
+        An ``obsm`` key.
+    """
     base = key[2:] if key.lower().startswith("x_") else key
     return {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA", "diffmap": "diffusion map", "draw_graph_fa": "FA2 graph"
             }.get(base.lower(), base)
@@ -133,6 +169,15 @@ def embedding_title(key: str) -> str:
 
 def cell_grouping(cells: pd.DataFrame, column: str, source: str = "this dataset") -> pd.Series:
     """The labels of one annotation to group cells by (from a cell table, see :func:`cell_table`).
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        A cell table.
+    column : str
+        The annotation.
+    source : str
+        The dataset's name, for messages.
 
     Raises
     ------

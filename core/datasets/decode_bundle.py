@@ -299,7 +299,13 @@ def load_decode_toy(folder: str | Path) -> DecodeData:
 
 
 def load_decode_any(path: str | Path) -> DecodeData:
-    """A bundle file (``.npz``) or a DEcode toy folder, whichever ``path`` is."""
+    """A bundle file (``.npz``) or a DEcode toy folder, whichever ``path`` is.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.npz`` bundle or a DEcode toy folder.
+    """
     path = Path(path)
     if path.is_dir():
         return load_decode_toy(path)

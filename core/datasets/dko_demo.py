@@ -301,7 +301,13 @@ def make_dko_demo(
 
 
 def bray_curtis_rows(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Row-wise Bray-Curtis dissimilarity ``sum|u - v| / sum|u + v|`` (scipy semantics)."""
+    """Row-wise Bray-Curtis dissimilarity ``sum|u - v| / sum|u + v|`` (scipy semantics).
+
+    Parameters
+    ----------
+    u, v : ndarray
+        Profiles, one per row.
+    """
     u, v = np.atleast_2d(u), np.atleast_2d(v)
     return np.abs(u - v).sum(axis=1) / np.abs(u + v).sum(axis=1)
 

@@ -297,7 +297,7 @@ def make_essentiality_demo(
 
     Examples
     --------
-    >>> data = make_essentiality_demo(seed=0)
+    >>> data = make_essentiality_demo(seed=0, n_cells=300, n_lineages=4, n_genes=300, n_targets=70)
     >>> bool(data.effect["RPP25L"].corr(data.expression["RPP25"]) > 0.5)
     True
     """

@@ -23,7 +23,15 @@ PLANTED_PREFIX, DECOY_PREFIX, RANDOM_PREFIX = "SIM_PATHWAY_", "SIM_DECOY_", "SIM
 
 
 def planted_modifier_sets(data, min_modifiers: int = 3) -> dict[str, list[str]]:
-    """Target -> planted modifier genes, for the targets with a linear modifier set of that size."""
+    """Target -> planted modifier genes, for the targets with a linear modifier set of that size.
+
+    Parameters
+    ----------
+    data : EssentialityDemo
+        Simulated data with its truth table.
+    min_modifiers : int
+        Smallest modifier set kept.
+    """
     truth = data.truth
     out = {}
     for row in truth[truth["kind"] == "linear"].itertuples(index=False):

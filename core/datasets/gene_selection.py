@@ -67,7 +67,15 @@ def _mean_var(x) -> tuple[np.ndarray, np.ndarray]:
 
 
 def log_normalise(x, integer: bool):
-    """``log1p`` of counts scaled to the median total per cell (scanpy's usual recipe); other values unchanged."""
+    """``log1p`` of counts scaled to the median total per cell (scanpy's usual recipe); other values unchanged.
+
+    Parameters
+    ----------
+    x : ndarray
+        Cells x genes.
+    integer : bool
+        Whether the values are counts (only counts are normalised).
+    """
     if not integer:
         return x
     totals = np.asarray(x.sum(axis=1), dtype=np.float64).ravel()
@@ -93,6 +101,15 @@ def highly_variable_genes(x, n_top: int, n_bins: int = N_BINS) -> pd.DataFrame:
     less than :data:`TIE_TOLERANCE`, where scanpy's choice depends on the
     last bit), as in scanpy's
     ``highly_variable_genes(flavor="seurat", n_top_genes=n_top)``.
+
+    Parameters
+    ----------
+    x : ndarray
+        Log-normalised expression, cells x genes.
+    n_top : int
+        Genes kept.
+    n_bins : int
+        Bins of the mean.
 
     Returns
     -------
@@ -132,7 +149,17 @@ def highly_variable_genes(x, n_top: int, n_bins: int = N_BINS) -> pd.DataFrame:
 
 
 def resolve_names(requested, genes: pd.Index, source: str = "the file") -> list[str]:
-    """Gene names as the file spells them (exact, else case-insensitive); InputError names the unknown ones."""
+    """Gene names as the file spells them (exact, else case-insensitive); InputError names the unknown ones.
+
+    Parameters
+    ----------
+    requested : iterable of str
+        Gene names asked for.
+    genes : pandas.Index
+        The file's genes.
+    source : str
+        The file, for messages.
+    """
     lookup = {g.upper(): g for g in genes}
     known = set(genes)
     found, unknown = [], []
@@ -219,7 +246,15 @@ def select_genes(file, method: str = "auto", n_genes: int | None = None, genes=(
 
 
 def dense_expression(file, genes: list[str]) -> pd.DataFrame:
-    """The chosen genes as a dense genes x cells float64 frame (what DKO trains on)."""
+    """The chosen genes as a dense genes x cells float64 frame (what DKO trains on).
+
+    Parameters
+    ----------
+    file : SingleCellFile
+        A read single-cell file.
+    genes : list of str
+        Genes kept, in this order.
+    """
     names = pd.Index(file.genes)
     pos = names.get_indexer(genes)
     sub = file.matrix[:, pos]
@@ -229,7 +264,13 @@ def dense_expression(file, genes: list[str]) -> pd.DataFrame:
 
 
 def format_bytes(n: float) -> str:
-    """``1.7 MB`` style."""
+    """``1.7 MB`` style.
+
+    Parameters
+    ----------
+    n : float
+        A number of bytes.
+    """
     for unit in ("bytes", "kB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"

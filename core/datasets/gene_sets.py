@@ -96,7 +96,17 @@ def load_gmt(path: str | Path, min_genes: int = 1) -> dict[str, list[str]]:
 
 def write_gmt(gene_sets: Mapping[str, Iterable[str]], path: str | Path,
               descriptions: Mapping[str, str] | None = None) -> Path:
-    """Write gene sets as a GMT file (gzipped when ``path`` ends in ``.gz``)."""
+    """Write gene sets as a GMT file (gzipped when ``path`` ends in ``.gz``).
+
+    Parameters
+    ----------
+    gene_sets : mapping
+        Set name -> genes.
+    path : str or Path
+        Output file.
+    descriptions : mapping, optional
+        Set name -> description (default: empty).
+    """
     path = Path(path)
     lines = []
     for name, genes in gene_sets.items():

@@ -98,16 +98,38 @@ def cell_ids(n: int) -> list[str]:
 
 
 def is_synthetic(symbol: str, prefix: str = SIM_PREFIX) -> bool:
-    """True for symbols made by :func:`synthetic_symbols` with ``prefix``."""
+    """True for symbols made by :func:`synthetic_symbols` with ``prefix``.
+
+    Parameters
+    ----------
+    symbol : str
+        A gene symbol.
+    prefix : str
+        Prefix of the synthetic symbols.
+    """
     rest = symbol[len(prefix):]
     return symbol.startswith(prefix) and len(rest) >= 4 and rest.isdigit()
 
 
 def join_list(values: Iterable[object], fmt: str = "{}") -> str:
-    """Join values with ``;`` (the list encoding used in truth tables)."""
+    """Join values with ``;`` (the list encoding used in truth tables).
+
+    Parameters
+    ----------
+    values : iterable
+        Values joined.
+    fmt : str
+        Format of each value.
+    """
     return ";".join(fmt.format(v) for v in values)
 
 
 def split_list(text: str) -> list[str]:
-    """Inverse of :func:`join_list` (``''`` gives an empty list)."""
+    """Inverse of :func:`join_list` (``''`` gives an empty list).
+
+    Parameters
+    ----------
+    text : str
+        A ``;``-joined list.
+    """
     return [t for t in str(text).split(";") if t]

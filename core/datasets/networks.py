@@ -75,6 +75,15 @@ def map_gene_ids(ids: pd.Series | list, table: pd.DataFrame | None, to: str = "s
     """Map Entrez ids or symbols to one naming (``to`` = ``symbol`` or ``entrez``); NaN where unknown.
 
     Without a table, ids are returned as strings (integers written without ``.0``).
+
+    Parameters
+    ----------
+    ids : Series or list
+        Entrez ids or symbols.
+    table : pandas.DataFrame, optional
+        Gene table with ``entrez`` and ``symbol``.
+    to : {"symbol", "entrez"}
+        The naming returned.
     """
     values = pd.Series(ids, dtype=object).map(_clean_id)
     if table is None:

@@ -120,6 +120,11 @@ def build_published(xlsx: str | Path, out: str | Path = FOLDER) -> tuple[Path, P
 def load_published(folder: str | Path = FOLDER) -> PublishedResults:
     """Read the shipped tables (see the module docstring for their source and licence).
 
+    Parameters
+    ----------
+    folder : str or Path
+        Folder of the shipped tables.
+
     Raises
     ------
     core.errors.InputError
@@ -136,7 +141,13 @@ def load_published(folder: str | Path = FOLDER) -> PublishedResults:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
+    """Command-line entry point; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+    """
     parser = argparse.ArgumentParser(prog="python -m core.datasets.published", description=__doc__.split("\n")[0])
     parser.add_argument("--xlsx", type=Path, required=True, help="the paper's Additional file 1")
     parser.add_argument("--out", type=Path, default=FOLDER, help="folder of the tables (default %(default)s)")

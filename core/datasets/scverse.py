@@ -195,7 +195,13 @@ def _read_h5ad(path: Path):
 
 
 def matrix_choices(adata) -> list[MatrixChoice]:
-    """``X``, ``.raw`` and every layer of an AnnData object, described (unreadable ones skipped)."""
+    """``X``, ``.raw`` and every layer of an AnnData object, described (unreadable ones skipped).
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        The object read.
+    """
     found = []
     candidates = [("X", adata.X)]
     if adata.raw is not None:
@@ -238,7 +244,13 @@ def _describe(key: str, values) -> MatrixChoice:
 
 
 def default_matrix(choices: list[MatrixChoice]) -> str | None:
-    """The matrix used when none is chosen (see :func:`read_singlecell_file`), or None when none is usable."""
+    """The matrix used when none is chosen (see :func:`read_singlecell_file`), or None when none is usable.
+
+    Parameters
+    ----------
+    choices : list of MatrixChoice
+        As :func:`matrix_choices` gives them.
+    """
     def rank(choice: MatrixChoice) -> tuple:
         counts_layer = choice.key.startswith("layer:") and choice.key[6:].lower() in COUNT_LAYERS
         if choice.integer and (counts_layer or choice.key.startswith("layer:")):

@@ -217,7 +217,15 @@ def load_signatures(path: str | Path, *, genes: pd.DataFrame | str | Path | None
 
 
 def save_gct(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write signatures (genes x landmarks) as GCT 1.2 (landmarks in rows, as CMap does)."""
+    """Write signatures (genes x landmarks) as GCT 1.2 (landmarks in rows, as CMap does).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Signatures, genes x landmarks.
+    path : str or Path
+        Output file.
+    """
     matrix = frame.T
     with open(path, "w") as handle:
         handle.write(f"#1.2\n{matrix.shape[0]}\t{matrix.shape[1]}\n")
@@ -227,7 +235,13 @@ def save_gct(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 def save_gctx(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write signatures (genes x landmarks) as GCTX (HDF5, CMap layout)."""
+    """Write signatures (genes x landmarks) as GCTX (HDF5, CMap layout).
+
+    Parameters
+    ----------
+    frame, path
+        As in :func:`save_gct`.
+    """
     import h5py
 
     with h5py.File(path, "w") as handle:

@@ -195,5 +195,13 @@ def _first(frame: pd.DataFrame, mask: np.ndarray) -> tuple[str, str]:
 
 
 def save_ptrain(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a genes x cells matrix in DKO's ``Ptrain.csv`` format (no header, no names)."""
+    """Write a genes x cells matrix in DKO's ``Ptrain.csv`` format (no header, no names).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Expression, genes x cells.
+    path : str or Path
+        Output file.
+    """
     np.savetxt(path, frame.to_numpy(dtype=float), delimiter=",")

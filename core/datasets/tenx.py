@@ -27,7 +27,13 @@ MAX_UNZIPPED_BYTES = 8 * 2**30  # a zip declaring more than this is refused befo
 
 
 def is_mtx_folder(path: Path) -> bool:
-    """True for a folder holding a ``matrix.mtx(.gz)``."""
+    """True for a folder holding a ``matrix.mtx(.gz)``.
+
+    Parameters
+    ----------
+    path : Path
+        A folder.
+    """
     return path.is_dir() and _member(path, "matrix.mtx") is not None
 
 

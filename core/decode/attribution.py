@@ -137,7 +137,17 @@ def deeplift(cnn: DecodeCNN, pre: DecodePreprocessor, mrna: np.ndarray, promoter
 
 @dataclass
 class GeneAttribution:
-    """One gene's attribution map for one task: regulators (rows) x positions (columns)."""
+    """One gene's attribution map for one task: regulators (rows) x positions (columns).
+
+    Attributes
+    ----------
+    gene, task : str
+        The gene and the task explained.
+    promoter, mrna : pandas.DataFrame
+        Attributions, TF x 30 promoter bins and RBP / miRNA x transcript bins.
+    prediction, reference_prediction : float
+        Scaled model output of the gene and of the all-zero reference.
+    """
 
     gene: str
     task: str
@@ -149,7 +159,19 @@ class GeneAttribution:
 
 def gene_attribution(cnn: DecodeCNN, pre: DecodePreprocessor, X: BindingSet, gene: str, task: str
                      ) -> GeneAttribution:
-    """Regulator x position attribution of one gene for one task (channel 0 left out)."""
+    """Regulator x position attribution of one gene for one task (channel 0 left out).
+
+    Parameters
+    ----------
+    cnn : DecodeCNN
+        A fitted model.
+    pre : DecodePreprocessor
+        Its preprocessing (feature names).
+    X : BindingSet
+        Binding of genes including ``gene``.
+    gene, task : str
+        The gene and the task to explain.
+    """
     from core.datasets.decode_demo import BIN_BP, PROMOTER_START_BP
 
     row = X.genes.index(gene)

@@ -31,7 +31,19 @@ MRNA_FIFTHS = 5
 
 @dataclass
 class GeneBinding:
-    """Raw dense binding of one gene (all features, unscaled)."""
+    """Raw dense binding of one gene (all features, unscaled).
+
+    Attributes
+    ----------
+    gene : str
+        The gene.
+    promoter, mrna : ndarray
+        (all promoter features, 30 bins) and (all mRNA features, ``length`` bins).
+    length : int
+        Transcript bins.
+    promoter_features, mrna_features : list of str
+        Row names of the two matrices.
+    """
 
     gene: str
     promoter: np.ndarray  # (P_all, 30)
@@ -53,6 +65,13 @@ class GeneBinding:
 
 def gene_binding(data: DecodeData, gene: str) -> GeneBinding:
     """Raw dense promoter and mRNA matrices of ``gene``.
+
+    Parameters
+    ----------
+    data : DecodeData
+        The binding data.
+    gene : str
+        Gene id.
 
     Raises
     ------
@@ -136,7 +155,21 @@ def edit_binding(binding: GeneBinding, *, promoter_bins: tuple[int, int] | None 
 
 def predict_edited(cnn: DecodeCNN, pre: DecodePreprocessor, promoters: np.ndarray, mrnas: np.ndarray,
                    length: int, chunk: int = 256) -> np.ndarray:
-    """Predictions in log2 units ``(N, tasks)`` for N raw edited copies of one gene."""
+    """Predictions in log2 units ``(N, tasks)`` for N raw edited copies of one gene.
+
+    Parameters
+    ----------
+    cnn : DecodeCNN
+        A fitted model.
+    pre : DecodePreprocessor
+        Its preprocessing.
+    promoters, mrnas : ndarray
+        N raw promoter and mRNA matrices (edited copies of one gene).
+    length : int
+        Transcript bins of the gene.
+    chunk : int
+        Copies per forward pass.
+    """
     promoters = np.asarray(promoters, dtype=np.float32).reshape(-1, *np.shape(promoters)[-2:])
     mrnas = np.asarray(mrnas, dtype=np.float32).reshape(-1, *np.shape(mrnas)[-2:])
     out = []
@@ -149,6 +182,15 @@ def predict_edited(cnn: DecodeCNN, pre: DecodePreprocessor, promoters: np.ndarra
 
 def predict_edit(cnn: DecodeCNN, pre: DecodePreprocessor, binding: GeneBinding, **edit) -> pd.DataFrame:
     """Predicted profile of a gene before and after one edit (``edit``: see :func:`edit_binding`).
+
+    Parameters
+    ----------
+    cnn, pre
+        As in :func:`predict_edited`.
+    binding : GeneBinding
+        The gene's raw binding.
+    **edit
+        Keyword arguments of :func:`edit_binding`.
 
     Returns
     -------
@@ -165,7 +207,21 @@ def predict_edit(cnn: DecodeCNN, pre: DecodePreprocessor, binding: GeneBinding, 
 
 @dataclass
 class CoexpressionResult:
-    """Outcome of the random-disruption co-expression experiment for a gene pair."""
+    """Outcome of the random-disruption co-expression experiment for a gene pair.
+
+    Attributes
+    ----------
+    gene_a, gene_b : str
+        The disrupted gene and its partner.
+    baseline : float
+        Spearman correlation of their unedited predicted tissue profiles.
+    correlations : ndarray
+        The correlation after each disruption.
+    design : pandas.DataFrame
+        Disruptions x terms (0/1): which regions and regulators were removed.
+    effects : pandas.DataFrame
+        ``term, kind, effect, se, p, p_bonferroni`` of the regression.
+    """
 
     gene_a: str
     gene_b: str
@@ -199,6 +255,25 @@ def coexpression_experiment(cnn: DecodeCNN, pre: DecodePreprocessor, data: Decod
     predicted profile is regressed (OLS) on the 0/1 indicators; each term's
     coefficient is its effect on the correlation, with Bonferroni-corrected
     p-values over all terms (paper: 10,000 disruptions).
+
+    Parameters
+    ----------
+    cnn, pre
+        As in :func:`predict_edited`.
+    data : DecodeData
+        The binding data.
+    gene_a, gene_b : str
+        The disrupted gene and its partner.
+    n : int
+        Number of disruptions.
+    p_region, p_regulator : float
+        Probability of removing each region and each regulator.
+    max_regulators : int
+        Most regulators considered.
+    seed : int
+        Seed of the disruptions.
+    progress, should_stop : callable, optional
+        Progress callback ``(fraction, message)`` and a cancellation poll.
 
     Returns
     -------

@@ -15,66 +15,98 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from core.decode.features import BindingSet, iter_batches
 from core.errors import InputError, JobCancelled
+from core.estimator_params import DEPRECATED, current_params, labelled, resolved_params
 
 Progress = Callable[[float, str], None]
 ARCHITECTURE = ("rna_channels", "promoter_channels", "n_rna_layers", "n_promoter_layers", "hidden", "n_hidden")
 
 
-class DecodeCNN:
+class DecodeCNN(RegressorMixin, BaseEstimator):
     """DEcode's convolutional regressor with the scikit-learn estimator contract.
 
     Parameters
     ----------
-    n_restarts
+    n_restarts : int
         Random restarts; the one with the lowest validation loss is kept (paper: 10).
-    max_epochs, patience
+    max_epochs, patience : int
         At most this many epochs; stop after ``patience`` epochs without improvement.
-    batch_size, lr
-        Mini-batch size and Adam learning rate.
-    rna_channels, promoter_channels, n_rna_layers, n_promoter_layers, hidden, n_hidden
+    batch_size : int
+        Mini-batch size.
+    learning_rate : float
+        Adam learning rate.
+    rna_channels, promoter_channels, n_rna_layers, n_promoter_layers, hidden, n_hidden : int
         Architecture (paper: 160, 120, 1, 4, 160, 2).
-    seed
-        Seeds torch and the batch order; restart ``r`` uses ``seed + r``.
-    n_threads
+    random_state : int
+        Seeds torch and the batch order; restart ``r`` uses ``random_state + r``.
+    n_threads : int or None
         torch intra-op threads during fit / predict (``None`` leaves torch's setting).
+    lr, seed
+        Deprecated aliases of ``learning_rate`` and ``random_state`` (removed in the next release).
+
+    Attributes
+    ----------
+    module_ : core.decode.model.DecodeNet
+        The network of the best restart (eval mode).
+    tasks_ : pandas.Index or None
+        Output labels, from the columns of a DataFrame ``y`` (None for an array).
+    history_ : list of dict
+        One row per epoch and restart.
+    best_restart_, best_val_loss_ : int, float
+        The restart kept and its validation loss.
+    n_tasks_, n_mrna_, n_promoter_ : int
+        Outputs and input channels.
+    epoch_seconds_ : float
+        Mean wall time of an epoch.
+
+    Examples
+    --------
+    >>> from core.datasets import make_decode_demo
+    >>> from core.decode.features import DecodePreprocessor, make_split
+    >>> data = make_decode_demo(seed=0, n_genes=120, n_tissues=4)
+    >>> split = make_split(data)
+    >>> pre = DecodePreprocessor(min_genes=5).fit(data, split.train)
+    >>> X, X_val = pre.transform(data, split.train), pre.transform(data, split.validate)
+    >>> y = pd.DataFrame(pre.scale_targets(data.targets.loc[split.train]), columns=pre.tasks_)
+    >>> y_val = pre.scale_targets(data.targets.loc[split.validate])
+    >>> cnn = DecodeCNN(n_restarts=1, max_epochs=2, rna_channels=8, promoter_channels=8, hidden=8,
+    ...                 random_state=0).fit(X, y, X_val, y_val)
+    >>> predicted = cnn.predict(X_val)  # labelled: genes x tasks
+    >>> predicted.shape == (len(split.validate), len(pre.tasks_)), list(predicted.columns) == pre.tasks_
+    (True, True)
     """
 
     def __init__(self, n_restarts: int = 3, max_epochs: int = 100, patience: int = 10, batch_size: int = 128,
-                 lr: float = 1e-3, rna_channels: int = 160, promoter_channels: int = 120, n_rna_layers: int = 1,
-                 n_promoter_layers: int = 4, hidden: int = 160, n_hidden: int = 2, seed: int = 0,
-                 n_threads: int | None = 1):
+                 learning_rate: float = 1e-3, rna_channels: int = 160, promoter_channels: int = 120,
+                 n_rna_layers: int = 1, n_promoter_layers: int = 4, hidden: int = 160, n_hidden: int = 2,
+                 random_state: int = 0, n_threads: int | None = 1, lr=DEPRECATED, seed=DEPRECATED):
         self.n_restarts = n_restarts
         self.max_epochs = max_epochs
         self.patience = patience
         self.batch_size = batch_size
-        self.lr = lr
+        self.learning_rate = learning_rate
         self.rna_channels = rna_channels
         self.promoter_channels = promoter_channels
         self.n_rna_layers = n_rna_layers
         self.n_promoter_layers = n_promoter_layers
         self.hidden = hidden
         self.n_hidden = n_hidden
-        self.seed = seed
+        self.random_state = random_state
         self.n_threads = n_threads
+        self.lr = lr
+        self.seed = seed
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in (
-            "n_restarts", "max_epochs", "patience", "batch_size", "lr", *ARCHITECTURE, "seed", "n_threads")}
-
-    def set_params(self, **params: Any) -> "DecodeCNN":
-        for key, value in params.items():
-            setattr(self, key, value)
-        return self
-
-    def _check(self) -> None:
+    def _check(self, learning_rate: float) -> None:
         for name in ("n_restarts", "max_epochs", "batch_size", "rna_channels", "promoter_channels", "hidden"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if int(self.patience) < 0 or not float(self.lr) > 0:
-            raise InputError(f"patience must be >= 0 and lr > 0 (got {self.patience}, {self.lr})")
+        if int(self.patience) < 0 or not float(learning_rate) > 0:
+            raise InputError(f"patience must be >= 0 and learning_rate > 0 (got {self.patience}, {learning_rate})")
 
     def _new_module(self, torch, n_mrna: int, n_promoter: int, n_tasks: int):
         from core.decode.model import DecodeNet
@@ -93,7 +125,9 @@ class DecodeCNN:
         Parameters
         ----------
         X, y
-            Training binding and scaled targets ``(genes, tasks)``.
+            Training binding and scaled targets ``(genes, tasks)``; a
+            DataFrame ``y`` names the tasks (``tasks_``) and makes
+            :meth:`predict` return labelled frames.
         X_val, y_val
             Validation genes for early stopping and restart selection.
         progress
@@ -110,7 +144,9 @@ class DecodeCNN:
         """
         import torch
 
-        self._check()
+        learning_rate, seed = resolved_params(self, "learning_rate", "random_state")
+        self._check(learning_rate)
+        tasks = y.columns if isinstance(y, pd.DataFrame) else None
         y = np.asarray(y, dtype=np.float32)
         y_val = np.asarray(y_val, dtype=np.float32)
         if y.ndim != 2 or len(y) != len(X) or y_val.shape != (len(X_val), y.shape[1]):
@@ -125,6 +161,7 @@ class DecodeCNN:
             torch.set_num_threads(int(self.n_threads))
         try:
             self.n_tasks_, self.n_mrna_, self.n_promoter_ = y.shape[1], X.n_mrna, X.n_promoter
+            self.tasks_ = tasks
             val_batches = list(iter_batches(len(X_val), 512, X_val.mrna_length))
             val_tensors = [(self._tensors(torch, X_val, b), torch.from_numpy(y_val[b])) for b in val_batches]
             yt = torch.from_numpy(y)
@@ -132,10 +169,10 @@ class DecodeCNN:
             total = int(self.n_restarts) * int(self.max_epochs)
             epoch_times = []
             for restart in range(int(self.n_restarts)):
-                torch.manual_seed(int(self.seed) + restart)
-                rng = np.random.default_rng(int(self.seed) + restart)
+                torch.manual_seed(int(seed) + restart)
+                rng = np.random.default_rng(int(seed) + restart)
                 module = self._new_module(torch, X.n_mrna, X.n_promoter, y.shape[1])
-                optim = torch.optim.Adam(module.parameters(), lr=float(self.lr))
+                optim = torch.optim.Adam(module.parameters(), lr=float(learning_rate))
                 loss_fn = torch.nn.MSELoss()
                 run_best, run_state, waited = np.inf, None, 0
                 for epoch in range(int(self.max_epochs)):
@@ -186,12 +223,30 @@ class DecodeCNN:
         return self
 
     def _fitted(self):
-        if not hasattr(self, "module_"):
-            raise InputError("the DEcode model is not trained yet; train it first")
+        check_is_fitted(self, "module_", msg="the DEcode model is not trained yet; train it first")
         return self.module_
 
-    def predict(self, X: BindingSet, batch_size: int = 512) -> np.ndarray:
-        """Scaled predictions ``(genes, tasks)`` in the order of ``X.genes``."""
+    def predict(self, X: BindingSet, batch_size: int = 512) -> np.ndarray | pd.DataFrame:
+        """Scaled predictions ``(genes, tasks)`` in the order of ``X.genes``.
+
+        Parameters
+        ----------
+        X : BindingSet
+            Binding of the genes to predict.
+        batch_size : int
+            Genes per forward pass.
+
+        Returns
+        -------
+        pandas.DataFrame or ndarray
+            A frame indexed by ``X.genes`` with columns ``tasks_`` when the
+            model was fitted on a DataFrame ``y``, else an array.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        """
         import torch
 
         module = self._fitted()
@@ -199,10 +254,20 @@ class DecodeCNN:
         with torch.no_grad():
             for rows in iter_batches(len(X), batch_size, X.mrna_length):
                 out[rows] = module(*self._tensors(torch, X, rows)).numpy()
-        return out
+        if getattr(self, "tasks_", None) is None:
+            return out
+        return labelled(out, pd.Index(list(X.genes), name="gene"), self.tasks_)
 
     def predict_dense(self, mrna: np.ndarray, promoter: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Scaled predictions from dense, already scaled arrays (one forward pass)."""
+        """Scaled predictions from dense, already scaled arrays (one forward pass).
+
+        Parameters
+        ----------
+        mrna, promoter : ndarray
+            Scaled ``(genes, mRNA features, bins)`` and ``(genes, promoter features, 30)``.
+        lengths : ndarray
+            Transcript bins per gene.
+        """
         import torch
 
         module = self._fitted()
@@ -212,7 +277,8 @@ class DecodeCNN:
 
     # --- persistence (torch.save of the state dict; loaded with weights_only=True) ---
     def _config(self) -> dict[str, Any]:
-        return {"params": self.get_params(), "n_tasks": self.n_tasks_, "n_mrna": self.n_mrna_,
+        return {"params": self.get_params(), "tasks": None if self.tasks_ is None else list(map(str, self.tasks_)),
+                "n_tasks": self.n_tasks_, "n_mrna": self.n_mrna_,
                 "n_promoter": self.n_promoter_, "best_val_loss": self.best_val_loss_,
                 "best_restart": self.best_restart_, "epoch_seconds": self.epoch_seconds_}
 
@@ -226,10 +292,20 @@ class DecodeCNN:
 
     @classmethod
     def from_bytes(cls, raw: bytes, config: dict[str, Any]) -> "DecodeCNN":
-        """Inverse of :meth:`to_bytes` (``torch.load(weights_only=True)``: no code runs)."""
+        """Inverse of :meth:`to_bytes` (``torch.load(weights_only=True)``: no code runs).
+
+        Parameters
+        ----------
+        raw : bytes
+            ``torch.save`` bytes of the state dict.
+        config : dict
+            The config of :meth:`to_bytes` (hyperparameters saved under old names are renamed).
+        """
         import torch
 
-        self = cls(**config["params"])
+        self = cls(**current_params(config["params"], cls._get_param_names()))
+        tasks = config.get("tasks")
+        self.tasks_ = None if tasks is None else pd.Index(tasks)
         self.n_tasks_, self.n_mrna_, self.n_promoter_ = config["n_tasks"], config["n_mrna"], config["n_promoter"]
         self.best_val_loss_, self.best_restart_ = config["best_val_loss"], config["best_restart"]
         self.epoch_seconds_ = config.get("epoch_seconds", 0.0)
@@ -241,7 +317,13 @@ class DecodeCNN:
         return self
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``weights.pt`` (state dict) and ``config.json`` into ``folder``."""
+        """Write ``weights.pt`` (state dict) and ``config.json`` into ``folder``.
+
+        Parameters
+        ----------
+        folder : str or Path
+            Output folder (created).
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         raw, config = self.to_bytes()
@@ -251,7 +333,13 @@ class DecodeCNN:
 
     @classmethod
     def load(cls, folder: str | Path) -> "DecodeCNN":
-        """Read a model written by :meth:`save`."""
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        folder : str or Path
+            A folder written by :meth:`save`.
+        """
         folder = Path(folder)
         if not (folder / "weights.pt").is_file() or not (folder / "config.json").is_file():
             raise InputError(f"{folder} holds no saved DEcode model (weights.pt and config.json)")

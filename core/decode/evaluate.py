@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from core.datasets.decode_demo import DecodeData
 from core.decode.estimator import DecodeCNN
@@ -27,7 +29,13 @@ RIDGE_ALPHAS = tuple(np.logspace(-2, 4, 13))
 
 
 def column_spearman(pred: np.ndarray, actual: np.ndarray) -> np.ndarray:
-    """Spearman correlation of matching columns of two (genes, tasks) matrices."""
+    """Spearman correlation of matching columns of two (genes, tasks) matrices.
+
+    Parameters
+    ----------
+    pred, actual : ndarray
+        (genes, tasks) matrices.
+    """
     a, b = rank_columns(np.asarray(pred, float)), rank_columns(np.asarray(actual, float))
     a -= a.mean(axis=0)
     b -= b.mean(axis=0)
@@ -40,6 +48,11 @@ def profile_correlation(pred: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFram
 
     Computed over genes; a good model has the largest values on the diagonal
     (paper Fig. 2c).
+
+    Parameters
+    ----------
+    pred, actual : pandas.DataFrame
+        Genes x tissues, the same genes.
     """
     a = rank_columns(pred.to_numpy(float))
     b = rank_columns(actual.to_numpy(float))
@@ -49,7 +62,13 @@ def profile_correlation(pred: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFram
 
 
 def binding_totals(X: BindingSet) -> np.ndarray:
-    """Per-gene sum over bins of each (scaled, kept) feature: ``(genes, mRNA + promoter features)``."""
+    """Per-gene sum over bins of each (scaled, kept) feature: ``(genes, mRNA + promoter features)``.
+
+    Parameters
+    ----------
+    X : BindingSet
+        Scaled binding.
+    """
     out = np.zeros((len(X), X.n_mrna + X.n_promoter))
     for ptr, idx, val, offset in ((X.mrna_ptr, X.mrna_idx, X.mrna_val, 0),
                                   (X.promoter_ptr, X.promoter_idx, X.promoter_val, X.n_mrna)):
@@ -58,16 +77,30 @@ def binding_totals(X: BindingSet) -> np.ndarray:
     return out
 
 
-class RidgeBaseline:
+class RidgeBaseline(RegressorMixin, BaseEstimator):
     """Ridge regression on per-feature binding totals, one alpha per task by leave-one-out CV.
 
     Learned attributes: ``coef_ (tasks, features)``, ``intercept_``, ``mean_``, ``scale_``, ``alpha_``.
+
+    Parameters
+    ----------
+    alphas : tuple of float
+        Candidate penalties.
     """
 
     def __init__(self, alphas: tuple[float, ...] = RIDGE_ALPHAS):
         self.alphas = alphas
 
     def fit(self, X: BindingSet, y: np.ndarray) -> "RidgeBaseline":
+        """Fit on per-feature binding totals.
+
+        Parameters
+        ----------
+        X : BindingSet
+            Training binding.
+        y : ndarray
+            Scaled targets ``(genes, tasks)``.
+        """
         from sklearn.linear_model import RidgeCV
 
         totals = binding_totals(X)
@@ -79,12 +112,46 @@ class RidgeBaseline:
         return self
 
     def predict(self, X: BindingSet) -> np.ndarray:
+        """Scaled predictions ``(genes, tasks)``.
+
+        Parameters
+        ----------
+        X : BindingSet
+            Binding of the genes to predict.
+
+        Returns
+        -------
+        ndarray
+        """
+        check_is_fitted(self, "coef_")
         return ((binding_totals(X) - self.mean_) / self.scale_) @ self.coef_.T + self.intercept_
 
 
 @dataclass
 class DecodeFit:
-    """A trained DEcode model with its preprocessing, baseline and test evaluation."""
+    """A trained DEcode model with its preprocessing, baseline and test evaluation.
+
+    Attributes
+    ----------
+    preprocessor : DecodePreprocessor
+        Feature filter and scales.
+    cnn : DecodeCNN
+        The trained network.
+    ridge : RidgeBaseline
+        The baseline.
+    split : Split
+        Train / validation / test genes.
+    predictions, ridge_predictions : pandas.DataFrame
+        All genes x tasks in log2 units.
+    performance : pandas.DataFrame
+        Task x ``cnn, ridge``: test Spearman.
+    profile_corr : pandas.DataFrame
+        Tissue x tissue correlation on the test genes.
+    history : pandas.DataFrame
+        Training history.
+    seconds : dict
+        Wall time per step.
+    """
 
     preprocessor: DecodePreprocessor
     cnn: DecodeCNN
@@ -115,6 +182,7 @@ class DecodeFit:
 
     # --- artifact payload (no pickle: arrays, frames, JSON) ------------------
     def to_payload(self) -> dict[str, Any]:
+        """Arrays, frames and JSON-able values for the artifact store (no pickle)."""
         raw, config = self.cnn.to_bytes()
         ridge = self.ridge
         return {
@@ -128,6 +196,13 @@ class DecodeFit:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> "DecodeFit":
+        """Inverse of :meth:`to_payload`.
+
+        Parameters
+        ----------
+        payload : dict
+            As :meth:`to_payload` gives it.
+        """
         ridge = RidgeBaseline()
         ridge.coef_, ridge.intercept_ = payload["ridge_coef"], payload["ridge_intercept"]
         ridge.mean_, ridge.scale_ = payload["ridge_mean"], payload["ridge_scale"]
@@ -211,6 +286,15 @@ def shuffle_branch(data: DecodeData, branch: str, seed: int = 0) -> DecodeData:
 
     Shuffling the mRNA branch moves each transcript (with its length and 3' UTR
     start) to another gene, keeping the targets in place.
+
+    Parameters
+    ----------
+    data : DecodeData
+        The binding data.
+    branch : {"promoter", "mrna"}
+        The branch shuffled.
+    seed : int
+        Seed of the permutation.
     """
     if branch not in ("promoter", "mrna"):
         raise InputError(f"branch must be 'promoter' or 'mrna', got {branch!r}")
@@ -231,6 +315,21 @@ def branch_ablation(data: DecodeData, split: Split | None = None, *, cnn_params:
                     min_genes: int = 30, seed: int = 0, progress: Progress | None = None,
                     should_stop: Callable[[], bool] | None = None) -> pd.DataFrame:
     """Retrain with mRNA or promoter features shuffled across genes (paper Fig. 3a).
+
+    Parameters
+    ----------
+    data : DecodeData
+        The binding data.
+    split : Split, optional
+        Default :func:`~core.decode.features.make_split`.
+    cnn_params : dict, optional
+        :class:`DecodeCNN` hyperparameters.
+    min_genes : int
+        Feature filter (see :func:`train_decode`).
+    seed : int
+        Seed of the shuffles.
+    progress, should_stop : callable, optional
+        Progress callback and cancellation poll.
 
     Returns
     -------

@@ -26,7 +26,13 @@ PAD_BINS = 2
 
 @dataclass
 class Split:
-    """Gene ids of the train / validation / test sets."""
+    """Gene ids of the train / validation / test sets.
+
+    Attributes
+    ----------
+    train, validate, test : list of str
+        Gene ids of each set.
+    """
 
     train: list[str]
     validate: list[str]
@@ -97,6 +103,21 @@ class BindingSet:
     Each branch is a COO table sorted by gene with row pointers, so a batch is
     densified on demand (a dense tensor of all genes would not fit in memory for
     long transcripts).
+
+    Attributes
+    ----------
+    genes : list of str
+        Gene ids, one row each.
+    mrna_length : ndarray
+        Transcript bins per gene.
+    mrna_ptr, mrna_idx, mrna_val : ndarray
+        mRNA binding: row pointers, (feature, bin) pairs and values.
+    n_mrna : int
+        mRNA features.
+    promoter_ptr, promoter_idx, promoter_val : ndarray
+        Promoter binding, the same layout.
+    n_promoter : int
+        Promoter features.
     """
 
     genes: list[str]
@@ -276,7 +297,19 @@ class DecodePreprocessor:
 
 def iter_batches(n: int, batch_size: int, lengths: np.ndarray, rng: np.random.Generator | None = None
                  ) -> Iterator[np.ndarray]:
-    """Row batches: random with ``rng`` (training), else sorted by length (less padding)."""
+    """Row batches: random with ``rng`` (training), else sorted by length (less padding).
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    batch_size : int
+        Rows per batch.
+    lengths : ndarray
+        Transcript length of each row.
+    rng : numpy.random.Generator, optional
+        Random order (training); None sorts by length.
+    """
     if rng is None:
         order = np.argsort(lengths, kind="stable")
         for start in range(0, n, batch_size):

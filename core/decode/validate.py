@@ -16,6 +16,13 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+    """
     parser = argparse.ArgumentParser(prog="python -m core.decode.validate", description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="bundle (.npz) or DEcode toy folder; default: the demo data set")
     parser.add_argument("--restarts", type=int, default=3, help="random restarts (paper: 10)")
@@ -42,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             data = load_demo("decode")
         load_seconds = time.perf_counter() - started
         cnn = DecodeCNN(n_restarts=args.restarts, max_epochs=args.max_epochs, patience=args.patience,
-                        seed=args.seed, n_threads=args.threads)
+                        random_state=args.seed, n_threads=args.threads)
         fit = train_decode(data, min_genes=args.min_genes, cnn=cnn)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

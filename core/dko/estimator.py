@@ -21,34 +21,41 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
 from core.dko.data import as_matrix, assemblages, check_values, profiles
 from core.errors import InputError
+from core.estimator_params import DEPRECATED, current_params, resolved_params
 
 Progress = Callable[[float, str], None]
 
 
-class DKO:
+class DKO(BaseEstimator):
     """Assemblage-to-profile model of DKO (He, Klein, Levy & Wang 2025).
 
     Parameters
     ----------
-    n_steps
+    n_steps : int
         Optimiser steps, one minibatch each (the authors' ``max_epochs``, 5,000).
-    batch_size
+    batch_size : int
         Cells per minibatch (20).
-    learning_rate
+    learning_rate : float
         Adam learning rate (0.01).
-    val_fraction
+    validation_fraction : float
         Fraction of the cells held out to choose the best parameters (0.2).
-    val_every
+    val_every : int
         Evaluate the validation loss every this many steps (1 as the authors).
-    seed
+    random_state : int
         Seed of the split, the initialisation and the minibatches.
+    val_fraction, seed
+        Deprecated aliases of ``validation_fraction`` and ``random_state``
+        (removed in the next release).
 
     Attributes
     ----------
     genes_ : pandas.Index
-        Genes in model order.
+        Genes in model order, as text.
     module_ : core.dko.model.AssemblageNet
         The network with the best validation parameters.
     train_cells_, val_cells_ : pandas.Index
@@ -61,41 +68,47 @@ class DKO:
         Their mean validation Bray-Curtis.
     fit_seconds_ : float
         Wall time of :meth:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from core.dko import DKO, knockout_impacts
+    >>> rng = np.random.default_rng(0)
+    >>> P = pd.DataFrame(rng.random((5, 30)) * (rng.random((5, 30)) < 0.7))  # genes x cells, as read_csv(header=None)
+    >>> model = DKO(n_steps=50, random_state=0).fit(P)
+    >>> model.predict(P).shape
+    (5, 30)
+    >>> bool(np.allclose(model.predict(P).sum(axis=0), 1.0))
+    True
     """
 
     def __init__(self, n_steps: int = 5000, batch_size: int = 20, learning_rate: float = 0.01,
-                 val_fraction: float = 0.2, val_every: int = 1, seed: int = 0):
+                 validation_fraction: float = 0.2, val_every: int = 1, random_state: int = 0,
+                 val_fraction=DEPRECATED, seed=DEPRECATED):
         self.n_steps = n_steps
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.val_fraction = val_fraction
+        self.validation_fraction = validation_fraction
         self.val_every = val_every
+        self.random_state = random_state
+        self.val_fraction = val_fraction
         self.seed = seed
 
-    def get_params(self, deep: bool = True) -> dict:
-        return {k: getattr(self, k) for k in ("n_steps", "batch_size", "learning_rate", "val_fraction",
-                                              "val_every", "seed")}
-
-    def set_params(self, **params) -> "DKO":
-        for key, value in params.items():
-            setattr(self, key, value)
-        return self
-
-    def _check_params(self, n_cells: int) -> None:
+    def _check_params(self, n_cells: int, validation_fraction: float) -> None:
         if int(self.n_steps) < 1:
             raise InputError(f"n_steps must be at least 1, got {self.n_steps}")
         if int(self.batch_size) < 1:
             raise InputError(f"batch_size must be at least 1, got {self.batch_size}")
         if not 0 < float(self.learning_rate) < 10:
             raise InputError(f"learning_rate must be in (0, 10), got {self.learning_rate}")
-        if not 0 < float(self.val_fraction) < 1:
-            raise InputError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
+        if not 0 < float(validation_fraction) < 1:
+            raise InputError(f"validation_fraction must be between 0 and 1, got {validation_fraction}")
         if int(self.val_every) < 1:
             raise InputError(f"val_every must be at least 1, got {self.val_every}")
         if n_cells < 2:
             raise InputError(f"DKO needs at least 2 cells to train and validate, got {n_cells}")
 
-    def fit(self, P, progress: Progress | None = None) -> "DKO":
+    def fit(self, P, y=None, progress: Progress | None = None) -> "DKO":
         """Train on a genes x cells expression matrix.
 
         Parameters
@@ -103,6 +116,8 @@ class DKO:
         P
             Non-negative expression, genes x cells (DataFrame; an array gets
             names ``gene_1 ...``).
+        y
+            Ignored (DKO is unsupervised); present for scikit-learn's API.
         progress
             Optional ``progress(fraction, message)``.
 
@@ -115,13 +130,14 @@ class DKO:
 
         from core.dko.model import AssemblageNet
 
+        seed, validation_fraction = resolved_params(self, "random_state", "validation_fraction")
         values, genes, cells = as_matrix(P, source="training expression")
         check_values(values, "training expression")
         n_genes, n_cells = values.shape
-        self._check_params(n_cells)
+        self._check_params(n_cells, validation_fraction)
         started = time.perf_counter()
-        rng = np.random.default_rng(self.seed)
-        n_val = min(n_cells - 1, max(1, int(float(self.val_fraction) * n_cells)))
+        rng = np.random.default_rng(seed)
+        n_val = min(n_cells - 1, max(1, int(float(validation_fraction) * n_cells)))
         val_idx = np.sort(rng.choice(n_cells, size=n_val, replace=False))
         trn_idx = np.setdiff1d(np.arange(n_cells), val_idx)
         batch = min(int(self.batch_size), trn_idx.size)
@@ -132,7 +148,7 @@ class DKO:
         pval, zval = p_all[val_idx], z_all[val_idx]
 
         with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the global RNG
-            torch.manual_seed(int(self.seed))
+            torch.manual_seed(int(seed))
             module = AssemblageNet(n_genes)
         optimizer = torch.optim.Adam(module.parameters(), lr=float(self.learning_rate))
 
@@ -176,8 +192,7 @@ class DKO:
     # --- prediction -------------------------------------------------------
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "module_"):
-            raise InputError("this DKO model is not trained yet; call fit first")
+        check_is_fitted(self, "module_", msg="this DKO model is not trained yet; call fit first")
 
     def weights(self) -> dict[str, np.ndarray]:
         """The learned parameters as float64 arrays ``W1, b1, W2, b2`` (``h = W2 (W1 z + b1) + b2``)."""
@@ -203,10 +218,17 @@ class DKO:
         Returns
         -------
         pandas.DataFrame
-            Profiles, index the model's genes, columns the cells.
+            Profiles, rows the model's genes in model order, columns the
+            cells. Given a DataFrame, the labels are the input's own (an
+            integer-labelled frame gives integer labels).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
         """
         self._check_fitted()
-        values, genes, cells = as_matrix(P_or_Z, genes=self.genes_, source="prediction input")
+        values, genes, cells = as_matrix(P_or_Z, genes=self.genes_, source="prediction input", keep_labels=True)
         check_values(values, "prediction input")
         a, c = self.affine()
         z = assemblages(values)
@@ -216,7 +238,13 @@ class DKO:
     # --- persistence --------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        """Save weights (``torch.save`` of the state_dict) and a JSON sidecar with genes and hyperparameters."""
+        """Save weights (``torch.save`` of the state_dict) and a JSON sidecar with genes and hyperparameters.
+
+        Parameters
+        ----------
+        path : str or Path
+            Weights file; the sidecar is ``path + ".json"``.
+        """
         import torch
 
         self._check_fitted()
@@ -228,7 +256,13 @@ class DKO:
 
     @classmethod
     def load(cls, path: str | Path) -> "DKO":
-        """Load a model written by :meth:`save` (``weights_only=True``)."""
+        """Load a model written by :meth:`save` (``weights_only=True``).
+
+        Parameters
+        ----------
+        path : str or Path
+            A file written by :meth:`save`.
+        """
         import torch
 
         path = Path(path)
@@ -240,7 +274,19 @@ class DKO:
     @classmethod
     def from_weights(cls, weights: dict[str, np.ndarray], genes, params: dict | None = None,
                      best_step: int = 0, best_val_loss: float = float("nan")) -> "DKO":
-        """Rebuild a trained model from :meth:`weights` (e.g. from the artifact store)."""
+        """Rebuild a trained model from :meth:`weights` (e.g. from the artifact store).
+
+        Parameters
+        ----------
+        weights : dict of ndarray
+            ``W1, b1, W2, b2`` as :meth:`weights` gives them.
+        genes : sequence of str
+            Genes in model order.
+        params : dict, optional
+            Hyperparameters.
+        best_step, best_val_loss
+            Training record kept with the weights.
+        """
         import torch
 
         state = {"fcc1.weight": torch.from_numpy(np.asarray(weights["W1"], dtype=np.float32)),
@@ -251,9 +297,26 @@ class DKO:
 
     @classmethod
     def from_state(cls, state: dict, genes, params: dict, best_step: int, best_val_loss: float) -> "DKO":
+        """Rebuild a trained model from a ``state_dict`` (hyperparameters saved under old names are renamed).
+
+        Parameters
+        ----------
+        state : dict
+            ``AssemblageNet`` state dict.
+        genes : sequence of str
+            Genes in model order.
+        params : dict
+            Hyperparameters.
+        best_step, best_val_loss
+            Training record kept with the weights.
+
+        Returns
+        -------
+        DKO
+        """
         from core.dko.model import AssemblageNet
 
-        model = cls(**params)
+        model = cls(**current_params(params, cls._get_param_names()))
         module = AssemblageNet(len(genes))
         module.load_state_dict(state)
         module.eval()

@@ -72,7 +72,7 @@ def heldout_evaluation(P, test_fraction: float = 0.2, seed: int = 0, progress: P
     test = np.sort(rng.choice(n_cells, size=n_test, replace=False))
     train = np.setdiff1d(np.arange(n_cells), test)
     frame = pd.DataFrame(values, index=genes, columns=cells)
-    dko_params.setdefault("seed", seed)
+    dko_params.setdefault("random_state", seed)
     model = DKO(**dko_params).fit(frame.iloc[:, train], progress=progress)
     predicted = model.predict(frame.iloc[:, test])
     true = pd.DataFrame(profiles(values[:, test]), index=genes, columns=cells[test])
@@ -83,7 +83,13 @@ def heldout_evaluation(P, test_fraction: float = 0.2, seed: int = 0, progress: P
 
 
 def per_gene_agreement(predicted: pd.DataFrame, true: pd.DataFrame) -> pd.DataFrame:
-    """Per gene, Pearson r of predicted against true abundance over cells where the gene is present."""
+    """Per gene, Pearson r of predicted against true abundance over cells where the gene is present.
+
+    Parameters
+    ----------
+    predicted, true : pandas.DataFrame
+        Profiles, genes x cells, with the same labels.
+    """
     pred, obs = predicted.to_numpy(), true.to_numpy()
     mask = obs > 0
     n = mask.sum(axis=1)

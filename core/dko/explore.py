@@ -14,7 +14,17 @@ MAX_LINKAGE_CELLS = 3000  # above this a cluster's cells are ordered by their fi
 
 
 def impact_matrix(table: pd.DataFrame, genes, cells, column: str = "impact") -> pd.DataFrame:
-    """genes x cells matrix of a knockout table; NaN where a gene is absent (not knocked out)."""
+    """genes x cells matrix of a knockout table; NaN where a gene is absent (not knocked out).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Knockout table with ``gene``, ``cell`` and ``column``.
+    genes, cells : sequence
+        Rows and columns of the matrix, in this order.
+    column : str
+        The value shown.
+    """
     genes, cells = pd.Index(list(genes), name="gene"), pd.Index(list(cells), name="cell")
     out = np.full((len(genes), len(cells)), np.nan)
     out[genes.get_indexer(table["gene"]), cells.get_indexer(table["cell"])] = table[column].to_numpy()
@@ -101,6 +111,13 @@ def cluster_impacts(matrix: pd.DataFrame, n_clusters: int = 8, seed: int = 0) ->
 
 def cell_embedding(P, seed: int = 0) -> pd.DataFrame:
     """2-D PCA of the cells' Hellinger-transformed profiles (square roots of relative abundance).
+
+    Parameters
+    ----------
+    P : DataFrame or array-like
+        Expression, genes x cells.
+    seed : int
+        Unused (the PCA is exact and its signs fixed); kept for callers.
 
     Returns
     -------

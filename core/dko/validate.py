@@ -52,7 +52,7 @@ def validate_example(folder: str | Path, n_steps: int = 2000, val_every: int = 5
     true = np.loadtxt(folder / "results" / "mapping_true.csv", delimiter=",")
     theirs = bray_curtis(pred, true, axis=1)
     ours = held.per_cell["bray_curtis"].to_numpy()
-    model = DKO(n_steps=n_steps, val_every=val_every, seed=seed).fit(P)
+    model = DKO(n_steps=n_steps, val_every=val_every, random_state=seed).fit(P)
     table = knockout_impacts(model, P)
     ref = pd.read_csv(folder / "results" / "Impact_results.csv")
     ref = ref.assign(gene=[f"gene_{i + 1}" for i in ref["gene_id"]], cell=[f"cell_{j + 1}" for j in ref["cell_id"]])
@@ -79,7 +79,15 @@ def validate_example(folder: str | Path, n_steps: int = 2000, val_every: int = 5
 
 
 def validate_demo(data=None, n_steps: int = 2000, val_every: int = 5, seed: int = 0) -> dict:
-    """Spearman correlation of predicted impacts with the simulator's true knockout impacts."""
+    """Spearman correlation of predicted impacts with the simulator's true knockout impacts.
+
+    Parameters
+    ----------
+    data : DKODemo, optional
+        Simulated data with true knockouts (default: the demo).
+    n_steps, val_every, seed : int
+        DKO training (see :class:`core.dko.DKO`).
+    """
     from scipy.stats import spearmanr
 
     from core.datasets import load_demo
@@ -87,7 +95,7 @@ def validate_demo(data=None, n_steps: int = 2000, val_every: int = 5, seed: int 
 
     data = load_demo("dko") if data is None else data
     started = time.perf_counter()
-    model = DKO(n_steps=n_steps, val_every=val_every, seed=seed).fit(data.expression)
+    model = DKO(n_steps=n_steps, val_every=val_every, random_state=seed).fit(data.expression)
     table = knockout_impacts(model, data.expression, cells=sorted(set(data.knockouts["cell"])))
     merged = data.knockouts.merge(table, on=["gene", "cell"])
     truth = true_knockout_impact(data).loc[merged["sample"]].to_numpy()
@@ -116,6 +124,19 @@ def validate_annotated(path: str | Path, group_by: str | None = None, genes: str
     largest mean impact per group of ``group_by`` (default: the file's
     cell-type-like annotation) are listed.
 
+    Parameters
+    ----------
+    path : str or Path
+        An ``.h5ad`` file.
+    group_by : str, optional
+        Cell annotation the top genes are listed by.
+    genes : str
+        Gene selection, as on the Datasets page (``"hvg"``).
+    n_steps, val_every, seed : int
+        DKO training (see :class:`core.dko.DKO`).
+    top : int
+        Genes listed per group.
+
     Returns
     -------
     dict
@@ -137,7 +158,7 @@ def validate_annotated(path: str | Path, group_by: str | None = None, genes: str
     labels = cell_grouping(prepared.cells, group_by, Path(path).name)
     held = heldout_evaluation(expr, seed=seed, n_steps=n_steps, val_every=val_every)
     base = mean_profile_baseline(expr, held.per_cell["cell"]).merge(held.per_cell, on="cell")
-    model = DKO(n_steps=n_steps, val_every=val_every, seed=seed).fit(expr)
+    model = DKO(n_steps=n_steps, val_every=val_every, random_state=seed).fit(expr)
     table = knockout_impacts(model, expr)
     tops = top_knockouts_by_group(table, labels, n=top)
     return {
@@ -163,6 +184,13 @@ def validate_annotated(path: str | Path, group_by: str | None = None, genes: str
 
 
 def main(argv: list[str]) -> None:
+    """Command-line entry point.
+
+    Parameters
+    ----------
+    argv : list of str
+        Arguments, as ``sys.argv[1:]``.
+    """
     import torch
 
     torch.set_num_threads(1)

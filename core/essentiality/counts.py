@@ -40,6 +40,11 @@ def pearson_test(actual, predicted) -> tuple[float, float]:
     """Pearson r of predictions on test cells and its two-sided p (Student t); NaN when undefined.
 
     Undefined with fewer than 3 cells or a constant prediction or outcome.
+
+    Parameters
+    ----------
+    actual, predicted : array-like
+        Observed and predicted effects of the same cells.
     """
     from scipy.stats import pearsonr
 
@@ -51,7 +56,17 @@ def pearson_test(actual, predicted) -> tuple[float, float]:
 
 
 def pearson_ci(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Confidence interval of a Pearson r from the Fisher z transform (NaN when n < 4 or r undefined)."""
+    """Confidence interval of a Pearson r from the Fisher z transform (NaN when n < 4 or r undefined).
+
+    Parameters
+    ----------
+    r : float
+        The correlation.
+    n : int
+        Number of pairs.
+    level : float
+        Confidence level.
+    """
     from scipy.stats import norm
 
     if not np.isfinite(r) or n < 4:
@@ -96,6 +111,11 @@ def rank_modifiers(selection: "ModifierSelection") -> list[str]:
     The single strongest tested gene (the paper's "single best modifier")
     comes first even when it is not a modifier, which happens only when no
     gene passes the Pearson test's FDR threshold.
+
+    Parameters
+    ----------
+    selection : ModifierSelection
+        A target's selection on its training cells.
     """
     table = selection.table
     if not len(table) or not table["pearson_r"].notna().any():
@@ -211,6 +231,17 @@ def report_modifier_counts(expression: pd.DataFrame, effect: pd.Series, report: 
                            counts: Sequence[int | None] = DEFAULT_COUNTS) -> ModifierCounts:
     """:func:`modifier_counts` on a one-split :class:`GeneReport`'s modifiers and its train/test split.
 
+    Parameters
+    ----------
+    expression : pandas.DataFrame
+        Cells x genes expression.
+    effect : pandas.Series
+        The target's gene effect.
+    report : GeneReport
+        A one-split report of the same target.
+    counts : sequence of int or None
+        Numbers of top modifiers (None: all).
+
     Raises
     ------
     core.errors.InputError
@@ -229,6 +260,11 @@ def cv_folds(report: "GeneReport") -> pd.DataFrame:
 
     Each fold's r and p are computed on its own test cells (its out-of-fold
     predictions); the report's ``test_pearson`` is that of all folds pooled.
+
+    Parameters
+    ----------
+    report : GeneReport
+        A cross-validated report (``evaluate_gene(..., cv=k)``).
 
     Raises
     ------

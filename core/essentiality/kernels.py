@@ -35,6 +35,13 @@ def effect_bins(y: np.ndarray, n_bins: int = N_EFFECT_BINS) -> np.ndarray:
 
     Edges are the linear-interpolation quantiles; tied edges merge (fewer
     bins); intervals are right-closed with the lowest value in the first bin.
+
+    Parameters
+    ----------
+    y : ndarray
+        Values without missing entries.
+    n_bins : int
+        Number of bins.
     """
     y = np.asarray(y, dtype=np.float64)
     edges = np.unique(np.percentile(y, np.linspace(0, 1, n_bins + 1) * 100.0))  # pandas computes them so
@@ -119,6 +126,13 @@ def sort_genes(xt: np.ndarray, n_threads: int | None = None) -> SortedGenes:
 
     A subset of the cells keeps this order: :func:`prepare_cells` with
     ``sorted_genes`` and ``keep`` then ranks the subset by masking, not sorting.
+
+    Parameters
+    ----------
+    xt : ndarray
+        Expression, genes x cells.
+    n_threads : int, optional
+        Threads sorting the genes (None: the default).
     """
     if xt.dtype != np.float32:
         xt = np.asarray(xt, dtype=np.float64)
@@ -234,6 +248,13 @@ class TargetStatistics:
 
     Arrays have shape (targets, genes); NaN where a test was not run or is
     not defined (constant gene, a zero expected count).
+
+    Attributes
+    ----------
+    pearson_r, spearman_rho, chi2_stat : ndarray
+        (targets, genes) statistics.
+    chi2_df : ndarray
+        (targets,) degrees of freedom of the chi-squared tests (bins - 1).
     """
 
     pearson_r: np.ndarray

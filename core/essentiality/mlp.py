@@ -23,6 +23,13 @@ def build_network(n_features: int, hidden: tuple[int, ...] = HIDDEN, dropout: tu
 
     The module standardises its inputs and de-standardises its output with
     buffers ``x_mean, x_scale, y_mean, y_scale`` set by the estimator.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    hidden, dropout : tuple
+        Layer widths and the dropout after each.
     """
     import torch
     from torch import nn
@@ -102,6 +109,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         self.n_threads = n_threads
 
     def fit(self, X, y):
+        """Train with early stopping on a validation share of the rows."""
         import torch
 
         X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)
@@ -183,6 +191,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         self.loss_curve_ = np.asarray(history)
 
     def predict(self, X):
+        """Predictions for the rows of ``X`` (dropout off)."""
         import torch
 
         check_is_fitted(self, "network_")
@@ -197,7 +206,13 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
             torch.set_num_threads(threads)
 
     def save(self, path: str | Path) -> None:
-        """Write the weights and normalisation (a ``state_dict``) with ``torch.save``."""
+        """Write the weights and normalisation (a ``state_dict``) with ``torch.save``.
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file.
+        """
         import torch
 
         check_is_fitted(self, "network_")
@@ -205,7 +220,15 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path: str | Path, **params) -> "MLPRegressor":
-        """Read a model written by :meth:`save` (``weights_only=True``: no pickle)."""
+        """Read a model written by :meth:`save` (``weights_only=True``: no pickle).
+
+        Parameters
+        ----------
+        path : str or Path
+            A file written by :meth:`save`.
+        **params
+            Hyperparameters of the saved model (its layer sizes must match).
+        """
         import torch
 
         state = torch.load(path, weights_only=True)

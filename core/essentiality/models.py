@@ -36,6 +36,19 @@ class XGBoostRegressor(RegressorMixin, BaseEstimator):
     Each candidate learning rate is fitted on ``1 - validation_fraction`` of the
     data with early stopping on the rest; the rate with the lowest validation
     RMSE wins and is refitted on all data with its best number of trees.
+
+    Parameters
+    ----------
+    max_depth, n_estimators : int
+        Tree depth and the most trees.
+    learning_rates : tuple of float
+        Candidate learning rates; the chosen one is ``learning_rate_``.
+    validation_fraction : float
+        Share of the data for choosing the rate and the number of trees.
+    early_stopping_rounds : int
+        Stop adding trees after this many without a better validation RMSE.
+    random_state, n_jobs : int
+        Seed and xgboost threads.
     """
 
     def __init__(self, max_depth=5, n_estimators=500, learning_rates=XGB_LEARNING_RATES,
@@ -56,6 +69,7 @@ class XGBoostRegressor(RegressorMixin, BaseEstimator):
                             n_jobs=self.n_jobs, tree_method="hist", verbosity=0)
 
     def fit(self, X, y):
+        """Choose the learning rate and number of trees on a validation split, then refit on all rows."""
         X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)
         if not self.learning_rates:
             raise ValueError("learning_rates must not be empty")
@@ -79,6 +93,7 @@ class XGBoostRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        """Predictions of the refitted booster."""
         check_is_fitted(self, "model_")
         return self.model_.predict(check_array(X, dtype=np.float64))
 
@@ -89,12 +104,19 @@ class XGBoostRegressor(RegressorMixin, BaseEstimator):
 
 
 class KNNRegressor(RegressorMixin, BaseEstimator):
-    """Distance-weighted k-nearest neighbours on standardised inputs (k capped at the sample size)."""
+    """Distance-weighted k-nearest neighbours on standardised inputs (k capped at the sample size).
+
+    Parameters
+    ----------
+    n_neighbors : int
+        Neighbours (capped at the number of samples: ``n_neighbors_``).
+    """
 
     def __init__(self, n_neighbors=50):
         self.n_neighbors = n_neighbors
 
     def fit(self, X, y):
+        """Standardise the inputs and index the training rows."""
         from sklearn.neighbors import KNeighborsRegressor
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -109,6 +131,7 @@ class KNNRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        """Distance-weighted mean of the nearest training targets."""
         check_is_fitted(self, "model_")
         return self.model_.predict(check_array(X, dtype=np.float64))
 
@@ -120,6 +143,13 @@ class GPRegressor(RegressorMixin, BaseEstimator):
     marginal likelihood on at most ``max_hyper_samples`` cells (a random
     subset: the optimiser's O(n^3) steps dominate otherwise), then the
     process is conditioned on all cells with those hyperparameters fixed.
+
+    Parameters
+    ----------
+    max_hyper_samples : int
+        Most cells used to fit the kernel hyperparameters.
+    random_state : int
+        Seed of that subset and of the optimiser.
     """
 
     def __init__(self, max_hyper_samples=300, random_state=0):
@@ -127,6 +157,7 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y):
+        """Fit the kernel on a subset, then condition on every row."""
         from threadpoolctl import threadpool_limits
 
         X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)
@@ -156,6 +187,7 @@ class GPRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        """Posterior mean."""
         from threadpoolctl import threadpool_limits
 
         check_is_fitted(self, "model_")
@@ -164,12 +196,19 @@ class GPRegressor(RegressorMixin, BaseEstimator):
 
 
 class AverageRegressor(RegressorMixin, BaseEstimator):
-    """Mean prediction of several regressors (the paper's XGBoost + MLP ensemble, Fig. 3F)."""
+    """Mean prediction of several regressors (the paper's XGBoost + MLP ensemble, Fig. 3F).
+
+    Parameters
+    ----------
+    estimators : sequence of estimators
+        Regressors cloned and fitted on the same data.
+    """
 
     def __init__(self, estimators=()):
         self.estimators = estimators
 
     def fit(self, X, y):
+        """Fit a clone of every estimator."""
         X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)
         if not self.estimators:
             raise ValueError("AverageRegressor needs at least one estimator")
@@ -178,6 +217,7 @@ class AverageRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        """Mean of the fitted estimators' predictions."""
         check_is_fitted(self, "estimators_")
         X = check_array(X, dtype=np.float64)
         return np.mean([e.predict(X) for e in self.estimators_], axis=0)
@@ -237,7 +277,13 @@ def make_model(name: str, random_state: int = 0, *, mlp_params: dict | None = No
 
 
 def check_models(models) -> list[str]:
-    """Validate a list of zoo names (None: all of :data:`MODEL_NAMES`)."""
+    """Validate a list of zoo names (None: all of :data:`MODEL_NAMES`).
+
+    Parameters
+    ----------
+    models : str, sequence of str or None
+        Zoo names.
+    """
     if models is None:
         return list(MODEL_NAMES)
     if isinstance(models, str):

@@ -28,7 +28,13 @@ SWEEP_COLUMNS = ["target", "chosen_model", "test_pearson", "test_pearson_p", "te
 
 
 def add_target_q(table: pd.DataFrame) -> pd.DataFrame:
-    """Add ``q``: Benjamini-Hochberg over the targets' test-Pearson p-values (NaN stays NaN)."""
+    """Add ``q``: Benjamini-Hochberg over the targets' test-Pearson p-values (NaN stays NaN).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Sweep table with a ``test_pearson_p`` column.
+    """
     table = table.copy()
     table["q"] = bh_fdr(pd.to_numeric(table["test_pearson_p"], errors="coerce").to_numpy(np.float64))
     return table

@@ -10,25 +10,30 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from core.errors import InputError
 from core.transcriptionnet.fundnn import check_xy
 
 
-class MeanSignature:
+class MeanSignature(RegressorMixin, BaseEstimator):
     """Predict the training-mean signature for every gene."""
 
     def fit(self, x, y) -> "MeanSignature":
+        """Learn the training-mean signature."""
         _, y = check_xy(x, y)
         self.mean_ = y.mean(axis=0)
         return self
 
     def predict(self, x) -> np.ndarray:
+        """The training mean for every row of ``x``."""
+        check_is_fitted(self, "mean_")
         x, _ = check_xy(x)
         return np.repeat(self.mean_[None, :], x.shape[0], axis=0)
 
 
-class RidgeSignature:
+class RidgeSignature(RegressorMixin, BaseEstimator):
     """Ridge regression from the standardised embedding to all landmarks (one penalty, LOO-chosen).
 
     Parameters
@@ -41,6 +46,7 @@ class RidgeSignature:
         self.alphas = alphas
 
     def fit(self, x, y) -> "RidgeSignature":
+        """Standardise the embedding and fit ridge with the leave-one-out penalty."""
         from sklearn.linear_model import RidgeCV
 
         x, y = check_xy(x, y)
@@ -51,11 +57,13 @@ class RidgeSignature:
         return self
 
     def predict(self, x) -> np.ndarray:
+        """Ridge predictions, genes x landmarks."""
+        check_is_fitted(self, "model_")
         x, _ = check_xy(x)
         return self.model_.predict((x - self.x_mean_) / self.x_scale_).astype(np.float32)
 
 
-class KNNSignature:
+class KNNSignature(RegressorMixin, BaseEstimator):
     """Mean signature of the ``k`` training genes most similar in the embedding (cosine).
 
     Parameters
@@ -68,6 +76,7 @@ class KNNSignature:
         self.k = k
 
     def fit(self, x, y) -> "KNNSignature":
+        """Keep the training genes' unit embeddings and signatures."""
         x, y = check_xy(x, y)
         if self.k < 1:
             raise InputError(f"k must be at least 1, got {self.k}")
@@ -82,7 +91,16 @@ class KNNSignature:
         return centred / np.where(norms > 0, norms, 1.0)
 
     def neighbours(self, x, exclude_self: bool = False) -> np.ndarray:
-        """Indices of the k nearest training genes (rows of the training set) for each row of x."""
+        """Indices of the k nearest training genes (rows of the training set) for each row of x.
+
+        Parameters
+        ----------
+        x : array-like
+            Genes x embedding dimensions.
+        exclude_self : bool
+            Skip training genes identical to the query (cosine 1).
+        """
+        check_is_fitted(self, "train_")
         x, _ = check_xy(x)
         sim = self._unit(x) @ self.train_.T
         if exclude_self:
@@ -91,4 +109,6 @@ class KNNSignature:
         return np.argsort(-sim, axis=1)[:, :k]
 
     def predict(self, x) -> np.ndarray:
-        return self.y_[self.neighbours(x)].mean(axis=1)
+        """Mean signature of each row's nearest training genes."""
+        neighbours = self.neighbours(x)
+        return self.y_[neighbours].mean(axis=1)

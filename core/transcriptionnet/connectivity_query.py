@@ -86,6 +86,13 @@ def check_query(up, down, columns) -> tuple[np.ndarray, np.ndarray]:
     """Column positions of a query's up and down genes; :class:`InputError` says what to fix.
 
     At least ``MIN_QUERY`` genes each, all of them landmark genes (``columns``), none in both lists.
+
+    Parameters
+    ----------
+    up, down : sequence of str
+        The query's up and down genes.
+    columns : sequence of str
+        The landmark genes.
     """
     columns = pd.Index(columns)
     up, down = _unit(up), _unit(down)

@@ -80,6 +80,19 @@ def rwr_apply(transition: sparse.csr_matrix, x: np.ndarray, restart: float, n_st
     (``restart * I``) carries no network information and is left out. With ``transpose`` the
     product is with the transposed matrix. The series is summed for ``n_steps`` steps (error
     ``(1 - restart)^n_steps``).
+
+    Parameters
+    ----------
+    transition : scipy.sparse.csr_matrix
+        Row-stochastic transition matrix ``P``.
+    x : ndarray
+        Matrix multiplied.
+    restart : float
+        Restart probability.
+    n_steps : int
+        Terms of the series.
+    transpose : bool
+        Multiply by the transposed matrix.
     """
     op = transition.T.tocsr() if transpose else transition
     term = restart * np.asarray(x, dtype=transition.dtype)
@@ -91,7 +104,17 @@ def rwr_apply(transition: sparse.csr_matrix, x: np.ndarray, restart: float, n_st
 
 
 def rwr_diffusion_states(transition: sparse.csr_matrix, restart: float = 0.5, n_steps: int = 30) -> np.ndarray:
-    """Dense diffusion states ``Q - restart * I`` of one layer (small networks and tests only)."""
+    """Dense diffusion states ``Q - restart * I`` of one layer (small networks and tests only).
+
+    Parameters
+    ----------
+    transition : scipy.sparse.csr_matrix
+        Row-stochastic transition matrix.
+    restart : float
+        Restart probability.
+    n_steps : int
+        Terms of the series.
+    """
     return rwr_apply(transition, np.eye(transition.shape[0]), restart, n_steps)
 
 
@@ -172,7 +195,15 @@ def network_embedding(layers: Mapping[str, pd.DataFrame], dim: int = 128, *, res
 
 
 def check_embedding(embedding: pd.DataFrame, name: str = "embedding") -> pd.DataFrame:
-    """Validate precomputed embeddings (genes x dimensions, finite numbers, unique genes)."""
+    """Validate precomputed embeddings (genes x dimensions, finite numbers, unique genes).
+
+    Parameters
+    ----------
+    embedding : pandas.DataFrame
+        Genes x dimensions.
+    name : str
+        What it is, for messages.
+    """
     if not isinstance(embedding, pd.DataFrame) or embedding.empty:
         raise InputError(f"{name} must be a non-empty table of genes x dimensions")
     if embedding.index.has_duplicates:

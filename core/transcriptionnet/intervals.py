@@ -28,7 +28,15 @@ INTERVAL_COLUMNS = ["type", "model", "baseline", "metric", "n_genes", "differenc
 
 
 def verdict_of(low: float, high: float, metric: str = "pearson") -> str:
-    """``beats``, ``worse`` or ``no detectable difference`` for an interval of model minus baseline."""
+    """``beats``, ``worse`` or ``no detectable difference`` for an interval of model minus baseline.
+
+    Parameters
+    ----------
+    low, high : float
+        Interval of model minus baseline.
+    metric : str
+        The metric (for RMSE lower is better).
+    """
     if not (np.isfinite(low) and np.isfinite(high)):
         return NO_DIFFERENCE
     if metric in LOWER_IS_BETTER:
@@ -41,7 +49,17 @@ def verdict_of(low: float, high: float, metric: str = "pearson") -> str:
 
 
 def resample_indices(n: int, n_resamples: int, seed: int) -> np.ndarray:
-    """``n_resamples`` x ``n`` indices drawn with replacement (seeded): row b is bootstrap sample b."""
+    """``n_resamples`` x ``n`` indices drawn with replacement (seeded): row b is bootstrap sample b.
+
+    Parameters
+    ----------
+    n : int
+        Sample size.
+    n_resamples : int
+        Bootstrap samples.
+    seed : int
+        Seed.
+    """
     return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
 
 

@@ -59,7 +59,13 @@ def signature_metrics(predicted: pd.DataFrame, measured: pd.DataFrame, reference
 
 
 def summarise(per_gene: pd.DataFrame) -> pd.DataFrame:
-    """Mean of each metric per (type, model) over held-out genes, plus the number of genes."""
+    """Mean of each metric per (type, model) over held-out genes, plus the number of genes.
+
+    Parameters
+    ----------
+    per_gene : pandas.DataFrame
+        Metrics per ``type``, ``model`` and gene.
+    """
     grouped = per_gene.groupby(["type", "model"], sort=False)
     out = grouped[list(METRICS)].mean()
     out["n_genes"] = grouped.size()

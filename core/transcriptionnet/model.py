@@ -15,6 +15,15 @@ class FunDNN(nn.Module):
     """FunDNN as published: embedding -> 3 x (1024, LeakyReLU, dropout 0.1) -> 1024 tanh -> landmarks.
 
     The output layer is linear; targets are scaled to [-1, 1] per landmark.
+
+    Parameters
+    ----------
+    n_inputs, n_outputs : int
+        Embedding dimensions and landmarks.
+    hidden : int
+        Width of the hidden layers.
+    dropout : float
+        Dropout after each hidden layer.
     """
 
     def __init__(self, n_inputs: int, n_outputs: int, hidden: int = 1024, dropout: float = 0.1):
@@ -40,6 +49,15 @@ class CrossTypeRefiner(nn.Module):
     feed-forward layer mixes the tokens; the target type's token is mapped back to the
     landmarks and added to that type's base prediction (a residual correction whose output
     layer starts at zero, so an untrained refiner returns the base prediction).
+
+    Parameters
+    ----------
+    n_landmarks, n_types : int
+        Landmarks per signature and perturbation types (tokens).
+    d_model, n_heads : int
+        Size of the attention block.
+    dropout : float
+        Dropout of the attention block.
     """
 
     def __init__(self, n_landmarks: int, n_types: int = 3, d_model: int = 128, n_heads: int = 4,
@@ -72,7 +90,15 @@ class CrossTypeRefiner(nn.Module):
 
 
 def signature_loss(pred: torch.Tensor, target: torch.Tensor, mse_weight: float = 0.9) -> torch.Tensor:
-    """TranscriptionNet's loss: ``0.9 MSE + 0.1 (1 - centred cosine similarity)`` (per-gene Pearson)."""
+    """TranscriptionNet's loss: ``0.9 MSE + 0.1 (1 - centred cosine similarity)`` (per-gene Pearson).
+
+    Parameters
+    ----------
+    pred, target : torch.Tensor
+        (genes, landmarks) predictions and targets.
+    mse_weight : float
+        Weight of the MSE (the cosine term gets the rest).
+    """
     mse = torch.mean((pred - target) ** 2)
     pc = pred - pred.mean(dim=1, keepdim=True)
     tc = target - target.mean(dim=1, keepdim=True)

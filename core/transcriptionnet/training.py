@@ -18,6 +18,25 @@ def fit_module(module, forward: Callable, train: Sequence[np.ndarray], valid: Se
     ``forward(module, *batch)`` returns the loss of a batch whose last array is the target.
     Returns ``{"history": [(train_loss, valid_loss), ...], "best_epoch": int}``; the module is
     left in eval mode with its best weights.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, trained in place.
+    forward : callable
+        ``forward(module, *batch)`` -> loss.
+    train, valid : sequence of ndarray
+        Training and validation arrays, the target last.
+    lr, weight_decay : float
+        Adam step size and L2 penalty.
+    batch_size, max_epochs, patience : int
+        Mini-batch size, most epochs and early-stopping patience.
+    seed : int
+        Seed of the initialisation and the batch order.
+    progress : callable, optional
+        ``progress(fraction, message)`` after every epoch.
+    label : str
+        Name in the progress messages.
     """
     import torch
 

@@ -31,7 +31,15 @@ REPORTED = ("pearson", "pearson_delta", "cosine", "top50_pearson")
 
 
 def load_example(root: str | Path, types=("RNAi", "CRISPR", "OE")):
-    """Signatures, the given split and the given features of the example layout."""
+    """Signatures, the given split and the given features of the example layout.
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder in the ``transcriptionnet_example`` layout.
+    types : tuple of str
+        Perturbation types read.
+    """
     from core.datasets.signatures import load_signatures
 
     root = Path(root)
@@ -53,7 +61,13 @@ def load_example(root: str | Path, types=("RNAi", "CRISPR", "OE")):
 
 
 def load_layers(root: str | Path) -> dict[str, pd.DataFrame]:
-    """The three network layers, ids mapped to Entrez through the gene table (unknown ids dropped)."""
+    """The three network layers, ids mapped to Entrez through the gene table (unknown ids dropped).
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder in the ``transcriptionnet_example`` layout.
+    """
     from core.datasets.networks import gene_table, load_network
 
     root = Path(root)
@@ -106,6 +120,15 @@ def connectivity_report(signatures: dict, model=None, n_genes: int = 50) -> dict
 
     Each entry gives ``n_queries``, ``n_library``, the fraction ranked first (``top1``), in the top
     10 (``top10``), in the bottom 10 (``bottom10``) and the median rank.
+
+    Parameters
+    ----------
+    signatures : dict
+        Type -> measured signatures.
+    model : TranscriptionNet, optional
+        A fitted model for the ``predicted`` entries.
+    n_genes : int
+        Landmarks in each half of a query.
     """
     centred = {t: s - s.mean(axis=0) for t, s in signatures.items()}
     out: dict = {"measured": {}}
@@ -116,7 +139,7 @@ def connectivity_report(signatures: dict, model=None, n_genes: int = 50) -> dict
                 out["measured"][f"{t}->{u}"] = _retrieval(sig, other, n_genes)
     if model is not None:
         out["predicted"] = {}
-        for t in model.types:
+        for t in model.types_:
             test = model.splits_[t]["test"]
             queries = model.signatures_[t].loc[test] - model.baselines_[t]["mean"].mean_
             for name in ("refined", "fundnn", "ridge", "knn"):
@@ -131,7 +154,23 @@ def connectivity_report(signatures: dict, model=None, n_genes: int = 50) -> dict
 
 def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, verbose: bool = False,
         n_resamples: int = 1000) -> dict:
-    """Train and score both settings; return the JSON-able report."""
+    """Train and score both settings; return the JSON-able report.
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder in the ``transcriptionnet_example`` layout.
+    dim : int
+        Dimension of our own embedding.
+    max_epochs : int
+        FunDNN epochs.
+    seed : int
+        Seed of every step.
+    verbose : bool
+        Print progress.
+    n_resamples : int
+        Bootstrap resamples of the intervals.
+    """
     import torch
 
     from core.transcriptionnet.embedding import network_embedding
@@ -146,7 +185,7 @@ def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, 
     seconds["load"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    model = TranscriptionNet(max_epochs=max_epochs, seed=seed).fit(given, signatures, splits, progress=log)
+    model = TranscriptionNet(max_epochs=max_epochs, random_state=seed).fit(given, signatures, splits, progress=log)
     seconds["given_features_training"] = time.perf_counter() - tick
     report["given_features"] = _table(model)
     intervals = {"given_features": _intervals(model, n_resamples, seed)}
@@ -159,7 +198,7 @@ def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, 
     embedding = network_embedding(layers, dim=dim, seed=seed)
     seconds["own_embedding"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    own = TranscriptionNet(max_epochs=max_epochs, seed=seed).fit(embedding, signatures, splits, progress=log)
+    own = TranscriptionNet(max_epochs=max_epochs, random_state=seed).fit(embedding, signatures, splits, progress=log)
     seconds["own_embedding_training"] = time.perf_counter() - tick
     report["own_embedding"] = _table(own)
     intervals["own_embedding"] = _intervals(own, n_resamples, seed)
@@ -175,6 +214,13 @@ def run(root: str | Path, dim: int = 128, max_epochs: int = 150, seed: int = 0, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="folder in the transcriptionnet_example layout")
     parser.add_argument("--dim", type=int, default=128, help="dimension of our own embedding")

@@ -159,7 +159,7 @@ def train_job(params: dict[str, Any], set_progress=None, *, source: str = DEFAUL
 
     def compute(report):
         cnn = DecodeCNN(n_restarts=params["n_restarts"], max_epochs=params["max_epochs"],
-                        patience=params["patience"], seed=params["seed"])
+                        patience=params["patience"], random_state=params["seed"])
         return train_decode(dataset(KIND, source), make_gene_split(params, source), min_genes=params["min_genes"],
                             cnn=cnn, progress=report).to_payload()
 

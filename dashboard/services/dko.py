@@ -85,7 +85,7 @@ def dko_sweep(steps: int, set_progress=None, *, source: str = DEFAULT_DATASET) -
         expr = dataset(KIND, source).expression
         held = heldout_evaluation(expr, seed=SEED, n_steps=n_steps, val_every=VAL_EVERY,
                                   progress=lambda f, m: report(0.4 * f, f"step 1 (held-out cells): {m}"))
-        model = DKO(n_steps=n_steps, val_every=VAL_EVERY, seed=SEED).fit(
+        model = DKO(n_steps=n_steps, val_every=VAL_EVERY, random_state=SEED).fit(
             expr, progress=lambda f, m: report(0.4 + 0.4 * f, f"step 2 (all cells): {m}"))
         table = knockout_impacts(model, expr, progress=lambda f, m: report(0.8 + 0.15 * f, m))
         report(0.96, "clustering cells by impact")

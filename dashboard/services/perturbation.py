@@ -85,12 +85,12 @@ def train(epochs, width, set_progress=None, *, source: str = DEFAULT_DATASET) ->
         embedding = network_embedding(data.layers, dim=EMBEDDING_DIM, seed=0,
                                       progress=lambda f, m: report(0.08 * f, m))
         model = TranscriptionNet(types=types_of(source), hidden=width, max_epochs=epochs, patience=5,
-                                 refine_folds=2, refine_epochs=max(5, epochs), refine_patience=5, seed=0)
+                                 refine_folds=2, refine_epochs=max(5, epochs), refine_patience=5, random_state=0)
         model.fit(embedding, data.signatures, progress=lambda f, m: report(0.08 + 0.9 * f, m))
         payload: dict[str, Any] = {"summary": model.summary_, "per_gene": model.per_gene_,
                                    "seconds": {k: round(v, 2) for k, v in model.seconds_.items()}}
         status = {}
-        for t in model.types:
+        for t in model.types_:
             predictions, status[t] = model.predict_all(t)
             payload[f"predicted_{t}"] = predictions.astype(np.float32)
         payload["status"] = pd.DataFrame(status)

@@ -14,6 +14,8 @@ from core.dko import (
     DKO, assemblages, cell_embedding, cluster_impacts, double_knockout_impacts, heldout_evaluation, impact_export,
     impact_matrix, knockout_design, knockout_impacts, naive_knockout_impacts, profiles,
 )
+from sklearn.exceptions import NotFittedError
+
 from core.errors import InputError
 from tests.conftest import ROOT, SHARED_DATA
 
@@ -27,7 +29,7 @@ def small():
 
 @pytest.fixture(scope="module")
 def fitted(small):
-    return DKO(n_steps=400, val_every=2, seed=0).fit(small.expression)
+    return DKO(n_steps=400, val_every=2, random_state=0).fit(small.expression)
 
 
 def _random_model(n_genes, seed=0):
@@ -72,9 +74,9 @@ def test_fit_contract_seed_and_best_step(small, fitted):
     hist = fitted.history_
     assert fitted.best_val_loss_ == pytest.approx(hist["val_loss"].min())
     assert fitted.best_step_ == int(hist.loc[hist["val_loss"] == hist["val_loss"].min(), "step"].max())
-    again = DKO(n_steps=400, val_every=2, seed=0).fit(small.expression)
+    again = DKO(n_steps=400, val_every=2, random_state=0).fit(small.expression)
     np.testing.assert_array_equal(again.weights()["W1"], fitted.weights()["W1"])
-    other = DKO(n_steps=400, val_every=2, seed=1).fit(small.expression)
+    other = DKO(n_steps=400, val_every=2, random_state=1).fit(small.expression)
     assert not np.array_equal(other.weights()["W1"], fitted.weights()["W1"])
 
 
@@ -87,7 +89,7 @@ def test_training_learns_better_than_the_uniform_guess(small, fitted):
 
 @pytest.mark.parametrize("params,fragment", [
     ({"n_steps": 0}, "n_steps"), ({"batch_size": 0}, "batch_size"), ({"learning_rate": -1}, "learning_rate"),
-    ({"val_fraction": 1.5}, "val_fraction"), ({"val_every": 0}, "val_every"),
+    ({"validation_fraction": 1.5}, "validation_fraction"), ({"val_every": 0}, "val_every"),
 ])
 def test_bad_hyperparameters_raise_input_error(small, params, fragment):
     with pytest.raises(InputError, match=fragment):
@@ -99,7 +101,7 @@ def test_bad_input_and_unfitted_model(small):
     bad.iloc[0, 0] = -1.0
     with pytest.raises(InputError, match="negative"):
         DKO(n_steps=2).fit(bad)
-    with pytest.raises(InputError, match="not trained"):
+    with pytest.raises(NotFittedError, match="not trained"):
         DKO().predict(small.expression)
     with pytest.raises(InputError, match="missing"):
         _random_model(5).predict(small.expression)
@@ -255,13 +257,20 @@ def test_import_core_dko_loads_no_torch():
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_int_labelled_frames_as_read_from_the_authors_ptrain_csv(small):
+def test_int_labelled_frames_as_read_from_the_authors_ptrain_csv(small, tmp_path):
     """pd.read_csv("Ptrain.csv", header=None) gives integer labels; every entry point accepts the same frame."""
-    P = pd.DataFrame(small.expression.to_numpy())
-    model = DKO(n_steps=60, val_every=2, seed=0).fit(P)
+    small.expression.to_csv(tmp_path / "Ptrain.csv", header=False, index=False)
+    P = pd.read_csv(tmp_path / "Ptrain.csv", header=None)
+    assert P.index.dtype.kind == "i" and P.columns.dtype.kind == "i"
+    model = DKO(n_steps=60, val_every=2, random_state=0).fit(P)
     predicted = model.predict(P)
-    assert predicted.shape == P.shape and list(predicted.index[:3]) == ["0", "1", "2"]
-    impacts = knockout_impacts(model, P, cells=["0", "1"])
-    assert len(impacts) > 0 and set(impacts["cell"]) <= {"0", "1"}
-    pairs = double_knockout_impacts(model, P, n_random=3, cells=["0"])
-    assert len(pairs) > 0
+    pd.testing.assert_index_equal(predicted.index, P.index, exact=False)
+    pd.testing.assert_index_equal(predicted.columns, P.columns)
+    impacts = knockout_impacts(model, P)
+    assert len(impacts) == int((P > 0).to_numpy().sum())
+    assert set(knockout_impacts(model, P, cells=[0, 1])["cell"]) == {"0", "1"}
+    pairs = double_knockout_impacts(model, P, n_random=3, cells=[0])
+    assert len(pairs) == 3 and set(pairs["cell"]) == {"0"}
+    assert len(double_knockout_impacts(model, P, genes=[0, 1, 2])) > 0
+    model.save(tmp_path / "dko.pt")  # a saved model keeps its genes as text: the int frame still fits
+    np.testing.assert_allclose(DKO.load(tmp_path / "dko.pt").predict(P).to_numpy(), predicted.to_numpy())

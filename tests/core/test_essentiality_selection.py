@@ -137,3 +137,19 @@ def test_linear_sets_are_recovered_and_noise_targets_have_no_modifier(demo):
         selection = select_modifiers(demo.expression, demo.effect[target], tests=("pearson", "spearman"))
         assert selection.modifiers == [], target
         assert (selection.table[["pearson_q", "spearman_q"]] >= 0.05).all().all()
+
+
+def test_arrays_get_generated_names_and_match_the_frame_result():
+    """select_modifiers(ndarray, ndarray) once raised AttributeError ('numpy.ndarray' has no 'name')."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(5, 1, (80, 12))
+    y = -0.7 * x[:, 4] + rng.normal(0, 0.3, 80)
+    from_arrays = select_modifiers(x, y, top_k=2)
+    frame = pd.DataFrame(x, columns=[f"gene{j}" for j in range(12)])
+    from_frame = select_modifiers(frame, pd.Series(y, name="target"), top_k=2)
+    assert from_arrays.modifiers[0] == "gene4" and from_arrays.modifiers == from_frame.modifiers
+    pd.testing.assert_frame_equal(from_arrays.table, from_frame.table)
+    with pytest.raises(InputError, match="one row per row of the expression"):
+        select_modifiers(x, y[:-1])
+    with pytest.raises(InputError, match="2-D numpy array whose columns are then named gene0"):
+        select_modifiers(x[:, 0], y)

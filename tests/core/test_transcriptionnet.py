@@ -116,7 +116,7 @@ def test_loss_is_09_mse_plus_01_one_minus_centred_cosine():
 def test_fundnn_learns_and_round_trips(tmp_path):
     x, y = planted()
     tr, va, te = slice(0, 110), slice(110, 130), slice(130, 160)
-    est = FunDNNRegressor(hidden=64, lr=1e-3, max_epochs=80, patience=10).fit(x[tr], y[tr], x[va], y[va])
+    est = FunDNNRegressor(hidden=64, learning_rate=1e-3, max_epochs=80, patience=10).fit(x[tr], y[tr], x[va], y[va])
     assert np.allclose(est.scaler_.min_, y[tr].min(axis=0))  # scaler fitted on training genes only
     scaled = est.scaler_.transform(y[tr])
     assert scaled.min() == pytest.approx(-1) and scaled.max() == pytest.approx(1)
@@ -162,7 +162,7 @@ def test_refiner_starts_at_the_base_and_learns_cross_type_signal():
     torch.nn.init.zeros_(untrained.model_.head.weight)
     torch.nn.init.zeros_(untrained.model_.head.bias)
     assert np.allclose(untrained.predict(s[:5], flags[:5]), base[:5])
-    est = CrossTypeRefinerRegressor(target=0, d_model=32, lr=3e-3, max_epochs=60, patience=10).fit(
+    est = CrossTypeRefinerRegressor(target=0, d_model=32, learning_rate=3e-3, max_epochs=60, patience=10).fit(
         s[:150], flags[:150], target[:150], s[150:170], flags[150:170], target[150:170])
     err = np.mean((est.predict(s[170:], flags[170:]) - target[170:]) ** 2)
     assert err < 0.75 * np.mean((base[170:] - target[170:]) ** 2)
@@ -173,13 +173,14 @@ def test_refiner_starts_at_the_base_and_learns_cross_type_signal():
 def small_fit():
     data = make_perturbation_demo(seed=3, n_genes=300, n_landmarks=30, n_measured=120)
     emb = network_embedding(data.layers, dim=12)
-    model = TranscriptionNet(hidden=32, lr=1e-3, max_epochs=15, patience=4, refine_epochs=8, refine_patience=3)
+    model = TranscriptionNet(hidden=32, learning_rate=1e-3, max_epochs=15, patience=4, refine_epochs=8,
+                             refine_patience=3)
     return data, model.fit(emb, data.signatures)
 
 
 def test_pipeline_scores_held_out_genes_only_and_predicts_every_gene(small_fit):
     data, model = small_fit
-    for t in model.types:
+    for t in model.types_:
         split = {k: set(v) for k, v in model.splits_[t].items()}
         assert not (split["train"] & split["test"]) and not (split["valid"] & split["test"])
         per = model.per_gene_[(model.per_gene_["type"] == t)]
@@ -217,7 +218,7 @@ def test_real_example_layout_and_a_quick_fit():
     assert {t: s.shape for t, s in signatures.items()} == {"RNAi": (303, 978), "CRISPR": (378, 978),
                                                           "OE": (226, 978)}
     assert given.shape[1] == 512 and set(signatures["OE"].index) <= set(given.index)
-    model = TranscriptionNet(types=("OE",), hidden=64, lr=1e-3, max_epochs=10, patience=3, refine=False)
+    model = TranscriptionNet(types=("OE",), hidden=64, learning_rate=1e-3, max_epochs=10, patience=3, refine=False)
     model.fit(given, {"OE": signatures["OE"]}, {"OE": splits["OE"]})
     assert set(model.per_gene_["gene"]) == set(splits["OE"]["test"])
     assert model.summary_.set_index("model").loc["mean", "pearson"] > 0.3  # the strong mean baseline

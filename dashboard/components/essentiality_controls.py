@@ -11,6 +11,9 @@ from urllib.parse import urlencode
 from dash import dcc, html
 
 from dashboard import services
+from dashboard.components.dataset_picker import dataset_picker
+from dashboard.components.gene_picker import gene_picker
+from dashboard.components.shell import page_header
 from dashboard.components.subnav import subnav
 
 KIND = "essentiality"
@@ -65,3 +68,18 @@ def target_href(target: str, source: str) -> str:
     """Address of a target's modifier-gene page in dataset ``source``."""
     query = {k: v for k, v in family_query(target, source).items() if v}
     return f"/essentiality?{urlencode(query)}"
+
+
+def family_header(title: str, purpose: str, active: str, source: str, target: str | None, notice=None,
+                  models: str | None = None, simulated_note: str | None = None) -> list:
+    """A family page's title with its notices and the simulated-data banner (the dataset's, unless given),
+    then the family's tabs."""
+    note = services.simulated_note(source) if simulated_note is None else simulated_note
+    return [page_header(title, purpose, simulated_note=note or None, notice=notice, shown_gene=target),
+            family_nav(active, target, source, models)]
+
+
+def target_controls(page: str, picker: str, source: str, target: str, fell_back: bool) -> list:
+    """The dataset menu and the target-gene picker that a family page's controls start with."""
+    return [dataset_picker(page, KIND, source),
+            gene_picker(picker, "Target gene", services.genes_of(KIND, source), target, fell_back)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-import core
+from dashboard import services
 from dashboard.components.url_params import render_marker
 
 SHOWN_GENE_ID = "shown-gene"
@@ -46,7 +46,7 @@ def shell(page_container) -> html.Div:
         html.Div(id="global-notice", className="global-notice", role="status"),
         html.Main(page_container, className="page"),
         html.Footer(className="footer", children=[
-            f"PerturbScope {core.__version__} · ",
+            f"PerturbScope {services.VERSION} · ",
             "Every view's state is in the address bar: copy the link to share exactly this view.",
         ]),
     ])

@@ -8,13 +8,13 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import services
+from dashboard.services import InputError
 from dashboard.components.figure_card import figure_card, render_card
 from dashboard.components.shell import page_header
 from dashboard.components.tables import data_table
 from dashboard.export import export_filename
 from dashboard.figures.gene import gene_matrix_figure
 from dashboard.services import gene as gene_service
-from core.errors import InputError
 
 dash.register_page(__name__, path="/genes", name="Gene list", title="Gene list · PerturbScope", order=8)
 

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.config import get_settings
-from core.datasets.registry import SPECS, Registration, ValidationReport, resolve_inside
+from core.datasets.registry import Registration, ValidationReport
 from core.errors import InputError
 from dashboard import security
 from dashboard import services
+from dashboard.services.dataset_forms import FORMS, SPECS
 
 STAGING_DIR = ".staging"
 STAGING_MAX_AGE_S = 24 * 3600
@@ -85,6 +86,33 @@ def stage_upload(contents: str | None, filename: str | None) -> dict[str, Any]:
     return {"token": f"{folder.name}/{name}", "name": name, "bytes": len(data)}
 
 
+def resolve_inside(root: str | Path, user_path: str) -> Path:
+    """Resolve a user-given path so that it cannot leave ``root``.
+
+    Relative paths are taken from ``root``; absolute ones must lie inside it.
+    Symbolic links are followed before the check, so a link pointing outside is
+    refused too.
+
+    Raises
+    ------
+    core.errors.InputError
+        Empty path, a path outside ``root``, or one that does not exist.
+    """
+    text = (user_path or "").strip()
+    if not text:
+        raise InputError("give a path to a file inside the data folder")
+    if "\x00" in text:
+        raise InputError("the path contains a NUL character")
+    base = Path(root).resolve()
+    candidate = Path(text).expanduser()
+    target = (candidate if candidate.is_absolute() else base / candidate).resolve()
+    if not target.is_relative_to(base):
+        raise InputError(f"{text}: only paths inside the data folder {base} can be read; copy the file there first")
+    if not target.exists():
+        raise InputError(f"{text}: no such file or folder inside {base}")
+    return target
+
+
 def staged_path(token: str) -> Path:
     """The staged file of a token (InputError when it is not one)."""
     if not re.fullmatch(r"[0-9a-f]{32}/[A-Za-z0-9._()+-]{1,120}", token or ""):
@@ -96,12 +124,17 @@ def staged_path(token: str) -> Path:
                          "upload it again") from None
 
 
+def import_dir() -> Path:
+    """The server folder whose files users may register by path (``PERTURBSCOPE_IMPORT_DIR``)."""
+    return get_settings().import_dir
+
+
 def server_paths(text: str | None, multiple: bool) -> list[Path]:
     """Paths typed by the user (``;``-separated when several), each inside the import folder."""
     parts = [p.strip() for p in (text or "").split(";") if p.strip()]
     if len(parts) > 1 and not multiple:
         raise InputError("give one path here (several are only allowed for network layers)")
-    return [resolve_inside(get_settings().import_dir, part) for part in parts]
+    return [resolve_inside(import_dir(), part) for part in parts]
 
 
 def collect_files(kind: str, staged: dict[str, list[dict]], typed: dict[str, str]) -> tuple[dict, dict]:
@@ -156,8 +189,8 @@ def register(kind: str, name: str | None, staged: dict[str, list[dict]], typed: 
 
 def open_href(entry: Registration) -> str:
     """Where a registration is used: its page with ``?data=<id>``, or the page alone for a library it offers."""
-    spec = SPECS[entry.kind]
-    return f"{spec.page}?data={entry.ident}" if spec.opens_by_id else spec.page
+    form = FORMS[entry.kind]
+    return f"{form.page}?data={entry.ident}" if form.opens_by_id else form.page
 
 
 def registrations() -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from dash import dcc, html
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker
 from dashboard.components.gene_picker import gene_picker
-from dashboard.components.shell import page_header
+from dashboard.components.shell import method_header, page_header
 from dashboard.components.subnav import subnav
 
 KIND = "essentiality"
@@ -74,12 +74,27 @@ def family_header(title: str, purpose: str, active: str, source: str, target: st
                   models: str | None = None, simulated_note: str | None = None) -> list:
     """A family page's title with its notices and the simulated-data banner (the dataset's, unless given),
     then the family's tabs."""
-    note = services.simulated_note(source) if simulated_note is None else simulated_note
-    return [page_header(title, purpose, simulated_note=note or None, notice=notice, shown_gene=target),
-            family_nav(active, target, source, models)]
+    header = (method_header(title, purpose, source, notice, target) if simulated_note is None else
+              page_header(title, purpose, simulated_note=simulated_note or None, notice=notice, shown_gene=target))
+    return [header, family_nav(active, target, source, models)]
 
 
 def target_controls(page: str, picker: str, source: str, target: str, fell_back: bool) -> list:
     """The dataset menu and the target-gene picker that a family page's controls start with."""
     return [dataset_picker(page, KIND, source),
             gene_picker(picker, "Target gene", services.genes_of(KIND, source), target, fell_back)]
+
+
+def register_analysis_job(prefix: str, store_id: str, picker: str, models_page: str, source_page: str) -> tuple:
+    """A family page's per-target analysis job: the target, the model set and the dataset define it, and
+    until a full analysis is stored the page shows the instant atlas view (``models="atlas"``)."""
+    from dashboard.components.dataset_picker import source_id
+    from dashboard.components.job_panel import register_cached_job
+    from dashboard.services import essentiality as ess_service
+
+    return register_cached_job(
+        prefix, store_id, [(picker, "value"), (models_id(models_page), "value"), (source_id(source_page), "data")],
+        ess_service.analysis,
+        params=lambda target, models, source: {"target": target, "models": models_choice(models), "source": source},
+        fallback=lambda p: {**p, "models": ess_service.ATLAS_SET, "requested": p["models"]},
+    )

@@ -27,14 +27,18 @@ def job_panel(prefix: str, run_label: str = "Run") -> html.Div:
     ])
 
 
-def job_card(prefix: str, run_label: str, title: str | None, *body, after=()) -> html.Div:
+def job_card(prefix: str, run_label: str, title: str | None, *body, after=(), store: str | None = None) -> html.Div:
     """A card that explains a job and holds its panel.
 
     ``body`` comes between the title and the panel: a string is a help
     paragraph, anything else a component (controls, notes); ``after`` follows
-    the panel (summaries the job fills in).
+    the panel (summaries the job fills in). ``store`` is the id of the job's
+    result store (see :func:`register_cached_job`), kept in the card.
     """
+    from dash import dcc
+
     return html.Div(className="card", children=[
+        *([dcc.Store(id=store)] if store else []),
         *([html.H3(title, className="card-title")] if title else []),
         *[html.P(part, className="card-help") if isinstance(part, str) else part for part in body],
         job_panel(prefix, run_label),
@@ -66,6 +70,28 @@ def job_callback_kwargs(prefix: str, interval_ms: int = 500) -> dict:
 def job_status(result: dict, loaded: str = "Loaded the stored result.") -> str:
     """The panel's status for a result store's value: loaded from the store, or how long the run took."""
     return loaded if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+
+
+def shows_job_result(prefix: str, store_id: str, cards=(), outputs=(), inputs=(), initial: bool = False):
+    """The ``@callback`` of a function that draws a job's result from its store.
+
+    Its outputs are the figure cards (see ``figure_outputs``), then
+    ``outputs``, then the panel's status; its inputs the store, then
+    ``inputs`` (Inputs and States, in order). With ``initial`` it also runs
+    when the page is drawn.
+    """
+    from dash import callback
+
+    from dashboard.components.figure_card import figure_outputs
+
+    return callback(
+        *[output for card in cards for output in figure_outputs(card)],
+        *outputs,
+        Output(f"{prefix}-status", "children", allow_duplicate=True),
+        Input(store_id, "data"),
+        *inputs,
+        prevent_initial_call="initial_duplicate" if initial else True,
+    )
 
 
 def register_cancel_message(prefix: str) -> None:

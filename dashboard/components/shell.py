@@ -69,3 +69,24 @@ def page_header(title: str, subtitle: str, *, simulated_note: str | None = None,
         html.Div(simulated_note, className="simulated-banner") if simulated_note else None,
         html.Div(notice, className="notice", role="status") if notice else None,
     ])
+
+
+def method_header(title: str, subtitle: str, source: str, notice=None, shown_gene: str | None = None) -> html.Div:
+    """:func:`page_header` of a method page, with the simulated-data banner when ``source`` is the demo."""
+    return page_header(title, subtitle, simulated_note=services.simulated_note(source), notice=notice,
+                       shown_gene=shown_gene)
+
+
+def register_download(button_id: str, source: tuple[str, str], make):
+    """Send ``make(value)`` to the app's download when the button is pressed, ``value`` being ``source``'s
+    (component id, property); nothing while it is empty. Returns the callback, for tests."""
+    from dash import Input, Output, State, callback, no_update
+
+    @callback(Output("download", "data", allow_duplicate=True), Input(button_id, "n_clicks"), State(*source),
+              prevent_initial_call=True)
+    def _download(clicks, value):
+        if not clicks or not value:
+            return no_update
+        return make(value)
+
+    return _download

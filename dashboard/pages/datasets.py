@@ -197,6 +197,17 @@ def upload_files(contents, filenames) -> tuple[list[dict] | object, object]:
     return staged, ", ".join(f"{item['name']} ({item['bytes'] / 1024:,.1f} kB)" for item in staged)
 
 
+def _file_slots(kind=State) -> list:
+    """The file slots' uploads and typed paths (``kind``: Input or State), each followed by its slots' ids."""
+    return [kind({"type": "ds-staged", "role": ALL}, "data"), State({"type": "ds-staged", "role": ALL}, "id"),
+            kind({"type": "ds-path", "role": ALL}, "value"), State({"type": "ds-path", "role": ALL}, "id")]
+
+
+def _by_role(staged, staged_ids, typed, typed_ids) -> tuple[dict, dict]:
+    """Uploads and typed paths as role -> value, the form :func:`datasets_service.register` takes."""
+    return ({i["role"]: s or [] for s, i in zip(staged, staged_ids)}, {i["role"]: t for t, i in zip(typed, typed_ids)})
+
+
 @callback(
     Output("ds-report", "children"),
     Output("ds-register-error", "children"),
@@ -205,10 +216,7 @@ def upload_files(contents, filenames) -> tuple[list[dict] | object, object]:
     Input("ds-register-run", "n_clicks"),
     State("q-kind", "value"),
     State("ds-name", "value"),
-    State({"type": "ds-staged", "role": ALL}, "data"),
-    State({"type": "ds-staged", "role": ALL}, "id"),
-    State({"type": "ds-path", "role": ALL}, "value"),
-    State({"type": "ds-path", "role": ALL}, "id"),
+    *_file_slots(),
     State("ds-sc-matrix", "value"),
     State("ds-sc-genes", "value"),
     State("ds-sc-n", "value"),
@@ -222,8 +230,7 @@ def register(set_progress, n_clicks, kind, name, staged, staged_ids, typed, type
 
     options = {"matrix": matrix, "genes": genes, "n_genes": n_genes, "keep": keep}
     entry, report, created = datasets_service.register(
-        kind, name, {i["role"]: s or [] for s, i in zip(staged, staged_ids)},
-        {i["role"]: t for t, i in zip(typed, typed_ids)}, progress, options)
+        kind, name, *_by_role(staged, staged_ids, typed, typed_ids), progress, options)
     outcome = "registered." if entry is not None else "not registered, see the report."
     return report_view(report, entry, created), "", registered_table(), f"Finished check {n_clicks}: {outcome}"
 
@@ -232,19 +239,15 @@ def register(set_progress, n_clicks, kind, name, staged, staged_ids, typed, type
     Output("ds-sc-matrix", "options"),
     Output("ds-sc-matrix", "value"),
     Output("ds-sc-matrices", "children"),
-    Input({"type": "ds-staged", "role": ALL}, "data"),
-    Input({"type": "ds-path", "role": ALL}, "value"),
-    State({"type": "ds-staged", "role": ALL}, "id"),
-    State({"type": "ds-path", "role": ALL}, "id"),
+    *_file_slots(Input),
     State("q-kind", "value"),
     prevent_initial_call=True,
 )
-def show_matrices(staged, typed, staged_ids, typed_ids, kind):
+def show_matrices(staged, staged_ids, typed, typed_ids, kind):
     """List the matrices of the single-cell file just given, with what each holds."""
     if kind != "dko":
         return no_update, no_update, no_update
-    return matrix_choices({i["role"]: s or [] for s, i in zip(staged, staged_ids)},
-                          {i["role"]: t for t, i in zip(typed, typed_ids)})
+    return matrix_choices(*_by_role(staged, staged_ids, typed, typed_ids))
 
 
 def matrix_choices(staged: dict, typed: dict) -> tuple:

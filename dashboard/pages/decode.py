@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, callback, dcc, html
 
 from dashboard import services
 from dashboard.services import InputError
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
 from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.job_panel import job_card, job_status, register_cached_job
-from dashboard.components.shell import page_header
+from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
+from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.decode import (
@@ -70,13 +70,12 @@ def layout(gene: str | None = None, data: str | None = None, **query):
     dataset = services.dataset(KIND, source)
     held_out = svc.held_out_note(params, source)
     return html.Div([
-        page_header(
+        method_header(
             "DEcode: tissue expression from regulator binding sites",
             "A convolutional network reads where transcription factors bind a gene's promoter and where RNA-binding "
             "proteins and miRNAs bind its mRNA, and predicts its expression across tissues; DeepLIFT explains "
             "which regulators drive each tissue (Tasaki et al., Nat Mach Intell 2020).",
-            simulated_note=services.simulated_note(source), notice=(data_notice, gene_notice), shown_gene=chosen,
-        ),
+            source, (data_notice, gene_notice), chosen),
         section_links("/decode", svc.page_query(source, chosen, params)),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
@@ -92,13 +91,11 @@ def layout(gene: str | None = None, data: str | None = None, **query):
                       f"{len(dataset.mrna_features) - 1} RBPs and miRNAs · {len(dataset.tissues)} tissues · "
                       f"{held_out}", className="control-note"),
         ]),
-        dcc.Store(id="dec-model"),
-        dcc.Store(id="dec-attr"),
         job_card("dec-train", "Train model", "1 · Train the model",
                  "Trains the DEcode CNN (MSE, Adam 1e-3, batch 128, early stopping on a 10% validation set, best of "
                  "the restarts) on the genes that are not test genes, and a ridge regression on per-feature "
                  f"binding totals as the baseline ({held_out}). Results are cached: the same settings and "
-                 "dataset load at once."),
+                 "dataset load at once.", store="dec-model"),
         figure_row(("dec-perf", "Tissue performance: CNN beside the ridge baseline"),
                    ("dec-corr", "Predicted against actual tissue profiles"), height=640),
         figure_row(("dec-profile", "The chosen gene across tissues"),
@@ -106,7 +103,7 @@ def layout(gene: str | None = None, data: str | None = None, **query):
         job_card("dec-attr", "Run attribution", "2 · Attribution across genes",
                  "DeepLIFT (DeepSHAP with DEcode's single reference: no binding, exon coverage of the median "
                  "transcript) for every test gene and tissue; regulator scores are summed over positions and "
-                 "averaged over genes (paper Fig. 3d)."),
+                 "averaged over genes (paper Fig. 3d).", store="dec-attr"),
         figure_card("dec-regulators", "Top regulators by tissue", height=680),
     ])
 
@@ -125,14 +122,7 @@ run_training, load_cached_model = register_cached_job(
 )
 
 
-@callback(
-    *figure_outputs("dec-perf"),
-    *figure_outputs("dec-corr"),
-    Output("dec-train-status", "children", allow_duplicate=True),
-    Input("dec-model", "data"),
-    source_state(PAGE),
-    prevent_initial_call=True,
-)
+@shows_job_result("dec-train", "dec-model", cards=("dec-perf", "dec-corr"), inputs=[source_state(PAGE)])
 def show_performance(model, source):
     if not model:
         message = "Train the model to see how well it predicts held-out genes."
@@ -209,14 +199,8 @@ run_attribution, load_cached_attribution = register_cached_job(
     params=_attribution_values)
 
 
-@callback(
-    *figure_outputs("dec-regulators"),
-    Output("dec-attr-status", "children", allow_duplicate=True),
-    Input("dec-attr", "data"),
-    Input("q-dec-topk", "value"),
-    source_state(PAGE),
-    prevent_initial_call=True,
-)
+@shows_job_result("dec-attr", "dec-attr", cards=("dec-regulators",),
+                  inputs=[Input("q-dec-topk", "value"), source_state(PAGE)])
 def show_regulators(result, topk, source):
     if not result:
         return *blank_card("Run the attribution to rank regulators per tissue."), "Idle."

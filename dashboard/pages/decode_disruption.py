@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, callback, dcc, html
 
 from dashboard import services
 from dashboard.services import InputError
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
 from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.job_panel import job_card, job_status, register_cached_job
-from dashboard.components.shell import page_header
+from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
+from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.decode import binding_map_figure, edit_profile_figure, effects_figure
@@ -63,12 +63,11 @@ def layout(gene: str | None = None, data: str | None = None, **query):
     mrna_marks = {b: f"{100 * b}" for b in range(0, length, max(1, length // 6))}
     regulators = svc.bound_regulators(chosen, source)
     return html.Div([
-        page_header(
+        method_header(
             "DEcode: binding-site disruption",
             "Remove binding sites or knock out regulators of a gene in silico and re-predict its expression in every "
             "tissue; then ask which sites and regulators keep two genes co-expressed (Tasaki et al. 2020, Fig. 6).",
-            simulated_note=services.simulated_note(source), notice=(data_notice, gene_notice), shown_gene=chosen,
-        ),
+            source, (data_notice, gene_notice), chosen),
         subnav(SECTIONS, "/decode/disruption", query=svc.page_query(source, chosen, params)),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
@@ -78,10 +77,8 @@ def layout(gene: str | None = None, data: str | None = None, **query):
                       className="control-note"),
         ]),
         dcc.Store(id="dis-params", data=params),
-        dcc.Store(id="dis-model"),
-        dcc.Store(id="dis-coexp"),
         job_card("dis-train", "Train model", "Model",
-                 "Edits need a trained model (cached; the same settings load at once)."),
+                 "Edits need a trained model (cached; the same settings load at once).", store="dis-model"),
         html.Div(className="card", children=[
             html.H3("In-silico edit", className="card-title"),
             html.Div(className="controls", children=[
@@ -118,7 +115,7 @@ def layout(gene: str | None = None, data: str | None = None, **query):
                          id="q-dec-n", type="number", min=20, max=svc.MAX_DISRUPTIONS, step=10,
                          value=svc.disruptions_value(n), debounce=True,
                      )], className="control"),
-                 ])),
+                 ]), store="dis-coexp"),
         figure_row(("dis-regions", "Effect of each region on co-expression"),
                    ("dis-regulators", "Effect of each regulator on co-expression"), height=560),
     ])
@@ -135,11 +132,7 @@ run_training, load_cached_model = register_cached_job(
 )
 
 
-@callback(
-    Output("dis-train-status", "children", allow_duplicate=True),
-    Input("dis-model", "data"),
-    prevent_initial_call=True,
-)
+@shows_job_result("dis-train", "dis-model")
 def model_status(model):
     if not model:
         return "Idle: no model for these settings yet."
@@ -226,14 +219,7 @@ run_coexpression, load_cached_coexpression = register_cached_job(
 )
 
 
-@callback(
-    *figure_outputs("dis-regions"),
-    *figure_outputs("dis-regulators"),
-    Output("dis-coexp-status", "children", allow_duplicate=True),
-    Input("dis-coexp", "data"),
-    source_state(PAGE),
-    prevent_initial_call=True,
-)
+@shows_job_result("dis-coexp", "dis-coexp", cards=("dis-regions", "dis-regulators"), inputs=[source_state(PAGE)])
 def show_coexpression(result, source):
     if not result:
         message = "Run the co-expression experiment to see which sites keep the two genes co-expressed."

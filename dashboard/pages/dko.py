@@ -10,8 +10,8 @@ from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
 from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.job_panel import job_card, job_status, register_cached_job
-from dashboard.components.shell import page_header
+from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
+from dashboard.components.shell import method_header
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.dko import (
     cell_fit_figure, embedding_figure, epistasis_figure, heldout_figure, impact_heatmap_figure,
@@ -83,14 +83,12 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
     n_genes, n_cells = dataset.expression.shape
     genes = services.genes_of(KIND, source)
     return html.Div([
-        page_header(
+        method_header(
             "DKO: single-cell virtual knockouts",
             "Learn, in each cell, the map from which genes are present to the expression profile; then knock out "
             "every present gene in every cell in silico and score the impact, without perturbation data "
             "(He, Klein, Levy & Wang, arXiv 2510.03359, 2025).",
-            simulated_note=services.simulated_note(source),
-            notice=(data_notice, gene_notice), shown_gene=chosen,
-        ),
+            source, (data_notice, gene_notice), chosen),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
             gene_picker("dko-gene", "Gene", genes, chosen, gene_notice is not None),
@@ -109,8 +107,6 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
             html.Span(f"{n_genes:,} genes · {n_cells:,} cells · {int((dataset.expression > 0).to_numpy().sum()):,} "
                       f"present (gene, cell) pairs · {_megabytes(dense)} dense in memory", className="control-note"),
         ]),
-        dcc.Store(id="dko-result"),
-        dcc.Store(id="dko-double-result"),
         job_card("dko-sweep", "Train and knock out", "Train and knock out every present gene in every cell",
                  "Step 1 trains on 80 % of the cells and predicts the other 20 % (held-out error). Step 2 trains "
                  "on all cells (Adam, learning rate 0.01, minibatches of 20 cells, best parameters by validation "
@@ -122,7 +118,7 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
                                  className="button-secondary", n_clicks=0,
                                  title="gene_id, cell_id (1-based, as DKO's Recorder), k_pred, names and the impact "
                                        "on the other genes"),
-                 ]), html.Div(id="dko-summary", className="card-help")]),
+                 ]), html.Div(id="dko-summary", className="card-help")], store="dko-result"),
         figure_row(("dko-presence", "Dataset: assemblage sizes"),
                    ("dko-heldout", "Held-out prediction error"), height=420),
         figure_row(("dko-cellfit", "Predicted against true profile of the chosen cell"),
@@ -160,7 +156,7 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
                  "the double impact with the sum of the two single impacts (epistasis). Defaults to the genes with "
                  "the largest mean impact.",
                  html.Label("Genes (2-15)", htmlFor="q-set"),
-                 dcc.Dropdown(id="q-set", options=list(genes), value=gene_set, multi=True)),
+                 dcc.Dropdown(id="q-set", options=list(genes), value=gene_set, multi=True), store="dko-double-result"),
         figure_card("dko-double", "Epistasis matrix", height=560),
     ])
 
@@ -376,13 +372,7 @@ run_double, load_cached_double = register_cached_job(
 )
 
 
-@callback(
-    *figure_outputs("dko-double"),
-    Output("dko-double-status", "children", allow_duplicate=True),
-    Input("dko-double-result", "data"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
-)
+@shows_job_result("dko-double", "dko-double-result", cards=("dko-double",), inputs=[source_state(PAGE)], initial=True)
 def show_double(result, source=services.DEFAULT_DATASET):
     if not result:
         return *blank_card("Pick 2-15 genes and run the double knockouts."), "Idle."

@@ -12,10 +12,10 @@ from dashboard.services import essentiality as screen_service
 from dashboard.components.dataset_picker import register_dataset_picker, source_id, source_state
 from dashboard.components.gene_picker import register_gene_picker
 from dashboard.components.essentiality_controls import (
-    KIND, family_header, models_choice, models_control, models_id, pick_target, target_controls,
+    KIND, family_header, models_choice, models_control, models_id, pick_target, register_analysis_job, target_controls,
 )
 from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
-from dashboard.components.job_panel import job_card, job_status, register_cached_job
+from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
 from dashboard.components.tables import data_table
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.essentiality import (
@@ -57,14 +57,14 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
             html.Span(f"{data.expression.shape[0]:,} cell lines · {data.expression.shape[1]:,} expressed genes · "
                       f"{data.effect.shape[1]:,} target genes", className="control-note"),
         ]),
-        dcc.Store(id="ess-analysis-result"),
         job_card("ess-analysis", "Run analysis", "Modifier genes and model zoo",
                  "Splits cell lines 75/25, selects modifier genes on the training lines only (Pearson, Spearman "
                  "and chi-squared tests, BH-FDR < 0.05, top 20 per test), fits every model on a 90/10 "
                  "training/validation split, keeps the one with the lowest validation RMSE and reports it on "
                  "the held-out test lines; then per-lineage weights, a depth-4 tree and held-out-lineage errors.",
                  after=[html.Div(id="ess-summary", className="kpi-row"),
-                        html.P(id="ess-published", className="card-help published-result")]),
+                        html.P(id="ess-published", className="card-help published-result")],
+                 store="ess-analysis-result"),
         html.Div(className="grid-2", children=[
             figure_card("ess-venn", "Modifier genes by test", height=520),
             html.Div(className="card", children=[
@@ -107,12 +107,11 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
         job_card("ess-cv", "Run 5-fold CV", "5-fold cross-validation",
                  "The whole protocol five times, each fold's cell lines held out once: modifiers selected and "
                  "models chosen within each fold's training lines (the Models choice above; about five times "
-                 "as long as Run analysis). Shows the pooled out-of-fold predictions and each fold's test r."),
-        dcc.Store(id="ess-cv-result"),
+                 "as long as Run analysis). Shows the pooled out-of-fold predictions and each fold's test r.",
+                 store="ess-cv-result"),
         figure_card("ess-cv", "Cross-validated predictions", height=460),
         figure_row(("ess-weights", "Per-lineage modifier weights"),
                    ("ess-heldout", "Held-out-lineage error"), height=560),
-        dcc.Store(id="ess-result"),
         figure_card("ess-lineage", "Gene effect by lineage", height=420),
         job_card("ess-screen", "Run screen", "Genome-wide correlation screen",
                  html.Label(["Permutations (family-wise error) ", dcc.Input(
@@ -121,7 +120,8 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
                  )], className="control"),
                  "Correlates the target's gene effect with every gene's expression (Pearson and Spearman, "
                  "Benjamini-Hochberg FDR per test) and, with permutations, controls the family-wise error "
-                 "with a max-|r| permutation null. Results are cached: a repeated request is instant."),
+                 "with a max-|r| permutation null. Results are cached: a repeated request is instant.",
+                 store="ess-result"),
         figure_row(("ess-top", "Top correlated genes"),
                    ("ess-scatter", "Effect against the top gene's expression"), height=560),
         html.Div(className="card", children=[
@@ -169,14 +169,7 @@ register_cached_job(
 )
 
 
-@callback(
-    *figure_outputs("ess-top"),
-    *figure_outputs("ess-scatter"),
-    Output("ess-table", "data"),
-    Output("ess-screen-status", "children", allow_duplicate=True),
-    Input("ess-result", "data"),
-    prevent_initial_call=True,
-)
+@shows_job_result("ess-screen", "ess-result", cards=("ess-top", "ess-scatter"), outputs=[Output("ess-table", "data")])
 def show_screen(result):
     blank = blank_card("Run the screen to see the genes that track this target.")
     if not result:
@@ -211,13 +204,7 @@ def show_screen(result):
 
 # --- per-target analysis ------------------------------------------------------------------
 
-register_cached_job(
-    "ess-analysis", "ess-analysis-result",
-    [("ess-target", "value"), (models_id("ess"), "value"), (source_id("ess"), "data")],
-    screen_service.analysis,
-    params=lambda target, models, source: {"target": target, "models": models_choice(models), "source": source},
-    fallback=lambda p: {**p, "models": screen_service.ATLAS_SET, "requested": p["models"]},
-)
+register_analysis_job("ess-analysis", "ess-analysis-result", "ess-target", "ess", "ess")
 
 
 def _empty_analysis(message: str) -> list:
@@ -250,16 +237,10 @@ def _summary(report, result: dict) -> list:
         html.P(["Shown: ", _shown_text(result, result["models"])], className="card-help kpi-note")]
 
 
-@callback(
-    *[output for name in ANALYSIS_CARDS for output in figure_outputs(name)],
-    Output("ess-modifier-table", "data"),
-    Output("q-modifier", "options"),
-    Output("ess-summary", "children"),
-    Output("ess-analysis-status", "children", allow_duplicate=True),
-    Input("ess-analysis-result", "data"),
-    State("q-modifier", "value"),
-    prevent_initial_call=True,
-)
+@shows_job_result("ess-analysis", "ess-analysis-result", cards=ANALYSIS_CARDS,
+                  outputs=[Output("ess-modifier-table", "data"), Output("q-modifier", "options"),
+                           Output("ess-summary", "children")],
+                  inputs=[State("q-modifier", "value")])
 def show_analysis(result, modifier):
     if not result:
         return *_empty_analysis("Run the analysis to fit the model zoo for this target."), [], [], [], "Idle."
@@ -467,8 +448,7 @@ register_cached_job(
 )
 
 
-@callback(*figure_outputs("ess-cv"), Output("ess-cv-status", "children", allow_duplicate=True),
-          Input("ess-cv-result", "data"), prevent_initial_call=True)
+@shows_job_result("ess-cv", "ess-cv-result", cards=("ess-cv",))
 def show_cv(result):
     """Pooled out-of-fold predictions and the per-fold r of the stored 5-fold cross-validation."""
     if not result:

@@ -9,8 +9,8 @@ from dashboard import services
 from dashboard.services import InputError
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id
 from dashboard.components.essentiality_controls import KIND, family_header, target_href
-from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
-from dashboard.components.job_panel import job_card, register_cached_job
+from dashboard.components.figure_card import blank_card, figure_card, figure_row, render_card
+from dashboard.components.job_panel import job_card, register_cached_job, shows_job_result
 from dashboard.components.tables import data_table
 from dashboard.figures.essentiality import published_comparison_figure, single_vs_model_figure, sweep_histogram_figure
 from dashboard.services import essentiality as ess_service
@@ -34,14 +34,13 @@ def layout(gene: str | None = None, models: str | None = None, data: str | None 
             dataset_picker("ess-sweep", KIND, source),
             html.Span(f"{n_targets:,} target genes", className="control-note"),
         ]),
-        dcc.Store(id="sweep-result"),
         dcc.Interval(id="sweep-poll", interval=3000, disabled=True),
         job_card("sweep", "Build atlas", None,
                  f"The atlas is built once per dataset ({ess_service.atlas_models_text()}; modifier selection for "
                  "all targets at once as matrix products) and stored; the demo's comes with it. A build resumes "
                  "where it stopped.",
                  after=[html.P(id="sweep-progress-note", className="card-help"),
-                        html.Div(id="sweep-summary", className="kpi-row")]),
+                        html.Div(id="sweep-summary", className="kpi-row")], store="sweep-result"),
         figure_row(("sweep-hist", "Test Pearson r by chosen model"),
                    ("sweep-single", "Chosen model vs best single modifier"), height=480),
         figure_card("sweep-published", "This atlas vs the published results (Rosenski et al. 2023)", height=520,
@@ -89,17 +88,9 @@ def atlas_progress(_n, result, source):
     return note, False, no_update
 
 
-@callback(
-    *figure_outputs("sweep-hist"),
-    *figure_outputs("sweep-single"),
-    *figure_outputs("sweep-published"),
-    Output("sweep-terms-note", "children"),
-    Output("sweep-table", "data"),
-    Output("sweep-summary", "children"),
-    Output("sweep-status", "children", allow_duplicate=True),
-    Input("sweep-result", "data"),
-    prevent_initial_call=True,
-)
+@shows_job_result("sweep", "sweep-result", cards=("sweep-hist", "sweep-single", "sweep-published"),
+                  outputs=[Output("sweep-terms-note", "children"), Output("sweep-table", "data"),
+                           Output("sweep-summary", "children")])
 def show_sweep(result):
     blank = blank_card("Build the atlas to see how well every target is predicted.")
     if not result:

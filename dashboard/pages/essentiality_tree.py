@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, dcc, html
 
 from dashboard import services
 from dashboard.services import InputError
-from dashboard.components.dataset_picker import register_dataset_picker, source_id
+from dashboard.components.dataset_picker import register_dataset_picker
 from dashboard.components.essentiality_controls import (
-    KIND, family_header, models_choice, models_control, models_id, pick_target, target_controls,
+    KIND, family_header, models_control, models_id, pick_target, register_analysis_job, target_controls,
 )
-from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, render_card
+from dashboard.components.figure_card import blank_card, figure_card, render_card
 from dashboard.components.gene_picker import register_gene_picker
-from dashboard.components.job_panel import job_card, register_cached_job
+from dashboard.components.job_panel import job_card, shows_job_result
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.essentiality import tree_figure
 from dashboard.services import essentiality as ess_service
@@ -39,11 +39,10 @@ def layout(gene: str | None = None, models: str | None = None, cell: str | None 
                 value=cell if cell in cells else None, clearable=True, placeholder="pick a cell line",
             )], className="control"),
         ]),
-        dcc.Store(id="tree-result"),
         job_card("tree-analysis", "Run analysis", None,
                  "The tree is part of the target's analysis (modifier selection on training cell lines, then a "
                  "depth-4 tree on the modifiers); a stored analysis loads at once.",
-                 after=[html.P(id="tree-cell-text", className="card-help")]),
+                 after=[html.P(id="tree-cell-text", className="card-help")], store="tree-result"),
         figure_card("tree", "Decision tree", height=680),
     ])
 
@@ -59,23 +58,11 @@ register_dataset_picker("ess-tree")
 register_url_params(models_id("tree"), "q-tree--cell")
 
 
-register_cached_job(
-    "tree-analysis", "tree-result",
-    [("tree-target", "value"), (models_id("tree"), "value"), (source_id("ess-tree"), "data")],
-    ess_service.analysis,
-    params=lambda target, models, source: {"target": target, "models": models_choice(models), "source": source},
-    fallback=lambda p: {**p, "models": ess_service.ATLAS_SET, "requested": p["models"]},
-)
+register_analysis_job("tree-analysis", "tree-result", "tree-target", "tree", "ess-tree")
 
 
-@callback(
-    *figure_outputs("tree"),
-    Output("tree-cell-text", "children"),
-    Output("tree-analysis-status", "children", allow_duplicate=True),
-    Input("tree-result", "data"),
-    Input("q-tree--cell", "value"),
-    prevent_initial_call=True,
-)
+@shows_job_result("tree-analysis", "tree-result", cards=("tree",), outputs=[Output("tree-cell-text", "children")],
+                  inputs=[Input("q-tree--cell", "value")])
 def show_tree(result, cell):
     if not result:
         return *blank_card("Run the analysis to grow the tree for this target."), "", "Idle."

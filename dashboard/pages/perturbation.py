@@ -11,8 +11,8 @@ from dashboard.services.connectivity import SECTIONS
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
-from dashboard.components.job_panel import job_card, job_status, register_cached_job
-from dashboard.components.shell import page_header
+from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
+from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.perturbation import (
@@ -42,14 +42,12 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
     dataset = services.dataset(KIND, source)
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in dataset.signatures.items())
     return html.Div([
-        page_header(
+        method_header(
             "Perturbation signatures",
             "Predict the L1000 landmark signature of knocking down (RNAi), knocking out (CRISPR) or overexpressing "
             "(OE) any gene from its place in integrated gene networks (TranscriptionNet, Zhan et al., arXiv 2024), "
             "always beside simple baselines.",
-            simulated_note=services.simulated_note(source),
-            notice=(data_notice, gene_notice), shown_gene=chosen,
-        ),
+            source, (data_notice, gene_notice), chosen),
         subnav(SECTIONS, "/perturbation", query={"data": None if services.is_demo(source) else source}),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
@@ -69,7 +67,6 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                       f"{len(dataset.landmarks):,} landmarks · "
                       f"measured signatures: {sizes}", className="control-note"),
         ]),
-        dcc.Store(id="pert-result"),
         job_card("pert-train", "Train models", "Train TranscriptionNet",
                  "Embeds every gene by random walks with restart on each network layer, integrated by a low-rank "
                  "factorisation; trains FunDNN (embedding -> 3 x 1024 LeakyReLU -> 1024 tanh -> landmarks, loss "
@@ -84,7 +81,8 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                  "(-0.004 to +0.002), OE -0.010 (-0.016 to -0.004); Pearson delta RNAi -0.044 (-0.108 to +0.024), "
                  "CRISPR +0.015 (-0.021 to +0.052), OE -0.034 (-0.112 to +0.037): the model predicts nothing "
                  "detectable beyond the average response on those genes.",
-                 after=[html.P(id="pert-verdict", className="card-help", style={"fontWeight": 600})]),
+                 after=[html.P(id="pert-verdict", className="card-help", style={"fontWeight": 600})],
+                 store="pert-result"),
         figure_row(("pert-signature", "Predicted and measured signature"),
                    ("pert-scatter", "Predicted against measured"), height=640),
         html.Div(className="grid-2", children=[
@@ -147,21 +145,10 @@ run_training, load_cached_training = register_cached_job(
 )
 
 
-@callback(
-    *figure_outputs("pert-signature"),
-    *figure_outputs("pert-scatter"),
-    *figure_outputs("pert-models"),
-    Output("pert-summary", "data"),
-    Output("pert-similar", "data"),
-    Output("pert-verdict", "children"),
-    Output("pert-intervals", "data"),
-    Output("pert-train-status", "children", allow_duplicate=True),
-    Input("pert-result", "data"),
-    Input("pert-gene", "value"),
-    Input("q-type", "value"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
-)
+@shows_job_result("pert-train", "pert-result", cards=("pert-signature", "pert-scatter", "pert-models"),
+                  outputs=[Output("pert-summary", "data"), Output("pert-similar", "data"),
+                           Output("pert-verdict", "children"), Output("pert-intervals", "data")],
+                  inputs=[Input("pert-gene", "value"), Input("q-type", "value"), source_state(PAGE)], initial=True)
 def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
     kind = tnet.pick_type(kind, source)
     measured = tnet.measured(gene, kind, source)

@@ -8,9 +8,11 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dashboard import services
 from dashboard.services import InputError
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
-from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, render_card
-from dashboard.components.job_panel import job_callback_kwargs, job_panel, job_status, register_cancel_message
-from dashboard.components.shell import page_header
+from dashboard.components.figure_card import blank_card, figure_card, render_card
+from dashboard.components.job_panel import (
+    job_callback_kwargs, job_panel, job_status, register_cancel_message, shows_job_result,
+)
+from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
 from dashboard.components.tables import data_table
 from dashboard.figures.perturbation import connectivity_figure
@@ -47,13 +49,12 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
     options, value, note = _set_options(source, epochs, width)
     n_landmarks = len(services.dataset(KIND, source).landmarks)
     return html.Div([
-        page_header(
+        method_header(
             "Connectivity query",
             "Which knockdowns (RNAi), knockouts (CRISPR) or overexpressions (OE) mimic or reverse a signature? "
             "A CMap-style query of measured and TranscriptionNet-predicted signatures with the weighted "
             "Kolmogorov-Smirnov connectivity score.",
-            simulated_note=services.simulated_note(source), notice=(data_notice,),
-        ),
+            source, (data_notice,), None),
         subnav(conn.SECTIONS, "/perturbation/connectivity", query={"data": None if services.is_demo(source)
                                                                    else source}),
         html.Div(className="controls", children=[
@@ -194,15 +195,9 @@ def _stored_table(params: dict, source: str):
                               center=params["center"], source=source)
 
 
-@callback(
-    *figure_outputs("pconn-plot"),
-    Output("pconn-table", "data"),
-    Output("pconn-summary", "children"),
-    Output("pconn-status", "children", allow_duplicate=True),
-    Input("pconn-result", "data"),
-    source_state(PAGE),
-    prevent_initial_call=True,
-)
+@shows_job_result("pconn", "pconn-result", cards=("pconn-plot",),
+                  outputs=[Output("pconn-table", "data"), Output("pconn-summary", "children")],
+                  inputs=[source_state(PAGE)])
 def show_search(result, source=services.DEFAULT_DATASET):
     table = _stored_table(result["params"], source) if result else None
     if table is None:

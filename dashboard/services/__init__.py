@@ -296,6 +296,20 @@ def clamp_int(value: Any, default: int, low: int, high: int) -> int:
         return default
 
 
+def check_int(value: Any, what: str, low: int, high: int, note: str = "") -> int:
+    """A whole number from a control's value within ``[low, high]``; InputError naming ``what`` otherwise.
+
+    What the jobs accept, where :func:`clamp_int` is what the controls show.
+    """
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{what} must be a whole number, got {value!r}") from None
+    if not low <= number <= high:
+        raise InputError(f"{what} must be between {low:,} and {high:,}{note}, got {number:,}")
+    return number
+
+
 # --- jobs -------------------------------------------------------------------
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import InputError
-from dashboard.services import DEFAULT_DATASET, CachedJob, dataset, is_demo
+from dashboard.services import DEFAULT_DATASET, CachedJob, check_int, dataset, is_demo
 from dashboard.services import perturbation as tnet
 
 KIND = "perturbation"
@@ -51,13 +51,7 @@ def aliases(source: str = DEFAULT_DATASET) -> dict[str, str]:
 
 def check_n(n) -> int:
     """The number of top / bottom landmarks taken from a signature."""
-    try:
-        n = int(n)
-    except (TypeError, ValueError):
-        raise InputError(f"the number of top and bottom genes must be a whole number, got {n!r}") from None
-    if not 5 <= n <= MAX_N:
-        raise InputError(f"take between 5 and {MAX_N} top and bottom genes, got {n}")
-    return n
+    return check_int(n, "the number of top and bottom genes", 5, MAX_N)
 
 
 def _centred(frame: pd.DataFrame) -> pd.DataFrame:

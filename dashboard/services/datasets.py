@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import shutil
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable
 
+from core.cache import remove_stale
 from core.config import get_settings
 from core.datasets.registry import Registration, ValidationReport
 from core.errors import InputError
@@ -38,16 +38,6 @@ def safe_filename(filename: str | None) -> str:
     name = re.split(r"[\\/]", filename or "")[-1].strip()
     name = re.sub(r"[^A-Za-z0-9._()+-]", "_", name)[:120].lstrip(".")
     return name or "upload"
-
-
-def _clean_staging(root: Path) -> None:
-    now = time.time()
-    for folder in root.glob("*"):
-        try:
-            if now - folder.stat().st_mtime > STAGING_MAX_AGE_S:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue
 
 
 def stage_upload(contents: str | None, filename: str | None) -> dict[str, Any]:
@@ -79,7 +69,7 @@ def stage_upload(contents: str | None, filename: str | None) -> dict[str, Any]:
         raise InputError(f"{name}: larger than the upload limit of {limit / 2**20:,.0f} MB")
     root = staging_root()
     root.mkdir(parents=True, exist_ok=True)
-    _clean_staging(root)
+    remove_stale(root, "*", STAGING_MAX_AGE_S)
     folder = root / uuid.uuid4().hex
     folder.mkdir()
     (folder / name).write_bytes(data)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from dashboard.services import DEFAULT_DATASET, CachedJob, clamp_int, dataset
+from dashboard.services import DEFAULT_DATASET, CachedJob, check_int, clamp_int, dataset
 
 KIND = "dko"
 SWEEP = "dko.sweep"
@@ -41,13 +41,7 @@ def steps_value(value) -> int:
 
 def check_steps(steps) -> int:
     """Training steps from a control value (InputError when out of range)."""
-    try:
-        value = int(steps)
-    except (TypeError, ValueError):
-        raise InputError(f"training steps must be a whole number, got {steps!r}") from None
-    if not STEPS_RANGE[0] <= value <= STEPS_RANGE[1]:
-        raise InputError(f"training steps must be between 50 and 20,000 (the authors use 5,000), got {value}")
-    return value
+    return check_int(steps, "training steps", *STEPS_RANGE, " (the authors use 5,000)")
 
 
 def n_clusters(matrix: pd.DataFrame) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from dashboard.services import DEFAULT_DATASET, CachedJob, clamp_int, dataset
+from dashboard.services import DEFAULT_DATASET, CachedJob, check_int, clamp_int, dataset
 
 KIND = "perturbation"
 NAMESPACE = "perturbation.transcriptionnet"
@@ -35,12 +35,7 @@ def job_params(epochs: int, width: int) -> dict[str, Any]:
 
 def check_params(epochs, width) -> tuple[int, int]:
     """Validated (epochs, width) from UI values."""
-    try:
-        epochs = int(epochs)
-    except (TypeError, ValueError):
-        raise InputError(f"epochs must be a whole number between 1 and {MAX_EPOCHS}, got {epochs!r}") from None
-    if not 1 <= epochs <= MAX_EPOCHS:
-        raise InputError(f"epochs must be between 1 and {MAX_EPOCHS}, got {epochs}")
+    epochs = check_int(epochs, "epochs", 1, MAX_EPOCHS)
     try:
         width = int(width)
     except (TypeError, ValueError):

@@ -35,7 +35,7 @@ def _timed(fn) -> float:
 def _predicted_signatures() -> dict[str, pd.DataFrame]:
     from dashboard.services import perturbation as tnet
 
-    payload = tnet.result(tnet.DEFAULT_EPOCHS, tnet.DEFAULT_WIDTH)
+    payload = tnet.training.result(epochs=tnet.DEFAULT_EPOCHS, width=tnet.DEFAULT_WIDTH)
     if payload is None:  # no prebuilt result: a small, fast model
         from core.datasets import load_demo
         from core.transcriptionnet import TranscriptionNet, network_embedding

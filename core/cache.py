@@ -245,13 +245,28 @@ class ArtifactStore:
 def _remove_stale_temporaries(folder: Path, max_age_s: float = STALE_TMP_SECONDS) -> None:
     # a writer killed inside put() leaves its temporary folder behind; one that
     # old cannot belong to a live writer
+    remove_stale(folder, ".tmp-*", max_age_s)
+
+
+def remove_stale(folder: Path, pattern: str, max_age_s: float) -> None:
+    """Delete the entries of ``folder`` matching ``pattern`` not modified for ``max_age_s`` seconds.
+
+    Parameters
+    ----------
+    folder : Path
+        Where to look (a missing folder has nothing to delete).
+    pattern : str
+        A glob pattern (``"*"``: every entry).
+    max_age_s : float
+        Age in seconds beyond which an entry is deleted.
+    """
     now = time.time()
-    for tmp in folder.glob(".tmp-*"):
+    for entry in Path(folder).glob(pattern):
         try:
-            if now - tmp.stat().st_mtime > max_age_s:
-                shutil.rmtree(tmp, ignore_errors=True)
+            if now - entry.stat().st_mtime > max_age_s:
+                shutil.rmtree(entry, ignore_errors=True)
         except OSError:
-            pass
+            continue
 
 
 def _manifest_digest(manifest: Mapping[str, Any]) -> str:

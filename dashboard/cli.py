@@ -151,12 +151,12 @@ def atlas(args: argparse.Namespace) -> int:
 
     # the app keys results by dataset id: a name is resolved to it (and an unknown one is a clear error)
     source = DEFAULT_DATASET if args.dataset == DEFAULT_DATASET else registry().find("essentiality", args.dataset).ident
-    outcome = essentiality.run_atlas(progress_bar(), source=source)
+    outcome = essentiality.atlas.run(progress_bar(), source=source)
     sys.stderr.write("\n")
     if outcome.error:
         print(f"error: {outcome.error}", file=sys.stderr)
         return 1
-    table = essentiality.atlas_result(source)
+    table = essentiality.atlas.result(source=source)
     print(f"atlas of {args.dataset}: {len(table):,} targets ready in {outcome.seconds:.1f} s")
     if args.output:
         table.to_csv(args.output, index=False)

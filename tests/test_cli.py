@@ -189,7 +189,7 @@ def test_atlas_of_a_registered_release_by_name(tmp_path, monkeypatch, capsys):
     captured = capsys.readouterr()
     assert "[##############################]" in captured.err and "100%" in captured.err  # the progress bar
     assert "atlas of small depmap: 70 targets ready" in captured.out
-    stored = essentiality.atlas_result(ident)  # stored under the id, where the app looks
+    stored = essentiality.atlas.result(source=ident)  # stored under the id, where the app looks
     written = pd.read_csv(tmp_path / "atlas.csv")
     assert list(written["target"]) == list(stored["target"]) and len(written) == 70
     assert np.allclose(written["test_pearson"], stored["test_pearson"], equal_nan=True)

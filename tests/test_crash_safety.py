@@ -205,12 +205,12 @@ def test_states_a_crash_can_leave_are_recovered(tmp_path):
 JOB_SRC = '''
 import sys
 from dashboard.services import dataset
-from dashboard.services.essentiality import essentiality_screen
+from dashboard.services.essentiality import screen
 
 targets = list(dataset("essentiality").effect.columns)
 print("ready", flush=True)
 for target in targets:
-    outcome = essentiality_screen(target, int(sys.argv[1]))
+    outcome = screen.run(target=target, n_permutations=int(sys.argv[1]))
     assert outcome.error is None, outcome.error
     print(target, flush=True)
 '''
@@ -265,11 +265,11 @@ def test_server_and_job_killed_mid_job_restart_cleanly(tmp_path, monkeypatch):
 
     # the screens that finished before the kill are served, and equal a fresh computation
     from dashboard import services
-    from dashboard.services.essentiality import essentiality_screen
+    from dashboard.services.essentiality import screen
 
     monkeypatch.setenv("PERTURBSCOPE_CACHE_DIR", str(tmp_path / "fresh"))
     for target in finished:
-        outcome = essentiality_screen(target, n_permutations)
+        outcome = screen.run(target=target, n_permutations=n_permutations)
         assert outcome.error is None
         fresh = services.store().get(outcome.key)["table"]
         assert outcome.key in tables, f"the finished screen of {target} was lost"

@@ -123,7 +123,7 @@ def load_decode(path: str | Path) -> DecodeData:
     Returns
     -------
     DecodeData
-        With ``truth`` empty and, when the bundle holds a split, ``params["split"]``
+        With ``truth`` None and, when the bundle holds a split, ``params["split"]``
         mapping ``train`` / ``validate`` / ``test`` to gene ids.
 
     Raises
@@ -201,8 +201,6 @@ def load_decode(path: str | Path) -> DecodeData:
         mrna_length=pd.Series(lengths, index=genes, name="mrna_length"),
         utr3_start=pd.Series(np.asarray(utr3, dtype=np.int64), index=genes, name="utr3_start"),
         targets=pd.DataFrame(targets.astype(np.float32), index=pd.Index(genes, name="gene"), columns=names),
-        truth=pd.DataFrame(columns=["regulator", "branch", "region", "tissue", "direction", "strength",
-                                    "description"]),
         params=params,
     )
 
@@ -292,8 +290,6 @@ def load_decode_toy(folder: str | Path) -> DecodeData:
         mrna_length=pd.Series(n_bins, index=gene_names, name="mrna_length"),
         utr3_start=pd.Series(np.full(len(gene_names), -1), index=gene_names, name="utr3_start"),
         targets=table,
-        truth=pd.DataFrame(columns=["regulator", "branch", "region", "tissue", "direction", "strength",
-                                    "description"]),
         params=params,
     )
 

@@ -102,7 +102,7 @@ class DecodeData(Persistable):
         the gene's across-tissue median, then the log2 median expression.
     truth
         Planted regulator effects: ``regulator, branch, region, tissue, direction,
-        strength, description``.
+        strength, description``; None for real data.
     params
         Generator arguments and version.
     """
@@ -117,7 +117,7 @@ class DecodeData(Persistable):
     mrna_length: pd.Series
     utr3_start: pd.Series
     targets: pd.DataFrame
-    truth: pd.DataFrame
+    truth: pd.DataFrame | None = None
     params: dict = field(default_factory=dict)
 
     @property

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from core.datasets.storage import Persistable
+from core.datasets.text_tables import readable_table
 from core.errors import InputError
 
 GENE_COLUMN = re.compile(r"^\s*(?P<symbol>[^\s()]+)\s*\((?P<entrez>\d+)\)\s*$")
@@ -68,25 +69,11 @@ class DepMapData(Persistable):
                 f"genes, {self.cells['lineage'].replace('', np.nan).nunique()} lineages.")
 
 
-def _short(error: Exception, limit: int = 200) -> str:
-    text = str(error)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{path.name}: file not found at {path}")
-    try:
+    with readable_table(path, "a comma-separated DepMap table with one header line"):
         frame = pd.read_csv(path, low_memory=False)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path.name}: not a readable CSV file: the file is empty; expected a comma-separated "
-                         "DepMap table") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path.name}: the file is not UTF-8 text (another encoding such as UTF-16 or Latin-1, or "
-                         "a binary file); save it as UTF-8 CSV") from None
-    except (OSError, ValueError) as error:  # ParserError is a ValueError; a bad .gz raises OSError
-        raise InputError(f"{path.name}: not a readable CSV file ({type(error).__name__}: {_short(error)}); "
-                         "DepMap files are comma-separated with one header line") from None
     header = str(frame.columns[0]) if frame.shape[1] else ""
     if frame.shape[1] == 1 and (";" in header or "\t" in header):
         kind = "semicolons" if ";" in header else "tabs"

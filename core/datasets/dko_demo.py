@@ -57,17 +57,19 @@ class DKOData(Persistable):
         (the knocked-out gene is 0; others may go extinct too).
     keystones
         Genes planted with strong positive effects on many targets.
+
+        The simulation's truth (``network`` to ``keystones``) is None for real data.
     params
         Generator arguments and version.
     """
 
     expression: pd.DataFrame
     cells: pd.DataFrame
-    network: pd.DataFrame
-    growth_rates: pd.DataFrame
-    knockouts: pd.DataFrame
-    knockout_profiles: pd.DataFrame
-    keystones: list
+    network: pd.DataFrame | None = None
+    growth_rates: pd.DataFrame | None = None
+    knockouts: pd.DataFrame | None = None
+    knockout_profiles: pd.DataFrame | None = None
+    keystones: list | None = None
     params: dict = field(default_factory=dict)
 
     @property

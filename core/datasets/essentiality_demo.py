@@ -115,7 +115,7 @@ class EssentialityData(Persistable):
         One row per cell (index ``cell``): ``lineage``, ``cell_line_name``.
     truth
         One row per target: ``target, kind, modifiers, weights, excluded_lineage,
-        lineage, description`` (lists joined with ``;``).
+        lineage, description`` (lists joined with ``;``); None for real data.
     params
         Generator arguments (seed and sizes) and generator version.
     """
@@ -123,7 +123,7 @@ class EssentialityData(Persistable):
     expression: pd.DataFrame
     effect: pd.DataFrame
     cells: pd.DataFrame
-    truth: pd.DataFrame
+    truth: pd.DataFrame | None = None
     params: dict = field(default_factory=dict)
 
     @property

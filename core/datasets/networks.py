@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.datasets.text_tables import readable_table
 from core.errors import InputError
 
 ENTREZ_COLUMNS = ("entrez", "entrezid", "entrez_id", "entrezgene", "gene_id_entrez")
@@ -107,20 +108,12 @@ def _clean_id(value) -> str:
 
 
 def _read_edge_table(path: Path) -> pd.DataFrame:
-    try:
+    with readable_table(path, "a network: one edge a line, gene1 gene2 [weight], separated by tabs, spaces or "
+                              "commas"):
         with open(path) as handle:
             first = next((line for line in handle if line.strip() and not line.startswith("#")), "")
         sep = "," if "," in first else ("\t" if "\t" in first else r"\s+")
         raw = pd.read_csv(path, sep=sep, header=None, dtype=str, comment="#", skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"network {path.name} is empty; expected one edge a line: gene1 gene2 [weight]") from None
-    except UnicodeDecodeError:
-        raise InputError(f"network {path.name} is not UTF-8 text (another encoding such as UTF-16, a compressed "
-                         "or a binary file); save the edge list as plain UTF-8 text") from None
-    except (OSError, ValueError) as exc:  # ParserError is a ValueError; a bad .gz raises OSError
-        raise InputError(f"could not read network {path.name} ({type(exc).__name__}: {str(exc)[:200].strip()}); "
-                         "expected one edge a line: gene1 gene2 [weight], separated by tabs, spaces or commas"
-                         ) from None
     if raw.shape[1] not in (2, 3):
         raise InputError(
             f"network {path.name} must have 2 or 3 columns (gene1 gene2 [weight]), found {raw.shape[1]}"

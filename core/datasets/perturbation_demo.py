@@ -57,7 +57,7 @@ class PerturbationData(Persistable):
         moderated-z-score-like, SD about 1).
     truth
         genes x latent factors ``factor_01..`` plus ``module`` (int), the hidden
-        variables the signatures were generated from.
+        variables the signatures were generated from; None for real data.
     params
         Generator arguments and version.
     """
@@ -66,7 +66,7 @@ class PerturbationData(Persistable):
     layers: dict
     landmarks: list
     signatures: dict
-    truth: pd.DataFrame
+    truth: pd.DataFrame | None = None
     params: dict = field(default_factory=dict)
 
     @property

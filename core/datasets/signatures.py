@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.datasets.networks import map_gene_ids
+from core.datasets.text_tables import readable_table
 from core.errors import InputError
 
 
@@ -99,18 +100,9 @@ def _read_gctx(path: Path, sample_field: str | None) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        sep = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
+    sep = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
+    with readable_table(path, "a comma-separated table of perturbed genes (rows) x landmark genes (columns)"):
         frame = pd.read_csv(path, index_col=0, sep=sep)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path.name}: the file is empty; expected perturbed genes in rows and landmark genes "
-                         "in columns") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path.name}: not UTF-8 text (another encoding such as UTF-16, or a binary file); save "
-                         "it as UTF-8 CSV") from None
-    except (OSError, ValueError) as exc:  # ParserError is a ValueError; a bad .gz raises OSError
-        raise InputError(f"could not read signatures from {path.name} ({type(exc).__name__}: {str(exc)[:200]}); "
-                         "expected a comma-separated table") from None
     label = str(frame.index.name or "")
     if frame.shape[1] == 0 and (";" in label or "\t" in label):
         kind = "semicolons" if ";" in label else "tabs"

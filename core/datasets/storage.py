@@ -22,6 +22,7 @@ stored. Parquet keeps dtypes, index and column names, so a round trip is exact
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, TypeVar
@@ -178,3 +179,30 @@ class Persistable:
     def load(cls: type[T], directory: str | Path) -> T:
         """Read an object written by :meth:`save`."""
         return load_dataclass(cls, directory)
+
+
+# --- content hashes: the same files are the same dataset, whatever their names ----------------------
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for part in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(part.relative_to(path).as_posix().encode() + b"\0")
+            digest.update(_file_digest(part).encode())
+        return digest.hexdigest()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def content_digest(kind: str, files: dict[str, list[Path]], options: dict[str, Any] | None = None) -> str:
+    """SHA-256 of a dataset: its kind, each role, the bytes of each file (names do not count) and the
+    reading options when there are any (the same file read another way is another dataset)."""
+    digest = hashlib.sha256(f"perturbscope-dataset-v1\0{kind}\0".encode())
+    for role in sorted(files):
+        for path in files[role]:
+            digest.update(f"{role}\0{_file_digest(Path(path))}\0".encode())
+    if options:
+        digest.update(f"options\0{json.dumps(options, sort_keys=True)}\0".encode())
+    return digest.hexdigest()

@@ -11,6 +11,9 @@ from urllib.parse import urlencode
 from dash import dcc, html
 
 from dashboard import services
+from dashboard.components.dataset_picker import dataset_picker
+from dashboard.components.gene_picker import gene_picker
+from dashboard.components.shell import method_header, page_header
 from dashboard.components.subnav import subnav
 
 KIND = "essentiality"
@@ -65,3 +68,33 @@ def target_href(target: str, source: str) -> str:
     """Address of a target's modifier-gene page in dataset ``source``."""
     query = {k: v for k, v in family_query(target, source).items() if v}
     return f"/essentiality?{urlencode(query)}"
+
+
+def family_header(title: str, purpose: str, active: str, source: str, target: str | None, notice=None,
+                  models: str | None = None, simulated_note: str | None = None) -> list:
+    """A family page's title with its notices and the simulated-data banner (the dataset's, unless given),
+    then the family's tabs."""
+    header = (method_header(title, purpose, source, notice, target) if simulated_note is None else
+              page_header(title, purpose, simulated_note=simulated_note or None, notice=notice, shown_gene=target))
+    return [header, family_nav(active, target, source, models)]
+
+
+def target_controls(page: str, picker: str, source: str, target: str, fell_back: bool) -> list:
+    """The dataset menu and the target-gene picker that a family page's controls start with."""
+    return [dataset_picker(page, KIND, source),
+            gene_picker(picker, "Target gene", services.genes_of(KIND, source), target, fell_back)]
+
+
+def register_analysis_job(prefix: str, store_id: str, picker: str, models_page: str, source_page: str) -> tuple:
+    """A family page's per-target analysis job: the target, the model set and the dataset define it, and
+    until a full analysis is stored the page shows the instant atlas view (``models="atlas"``)."""
+    from dashboard.components.dataset_picker import source_id
+    from dashboard.components.job_panel import register_cached_job
+    from dashboard.services import essentiality as ess_service
+
+    return register_cached_job(
+        prefix, store_id, [(picker, "value"), (models_id(models_page), "value"), (source_id(source_page), "data")],
+        ess_service.analysis,
+        params=lambda target, models, source: {"target": target, "models": models_choice(models), "source": source},
+        fallback=lambda p: {**p, "models": ess_service.ATLAS_SET, "requested": p["models"]},
+    )

@@ -83,10 +83,27 @@ def figure_card(name: str, title: str, *, height: int = 420, help_text: str | No
     )
 
 
+def figure_row(*cards: tuple[str, str], height: int = 420) -> html.Div:
+    """Figure cards side by side (two a row on a wide screen), each ``(name, title)``, all of one height."""
+    return html.Div(className="grid-2", children=[figure_card(name, title, height=height) for name, title in cards])
+
+
 def render_card(fig, provenance: dict, methods: str) -> tuple:
-    """Values for :func:`figure_outputs`: stamped figure, modebar config, methods text."""
+    """Values for :func:`figure_outputs`: stamped figure, modebar config, methods text.
+
+    The methods text ends with where the figure comes from (dataset and app
+    version), added here so that every card says it the same way.
+    """
     from dashboard.export import export_filename, graph_config
     from dashboard.figures.common import stamp
 
     png_name = export_filename(provenance.get("gene"), provenance.get("view") or "figure", "png")
-    return stamp(fig, provenance), graph_config(png_name.rsplit(".", 1)[0]), methods
+    sentence = f"Data: {provenance['dataset']}. {provenance['app']}."
+    return stamp(fig, provenance), graph_config(png_name.rsplit(".", 1)[0]), f"{methods} {sentence}".lstrip()
+
+
+def blank_card(message: str, methods: str = "") -> tuple:
+    """Values for :func:`figure_outputs` of a card with nothing to draw yet: ``message`` in an empty figure."""
+    from dashboard.figures.common import empty_figure
+
+    return empty_figure(message), PRIVATE_CONFIG, methods

@@ -27,6 +27,25 @@ def job_panel(prefix: str, run_label: str = "Run") -> html.Div:
     ])
 
 
+def job_card(prefix: str, run_label: str, title: str | None, *body, after=(), store: str | None = None) -> html.Div:
+    """A card that explains a job and holds its panel.
+
+    ``body`` comes between the title and the panel: a string is a help
+    paragraph, anything else a component (controls, notes); ``after`` follows
+    the panel (summaries the job fills in). ``store`` is the id of the job's
+    result store (see :func:`register_cached_job`), kept in the card.
+    """
+    from dash import dcc
+
+    return html.Div(className="card", children=[
+        *([dcc.Store(id=store)] if store else []),
+        *([html.H3(title, className="card-title")] if title else []),
+        *[html.P(part, className="card-help") if isinstance(part, str) else part for part in body],
+        job_panel(prefix, run_label),
+        *after,
+    ])
+
+
 def job_callback_kwargs(prefix: str, interval_ms: int = 500) -> dict:
     """Background-callback arguments for the panel with this prefix."""
     return dict(
@@ -48,6 +67,33 @@ def job_callback_kwargs(prefix: str, interval_ms: int = 500) -> dict:
     )
 
 
+def job_status(result: dict, loaded: str = "Loaded the stored result.") -> str:
+    """The panel's status for a result store's value: loaded from the store, or how long the run took."""
+    return loaded if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+
+
+def shows_job_result(prefix: str, store_id: str, cards=(), outputs=(), inputs=(), initial: bool = False):
+    """The ``@callback`` of a function that draws a job's result from its store.
+
+    Its outputs are the figure cards (see ``figure_outputs``), then
+    ``outputs``, then the panel's status; its inputs the store, then
+    ``inputs`` (Inputs and States, in order). With ``initial`` it also runs
+    when the page is drawn.
+    """
+    from dash import callback
+
+    from dashboard.components.figure_card import figure_outputs
+
+    return callback(
+        *[output for card in cards for output in figure_outputs(card)],
+        *outputs,
+        Output(f"{prefix}-status", "children", allow_duplicate=True),
+        Input(store_id, "data"),
+        *inputs,
+        prevent_initial_call="initial_duplicate" if initial else True,
+    )
+
+
 def register_cancel_message(prefix: str) -> None:
     """Say "Cancelled" in the panel when its cancel button is pressed."""
     from dash import callback
@@ -66,33 +112,47 @@ def register_cancel_message(prefix: str) -> None:
         return "Cancelled. Earlier results are kept.", "0"
 
 
-def register_cached_job(prefix: str, store_id: str, controls: list[tuple[str, str]], *, params, run, stored,
-                        fallback=None) -> None:
+def register_cached_job(prefix: str, store_id: str, controls: list[tuple[str, str]], job, *, params,
+                        fallback=None) -> tuple:
     """Wire a job panel to a cached background job, and show a stored result at once.
+
+    Every page's long job goes through here: the Run button starts
+    ``job.run`` as a background callback (progress bar, Cancel), and any change
+    of the controls looks the result up with ``job.result``, so a stored one
+    is shown without pressing Run.
 
     Parameters
     ----------
     prefix : str
         The :func:`job_panel` prefix.
     store_id : str
-        A ``dcc.Store`` that receives the job's parameters when a result is
-        ready: ``{**params, "seconds": s}`` after a run, ``{**params,
+        A ``dcc.Store`` that receives the job's values when a result is
+        ready: ``{**values, "seconds": s}`` after a run, ``{**values,
         "cached": True}`` when the result was already stored, ``None`` when not.
         The page draws its figures from this store.
     controls : list of (component id, property)
-        The controls whose values define the job.
+        The controls (and stores) whose values define the job.
+    job : dashboard.services.CachedJob
+        The job.
     params : callable
-        ``params(*values) -> dict``: the normalised, JSON-able parameters.
-    run : callable
-        ``run(params, set_progress) -> JobOutcome`` (see ``dashboard.services``).
-    stored : callable
-        ``stored(params) -> bool``: whether a result is already in the store.
+        ``params(*control values) -> dict``: the job's keyword values, ``source``
+        included (JSON-able). Raise ``InputError`` when the job cannot run
+        yet (for example "train the model first"): the message shows in the
+        panel after Run, and nothing is shown as stored.
     fallback : callable, optional
-        ``fallback(params) -> dict | None``: what the store receives when no
+        ``fallback(values) -> dict | None``: what the store receives when no
         result is stored (for example the instant atlas view of a target),
         instead of None.
+
+    Returns
+    -------
+    (run, show_stored)
+        The two callbacks as plain functions (``run(set_progress, n_clicks,
+        *values)``, ``show_stored(*values)``), for the page to name and tests to call.
     """
     from dash import State, callback, no_update
+
+    from dashboard.services import InputError
 
     register_cancel_message(prefix)
 
@@ -104,8 +164,11 @@ def register_cached_job(prefix: str, store_id: str, controls: list[tuple[str, st
         **job_callback_kwargs(prefix),
     )
     def _run(set_progress, _n_clicks, *values):
-        chosen = params(*values)
-        outcome = run(chosen, set_progress)
+        try:
+            chosen = params(*values)
+        except InputError as exc:
+            return no_update, str(exc)
+        outcome = job.run(set_progress, **chosen)
         if outcome.error:
             return no_update, outcome.error
         return {**chosen, "seconds": round(outcome.seconds, 2)}, ""
@@ -116,7 +179,12 @@ def register_cached_job(prefix: str, store_id: str, controls: list[tuple[str, st
         prevent_initial_call="initial_duplicate",
     )
     def _show_stored(*values):
-        chosen = params(*values)
-        if stored(chosen):
+        try:
+            chosen = params(*values)
+        except InputError:
+            return None
+        if job.result(**chosen) is not None:
             return {**chosen, "cached": True}
         return fallback(chosen) if fallback is not None else None
+
+    return _run, _show_stored

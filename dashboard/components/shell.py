@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-import core
+from dashboard import services
 from dashboard.components.url_params import render_marker
 
 SHOWN_GENE_ID = "shown-gene"
@@ -46,7 +46,7 @@ def shell(page_container) -> html.Div:
         html.Div(id="global-notice", className="global-notice", role="status"),
         html.Main(page_container, className="page"),
         html.Footer(className="footer", children=[
-            f"PerturbScope {core.__version__} · ",
+            f"PerturbScope {services.VERSION} · ",
             "Every view's state is in the address bar: copy the link to share exactly this view.",
         ]),
     ])
@@ -69,3 +69,24 @@ def page_header(title: str, subtitle: str, *, simulated_note: str | None = None,
         html.Div(simulated_note, className="simulated-banner") if simulated_note else None,
         html.Div(notice, className="notice", role="status") if notice else None,
     ])
+
+
+def method_header(title: str, subtitle: str, source: str, notice=None, shown_gene: str | None = None) -> html.Div:
+    """:func:`page_header` of a method page, with the simulated-data banner when ``source`` is the demo."""
+    return page_header(title, subtitle, simulated_note=services.simulated_note(source), notice=notice,
+                       shown_gene=shown_gene)
+
+
+def register_download(button_id: str, source: tuple[str, str], make):
+    """Send ``make(value)`` to the app's download when the button is pressed, ``value`` being ``source``'s
+    (component id, property); nothing while it is empty. Returns the callback, for tests."""
+    from dash import Input, Output, State, callback, no_update
+
+    @callback(Output("download", "data", allow_duplicate=True), Input(button_id, "n_clicks"), State(*source),
+              prevent_initial_call=True)
+    def _download(clicks, value):
+        if not clicks or not value:
+            return no_update
+        return make(value)
+
+    return _download

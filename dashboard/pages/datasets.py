@@ -9,14 +9,13 @@ from dash import ALL, MATCH, Input, Output, State, callback, dcc, html
 from dash import no_update
 from plotly.utils import PlotlyJSONEncoder
 
-from core.config import get_settings
-from core.datasets.registry import KINDS, SPECS, ValidationReport
-from core.errors import InputError
+from dashboard.services import InputError
 from dashboard import security
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import NAV, page_header
 from dashboard.components.url_params import register_url_params
 from dashboard.services import datasets as datasets_service
+from dashboard.services.dataset_forms import FORMS, KINDS, SPECS, role_hint
 
 dash.register_page(__name__, path="/datasets", name="Datasets", title="Datasets · PerturbScope", order=5)
 
@@ -38,14 +37,14 @@ def layout(kind: str | None = None, **_):
             html.H3("1. What kind of data", className="card-title"),
             dcc.RadioItems(id="q-kind", value=kind, className="kind-choice",
                            options=[{"label": f"{SPECS[k].label}", "value": k} for k in KINDS]),
-            html.P(spec.about, className="card-note"),
+            html.P(FORMS[kind].about, className="card-note"),
         ]),
         html.Div(className="card", children=[
             html.H3("2. Files", className="card-title"),
             html.P(f"Upload a file (at most {limit_mb:,.0f} MB) or give the path of a file in the server's data "
-                   f"folder ({get_settings().import_dir}); gzipped text files (.gz) are read too.",
+                   f"folder ({datasets_service.import_dir()}); gzipped text files (.gz) are read too.",
                    className="card-note"),
-            html.Div(className="file-slots", children=[_slot(role) for role in spec.roles]),
+            html.Div(className="file-slots", children=[_slot(kind, role) for role in spec.roles]),
         ]),
         singlecell_options(visible=kind == "dko"),
         html.Div(className="card", children=[
@@ -105,12 +104,12 @@ def singlecell_options(visible: bool) -> html.Div:
     ])
 
 
-def _slot(role) -> html.Div:
+def _slot(kind: str, role) -> html.Div:
     """Upload area, server-path box and status line of one file role."""
     key = {"role": role.key}
     return html.Div(className="file-slot", children=[
         html.Div(className="file-slot-label", children=[
-            html.Strong(role.label), html.Span(f" · {role.hint}", className="control-note"),
+            html.Strong(role.label), html.Span(f" · {role_hint(kind, role.key)}", className="control-note"),
         ]),
         dcc.Upload(id={"type": "ds-upload", **key}, multiple=role.multiple, max_size=security.max_upload_bytes(),
                    className="upload-area",
@@ -123,7 +122,7 @@ def _slot(role) -> html.Div:
     ])
 
 
-def report_view(report: ValidationReport, entry=None, created: bool = False) -> html.Div:
+def report_view(report, entry=None, created: bool = False) -> html.Div:
     """The validation report: one line per check, the headline figures, and where to use the data."""
     checks = html.Ul(className="checks", children=[
         html.Li([html.Span(ICONS[level], className=f"check-icon check-{level}"), html.Span(text)],
@@ -137,11 +136,11 @@ def report_view(report: ValidationReport, entry=None, created: bool = False) -> 
         outcome = html.P("Not registered: fix the problems marked ✗ and try again. Nothing was stored.",
                          className="report-outcome report-failed")
     else:
-        spec = SPECS[entry.kind]
+        page = FORMS[entry.kind].page
         verb = "Registered" if created else "Already registered"
         outcome = html.P(className="report-outcome report-ok", children=[
             f"{verb} as “", html.Strong(entry.name), f"” (id {entry.ident}). ",
-            dcc.Link(f"Open it on the {PAGE_LABELS[spec.page]} page →", href=datasets_service.open_href(entry),
+            dcc.Link(f"Open it on the {PAGE_LABELS[page]} page →", href=datasets_service.open_href(entry),
                      id="ds-open-link"),
             *([" It is offered in the pathway-enrichment card's gene-set menu."] if entry.kind == "genesets" else []),
         ])
@@ -198,6 +197,17 @@ def upload_files(contents, filenames) -> tuple[list[dict] | object, object]:
     return staged, ", ".join(f"{item['name']} ({item['bytes'] / 1024:,.1f} kB)" for item in staged)
 
 
+def _file_slots(kind=State) -> list:
+    """The file slots' uploads and typed paths (``kind``: Input or State), each followed by its slots' ids."""
+    return [kind({"type": "ds-staged", "role": ALL}, "data"), State({"type": "ds-staged", "role": ALL}, "id"),
+            kind({"type": "ds-path", "role": ALL}, "value"), State({"type": "ds-path", "role": ALL}, "id")]
+
+
+def _by_role(staged, staged_ids, typed, typed_ids) -> tuple[dict, dict]:
+    """Uploads and typed paths as role -> value, the form :func:`datasets_service.register` takes."""
+    return ({i["role"]: s or [] for s, i in zip(staged, staged_ids)}, {i["role"]: t for t, i in zip(typed, typed_ids)})
+
+
 @callback(
     Output("ds-report", "children"),
     Output("ds-register-error", "children"),
@@ -206,10 +216,7 @@ def upload_files(contents, filenames) -> tuple[list[dict] | object, object]:
     Input("ds-register-run", "n_clicks"),
     State("q-kind", "value"),
     State("ds-name", "value"),
-    State({"type": "ds-staged", "role": ALL}, "data"),
-    State({"type": "ds-staged", "role": ALL}, "id"),
-    State({"type": "ds-path", "role": ALL}, "value"),
-    State({"type": "ds-path", "role": ALL}, "id"),
+    *_file_slots(),
     State("ds-sc-matrix", "value"),
     State("ds-sc-genes", "value"),
     State("ds-sc-n", "value"),
@@ -223,8 +230,7 @@ def register(set_progress, n_clicks, kind, name, staged, staged_ids, typed, type
 
     options = {"matrix": matrix, "genes": genes, "n_genes": n_genes, "keep": keep}
     entry, report, created = datasets_service.register(
-        kind, name, {i["role"]: s or [] for s, i in zip(staged, staged_ids)},
-        {i["role"]: t for t, i in zip(typed, typed_ids)}, progress, options)
+        kind, name, *_by_role(staged, staged_ids, typed, typed_ids), progress, options)
     outcome = "registered." if entry is not None else "not registered, see the report."
     return report_view(report, entry, created), "", registered_table(), f"Finished check {n_clicks}: {outcome}"
 
@@ -233,19 +239,15 @@ def register(set_progress, n_clicks, kind, name, staged, staged_ids, typed, type
     Output("ds-sc-matrix", "options"),
     Output("ds-sc-matrix", "value"),
     Output("ds-sc-matrices", "children"),
-    Input({"type": "ds-staged", "role": ALL}, "data"),
-    Input({"type": "ds-path", "role": ALL}, "value"),
-    State({"type": "ds-staged", "role": ALL}, "id"),
-    State({"type": "ds-path", "role": ALL}, "id"),
+    *_file_slots(Input),
     State("q-kind", "value"),
     prevent_initial_call=True,
 )
-def show_matrices(staged, typed, staged_ids, typed_ids, kind):
+def show_matrices(staged, staged_ids, typed, typed_ids, kind):
     """List the matrices of the single-cell file just given, with what each holds."""
     if kind != "dko":
         return no_update, no_update, no_update
-    return matrix_choices({i["role"]: s or [] for s, i in zip(staged, staged_ids)},
-                          {i["role"]: t for t, i in zip(typed, typed_ids)})
+    return matrix_choices(*_by_role(staged, staged_ids, typed, typed_ids))
 
 
 def matrix_choices(staged: dict, typed: dict) -> tuple:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, callback, dcc, html
 
 from dashboard import services
-from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
-from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
+from dashboard.services import InputError
+from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
+from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
-from dashboard.components.shell import page_header
+from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
+from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
 from dashboard.components.url_params import register_url_params
-from dashboard.figures.common import empty_figure
-from dashboard.figures.decode import (attribution_map_figure, gene_profile_figure, performance_figure,
-                                      profile_corr_figure, regulator_heatmap_figure)
+from dashboard.figures.decode import (
+    attribution_map_figure, gene_profile_figure, performance_figure, profile_corr_figure, regulator_heatmap_figure,
+)
 from dashboard.services import decode as svc
 
 dash.register_page(__name__, path="/decode", name="DEcode", title="DEcode tissues · PerturbScope", order=2)
@@ -25,7 +26,6 @@ PAGE = "decode"
 SECTIONS = (("/decode", "Tissues and attribution"), ("/decode/disruption", "Binding-site disruption"))
 DEFAULT_TISSUE = "Liver"
 DEFAULT_TOPK = 20
-BLANK_CONFIG = PRIVATE_CONFIG
 
 
 def section_links(active: str, query: dict) -> html.Nav:
@@ -50,10 +50,7 @@ def training_controls(params: dict, source: str) -> list:
 
 
 def _topk(value) -> int:
-    try:
-        return max(3, min(60, int(value)))
-    except (TypeError, ValueError):
-        return DEFAULT_TOPK
+    return services.clamp_int(value, DEFAULT_TOPK, 3, 60)
 
 
 def default_tissue(tissues: list[str]) -> str:
@@ -73,13 +70,12 @@ def layout(gene: str | None = None, data: str | None = None, **query):
     dataset = services.dataset(KIND, source)
     held_out = svc.held_out_note(params, source)
     return html.Div([
-        page_header(
+        method_header(
             "DEcode: tissue expression from regulator binding sites",
             "A convolutional network reads where transcription factors bind a gene's promoter and where RNA-binding "
             "proteins and miRNAs bind its mRNA, and predicts its expression across tissues; DeepLIFT explains "
             "which regulators drive each tissue (Tasaki et al., Nat Mach Intell 2020).",
-            simulated_note=services.simulated_note(source), notice=(data_notice, gene_notice), shown_gene=chosen,
-        ),
+            source, (data_notice, gene_notice), chosen),
         section_links("/decode", svc.page_query(source, chosen, params)),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
@@ -95,95 +91,47 @@ def layout(gene: str | None = None, data: str | None = None, **query):
                       f"{len(dataset.mrna_features) - 1} RBPs and miRNAs · {len(dataset.tissues)} tissues · "
                       f"{held_out}", className="control-note"),
         ]),
-        dcc.Store(id="dec-model"),
-        dcc.Store(id="dec-attr"),
-        html.Div(className="card", children=[
-            html.H3("1 · Train the model", className="card-title"),
-            html.P("Trains the DEcode CNN (MSE, Adam 1e-3, batch 128, early stopping on a 10% validation set, best of "
-                   "the restarts) on the genes that are not test genes, and a ridge regression on per-feature "
-                   f"binding totals as the baseline ({held_out}). Results are cached: the same settings and "
-                   "dataset load at once.", className="card-help"),
-            job_panel("dec-train", "Train model"),
-        ]),
-        html.Div(className="grid-2", children=[
-            figure_card("dec-perf", "Tissue performance: CNN beside the ridge baseline", height=640),
-            figure_card("dec-corr", "Predicted against actual tissue profiles", height=640),
-        ]),
-        html.Div(className="grid-2", children=[
-            figure_card("dec-profile", "The chosen gene across tissues", height=640),
-            figure_card("dec-genemap", "The chosen gene's attribution map", height=640),
-        ]),
-        html.Div(className="card", children=[
-            html.H3("2 · Attribution across genes", className="card-title"),
-            html.P("DeepLIFT (DeepSHAP with DEcode's single reference: no binding, exon coverage of the median "
-                   "transcript) for every test gene and tissue; regulator scores are summed over positions and "
-                   "averaged over genes (paper Fig. 3d).", className="card-help"),
-            job_panel("dec-attr", "Run attribution"),
-        ]),
+        job_card("dec-train", "Train model", "1 · Train the model",
+                 "Trains the DEcode CNN (MSE, Adam 1e-3, batch 128, early stopping on a 10% validation set, best of "
+                 "the restarts) on the genes that are not test genes, and a ridge regression on per-feature "
+                 f"binding totals as the baseline ({held_out}). Results are cached: the same settings and "
+                 "dataset load at once.", store="dec-model"),
+        figure_row(("dec-perf", "Tissue performance: CNN beside the ridge baseline"),
+                   ("dec-corr", "Predicted against actual tissue profiles"), height=640),
+        figure_row(("dec-profile", "The chosen gene across tissues"),
+                   ("dec-genemap", "The chosen gene's attribution map"), height=640),
+        job_card("dec-attr", "Run attribution", "2 · Attribution across genes",
+                 "DeepLIFT (DeepSHAP with DEcode's single reference: no binding, exon coverage of the median "
+                 "transcript) for every test gene and tissue; regulator scores are summed over positions and "
+                 "averaged over genes (paper Fig. 3d).", store="dec-attr"),
         figure_card("dec-regulators", "Top regulators by tissue", height=680),
     ])
 
 
 register_dataset_picker(PAGE)
 register_gene_picker("dec-gene")
-register_cancel_message("dec-train")
-register_cancel_message("dec-attr")
 register_url_params("q-dec-restarts", "q-dec-epochs", "q-dec-testchr", "q-dec-tissue", "q-dec-topk")
 
 
-@callback(
-    Output("dec-model", "data"),
-    Output("dec-train-error", "children"),
-    Input("dec-train-run", "n_clicks"),
-    State("q-dec-restarts", "value"),
-    State("q-dec-epochs", "value"),
-    State("q-dec-testchr", "value"),
-    source_state(PAGE),
-    **job_callback_kwargs("dec-train"),
+run_training, load_cached_model = register_cached_job(
+    "dec-train", "dec-model",
+    [("q-dec-restarts", "value"), ("q-dec-epochs", "value"), ("q-dec-testchr", "value"), (source_id(PAGE), "data")],
+    svc.training,
+    params=lambda restarts, epochs, test_chromosome, source: {
+        "params": svc.training_params(restarts, epochs, test_chromosome, source=source), "source": source},
 )
-def run_training(set_progress, _n, restarts, epochs, test_chromosome, source):
-    params = svc.training_params(restarts, epochs, test_chromosome, source=source)
-    outcome = svc.train_job(params, set_progress, source=source)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"params": params, "seconds": round(outcome.seconds, 1)}, ""
 
 
-@callback(
-    Output("dec-model", "data", allow_duplicate=True),
-    Input("q-dec-restarts", "value"),
-    Input("q-dec-epochs", "value"),
-    Input("q-dec-testchr", "value"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
-)
-def load_cached_model(restarts, epochs, test_chromosome, source):
-    """Use a stored model for the current settings and dataset at once, if there is one."""
-    params = svc.training_params(restarts, epochs, test_chromosome, source=source)
-    return {"params": params, "cached": True} if svc.is_trained(params, source) else None
-
-
-def _blank(message: str) -> tuple:
-    return empty_figure(message), BLANK_CONFIG, ""
-
-
-@callback(
-    *figure_outputs("dec-perf"),
-    *figure_outputs("dec-corr"),
-    Output("dec-train-status", "children", allow_duplicate=True),
-    Input("dec-model", "data"),
-    source_state(PAGE),
-    prevent_initial_call=True,
-)
+@shows_job_result("dec-train", "dec-model", cards=("dec-perf", "dec-corr"), inputs=[source_state(PAGE)])
 def show_performance(model, source):
     if not model:
         message = "Train the model to see how well it predicts held-out genes."
-        return *_blank(message), *_blank(message), "Idle: no model for these settings yet."
+        return *blank_card(message), *blank_card(message), "Idle: no model for these settings yet."
     params = model["params"]
     fit = svc.load_fit(params, source)
     if fit is None:
         message = "The stored model is gone; train it again."
-        return *_blank(message), *_blank(message), message
+        return *blank_card(message), *blank_card(message), message
     prov = services.provenance(KIND, "decode-tissue-performance", None, source=source, **params)
     summary = fit.summary()
     methods = (f"DEcode CNN (Tasaki et al. 2020; mRNA branch 2 x Conv1d k=2, 160 channels; promoter branch 5 x "
@@ -193,11 +141,9 @@ def show_performance(model, source):
                f"training genes dropped and each scaled by its training maximum. Test: {len(fit.split.test):,} "
                f"{svc.split_label(params)} genes; Spearman per tissue, mean over tissues "
                f"{summary['cnn']['mean_tissue_spearman']:.3f} (CNN) vs {summary['ridge']['mean_tissue_spearman']:.3f} "
-               "(ridge on per-feature binding totals). "
-               f"Data: {prov['dataset']}. {prov['app']}.")
+               "(ridge on per-feature binding totals).")
     corr_prov = services.provenance(KIND, "decode-profile-correlation", None, source=source, **params)
-    status = ("Loaded the stored model." if model.get("cached")
-              else f"Finished in {model.get('seconds', 0):.1f} s.")
+    status = job_status(model, "Loaded the stored model.")
     return (*render_card(performance_figure(fit.performance), prov, methods),
             *render_card(profile_corr_figure(fit.profile_corr), corr_prov,
                          "Spearman correlation over test genes between each tissue's predicted values (rows) and "
@@ -219,72 +165,48 @@ def show_gene(model, gene, tissue, source):
         prov = services.provenance(KIND, "decode-gene-profile", gene, source=source)
         measured = gene_profile_figure(svc.measured_profile(gene, source), gene, "measured only: no model yet")
         return (*render_card(measured, prov, f"Measured log2 fold change of {gene} in each tissue against its "
-                             f"across-tissue median (DEcode's targets). Data: {prov['dataset']}."),
-                *_blank("Train the model to see this gene's attribution map."))
+                             f"across-tissue median (DEcode's targets)."),
+                *blank_card("Train the model to see this gene's attribution map."))
     params = model["params"]
     try:
         profiles = svc.gene_profiles(params, gene, source)
         attribution = svc.gene_attribution(params, gene, tissue, source)
     except services.InputError as exc:
-        return *_blank(str(exc)), *_blank(str(exc))
+        return *blank_card(str(exc)), *blank_card(str(exc))
     split = svc.gene_split(params, gene, source)
     prov = services.provenance(KIND, "decode-gene-profile", gene, source=source, **params)
     map_prov = services.provenance(KIND, f"decode-attribution-{tissue}", gene, source=source, **params)
     return (
         *render_card(gene_profile_figure(profiles, gene, split), prov,
                      f"Measured and predicted (DEcode CNN and ridge baseline) log2 fold change of {gene} in each "
-                     f"tissue against its across-tissue median; {gene} is a {split} gene. Data: {prov['dataset']}."),
+                     f"tissue against its across-tissue median; {gene} is a {split} gene."),
         *render_card(attribution_map_figure(attribution.promoter, attribution.mrna, gene, tissue), map_prov,
                      f"DeepLIFT (rescale rule) attribution of the predicted {tissue} value of {gene} to each regulator "
                      "and 100-bp / 100-nt bin, against DEcode's reference (no binding; exon coverage of the median "
                      "transcript); red raises, blue lowers the prediction (scaled target units). The 12 regulators "
-                     f"with the largest total |attribution| per branch are shown. Data: {map_prov['dataset']}."),
+                     f"with the largest total |attribution| per branch are shown."),
     )
 
 
-@callback(
-    Output("dec-attr", "data"),
-    Output("dec-attr-error", "children"),
-    Input("dec-attr-run", "n_clicks"),
-    State("dec-model", "data"),
-    source_state(PAGE),
-    **job_callback_kwargs("dec-attr"),
-)
-def run_attribution(set_progress, _n, model, source):
+def _attribution_values(model, source) -> dict:
     if not model:
-        return no_update, "Train the model first (step 1)."
-    outcome = svc.attribution_job(model["params"], set_progress, source=source)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"params": model["params"], "seconds": round(outcome.seconds, 1)}, ""
+        raise InputError("Train the model first (step 1).")
+    return {"params": model["params"], "source": source}
 
 
-@callback(
-    Output("dec-attr", "data", allow_duplicate=True),
-    Input("dec-model", "data"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
-)
-def load_cached_attribution(model, source):
-    if model and svc.attribution_result(model["params"], source) is not None:
-        return {"params": model["params"], "cached": True}
-    return None
+run_attribution, load_cached_attribution = register_cached_job(
+    "dec-attr", "dec-attr", [("dec-model", "data"), (source_id(PAGE), "data")], svc.attribution,
+    params=_attribution_values)
 
 
-@callback(
-    *figure_outputs("dec-regulators"),
-    Output("dec-attr-status", "children", allow_duplicate=True),
-    Input("dec-attr", "data"),
-    Input("q-dec-topk", "value"),
-    source_state(PAGE),
-    prevent_initial_call=True,
-)
+@shows_job_result("dec-attr", "dec-attr", cards=("dec-regulators",),
+                  inputs=[Input("q-dec-topk", "value"), source_state(PAGE)])
 def show_regulators(result, topk, source):
     if not result:
-        return *_blank("Run the attribution to rank regulators per tissue."), "Idle."
-    scores = svc.attribution_result(result["params"], source)
+        return *blank_card("Run the attribution to rank regulators per tissue."), "Idle."
+    scores = svc.attribution.result(params=result["params"], source=source)
     if scores is None:
-        return *_blank("The stored attribution is gone; run it again."), "Idle."
+        return *blank_card("The stored attribution is gone; run it again."), "Idle."
     k = _topk(topk)
     prov = services.provenance(KIND, "decode-regulator-attribution", None, source=source, top_k=k,
                                **result["params"])
@@ -293,6 +215,6 @@ def show_regulators(result, topk, source):
     methods = (f"Mean DeepLIFT attribution (summed over positions, averaged over {n_genes} "
                f"test genes) of each regulator to each tissue's prediction (paper Fig. 3d); the {k} regulators with "
                f"the largest |score| in any tissue, promoter TFs as promoter:NAME, RBPs / miRNAs as mrna:NAME. "
-               f"Diverging scale centred at 0. Data: {prov['dataset']}. {prov['app']}.")
-    status = "Loaded the stored attribution." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+               f"Diverging scale centred at 0.")
+    status = job_status(result, "Loaded the stored attribution.")
     return (*render_card(regulator_heatmap_figure(scores, k), prov, methods), status)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, callback, dcc, html
 
 from dashboard import services
-from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
-from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
+from dashboard.services import InputError
+from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
+from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
-from dashboard.components.shell import page_header
+from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
+from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
 from dashboard.components.url_params import register_url_params
-from dashboard.figures.common import empty_figure
 from dashboard.figures.decode import binding_map_figure, edit_profile_figure, effects_figure
 from dashboard.services import decode as svc
 
@@ -23,16 +23,7 @@ dash.register_page(__name__, path="/decode/disruption", name="DEcode disruption"
 KIND = "decode"
 PAGE = "decode-dis"
 SECTIONS = (("/decode", "Tissues and attribution"), ("/decode/disruption", "Binding-site disruption"))
-DEFAULT_N = 1000
-BLANK_CONFIG = PRIVATE_CONFIG
 PROMOTER_MARKS = {b: f"{-2000 + 100 * b:+d}" for b in range(0, 30, 5)} | {29: "+900"}
-
-
-def _n(value) -> int:
-    try:
-        return max(20, min(100_000, int(value)))
-    except (TypeError, ValueError):
-        return DEFAULT_N
 
 
 def _stored_params(stored: dict | None, source: str) -> dict:
@@ -72,12 +63,11 @@ def layout(gene: str | None = None, data: str | None = None, **query):
     mrna_marks = {b: f"{100 * b}" for b in range(0, length, max(1, length // 6))}
     regulators = svc.bound_regulators(chosen, source)
     return html.Div([
-        page_header(
+        method_header(
             "DEcode: binding-site disruption",
             "Remove binding sites or knock out regulators of a gene in silico and re-predict its expression in every "
             "tissue; then ask which sites and regulators keep two genes co-expressed (Tasaki et al. 2020, Fig. 6).",
-            simulated_note=services.simulated_note(source), notice=(data_notice, gene_notice), shown_gene=chosen,
-        ),
+            source, (data_notice, gene_notice), chosen),
         subnav(SECTIONS, "/decode/disruption", query=svc.page_query(source, chosen, params)),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
@@ -87,13 +77,8 @@ def layout(gene: str | None = None, data: str | None = None, **query):
                       className="control-note"),
         ]),
         dcc.Store(id="dis-params", data=params),
-        dcc.Store(id="dis-model"),
-        dcc.Store(id="dis-coexp"),
-        html.Div(className="card", children=[
-            html.H3("Model", className="card-title"),
-            html.P("Edits need a trained model (cached; the same settings load at once).", className="card-help"),
-            job_panel("dis-train", "Train model"),
-        ]),
+        job_card("dis-train", "Train model", "Model",
+                 "Edits need a trained model (cached; the same settings load at once).", store="dis-model"),
         html.Div(className="card", children=[
             html.H3("In-silico edit", className="card-title"),
             html.Div(className="controls", children=[
@@ -120,76 +105,38 @@ def layout(gene: str | None = None, data: str | None = None, **query):
             )], className="control", style={"marginTop": "10px"}),
         ]),
         figure_card("dis-profile", "Predicted profile before and after the edit", height=600),
-        html.Div(className="grid-2", children=[
-            figure_card("dis-promoter", "Promoter binding map", height=560),
-            figure_card("dis-mrna", "mRNA binding map", height=560),
-        ]),
-        html.Div(className="card", children=[
-            html.H3("Co-expression experiment", className="card-title"),
-            *_coexpression_help(source),
-            html.Div(className="controls", children=[
-                html.Label(["Partner gene", dcc.Dropdown(id="q-dec-partner", options=list(genes), value=partner,
-                                                         clearable=False)], className="control"),
-                html.Label(["Random disruptions (paper: 10,000)", dcc.Input(
-                    id="q-dec-n", type="number", min=20, max=100000, step=10, value=_n(n), debounce=True,
-                )], className="control"),
-            ]),
-            job_panel("dis-coexp", "Run experiment"),
-        ]),
-        html.Div(className="grid-2", children=[
-            figure_card("dis-regions", "Effect of each region on co-expression", height=560),
-            figure_card("dis-regulators", "Effect of each regulator on co-expression", height=560),
-        ]),
+        figure_row(("dis-promoter", "Promoter binding map"), ("dis-mrna", "mRNA binding map"), height=560),
+        job_card("dis-coexp", "Run experiment", "Co-expression experiment",
+                 *_coexpression_help(source),
+                 html.Div(className="controls", children=[
+                     html.Label(["Partner gene", dcc.Dropdown(id="q-dec-partner", options=list(genes), value=partner,
+                                                              clearable=False)], className="control"),
+                     html.Label(["Random disruptions (paper: 10,000)", dcc.Input(
+                         id="q-dec-n", type="number", min=20, max=svc.MAX_DISRUPTIONS, step=10,
+                         value=svc.disruptions_value(n), debounce=True,
+                     )], className="control"),
+                 ]), store="dis-coexp"),
+        figure_row(("dis-regions", "Effect of each region on co-expression"),
+                   ("dis-regulators", "Effect of each regulator on co-expression"), height=560),
     ])
 
 
 register_dataset_picker(PAGE)
 register_gene_picker("dis-gene")
-register_cancel_message("dis-train")
-register_cancel_message("dis-coexp")
 register_url_params("q-dec-partner", "q-dec-n")
 
 
-def _blank(message: str) -> tuple:
-    return empty_figure(message), BLANK_CONFIG, ""
-
-
-@callback(
-    Output("dis-model", "data"),
-    Output("dis-train-error", "children"),
-    Input("dis-train-run", "n_clicks"),
-    State("dis-params", "data"),
-    source_state(PAGE),
-    **job_callback_kwargs("dis-train"),
+run_training, load_cached_model = register_cached_job(
+    "dis-train", "dis-model", [("dis-params", "data"), (source_id(PAGE), "data")], svc.training,
+    params=lambda stored, source: {"params": _stored_params(stored, source), "source": source},
 )
-def run_training(set_progress, _n_clicks, stored, source):
-    params = _stored_params(stored, source)
-    outcome = svc.train_job(params, set_progress, source=source)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"params": params, "seconds": round(outcome.seconds, 1)}, ""
 
 
-@callback(
-    Output("dis-model", "data", allow_duplicate=True),
-    Input("dis-params", "data"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
-)
-def load_cached_model(stored, source):
-    params = _stored_params(stored, source)
-    return {"params": params, "cached": True} if svc.is_trained(params, source) else None
-
-
-@callback(
-    Output("dis-train-status", "children", allow_duplicate=True),
-    Input("dis-model", "data"),
-    prevent_initial_call=True,
-)
+@shows_job_result("dis-train", "dis-model")
 def model_status(model):
     if not model:
         return "Idle: no model for these settings yet."
-    return "Loaded the stored model." if model.get("cached") else f"Finished in {model.get('seconds', 0):.1f} s."
+    return job_status(model, "Loaded the stored model.")
 
 
 @callback(
@@ -211,11 +158,11 @@ def show_binding(gene, region, promoter_bins, mrna_bins, source):
         *render_card(binding_map_figure(promoter, gene, "promoter", "position relative to the TSS (bp, 100-bp bins)",
                                         tuple(promoter_bins) if region == "promoter" else None), prov_p,
                      f"Transcription-factor binding (covered fraction of each 100-bp bin, -2,000..+1,000 bp around the "
-                     f"TSS) of {gene}; the red box is the region being disrupted. Data: {prov_p['dataset']}."),
+                     f"TSS) of {gene}; the red box is the region being disrupted."),
         *render_card(binding_map_figure(mrna, gene, "mRNA", "position along the transcript (nt, 100-nt bins)",
                                         tuple(mrna_bins) if region == "mrna" else None), prov_m,
                      f"RNA-binding-protein and miRNA binding along the {gene} transcript (covered fraction of each "
-                     f"100-nt bin); the red box is the region being disrupted. Data: {prov_m['dataset']}."),
+                     f"100-nt bin); the red box is the region being disrupted."),
     )
 
 
@@ -233,12 +180,12 @@ def show_binding(gene, region, promoter_bins, mrna_bins, source):
 )
 def show_edit(model, gene, region, promoter_bins, mrna_bins, fraction, knockout, source):
     if not model or svc.load_fit(model["params"], source) is None:
-        return _blank("Train the model to re-predict this gene after an edit.")
+        return blank_card("Train the model to re-predict this gene after an edit.")
     try:
         frame = svc.edit_profile(model["params"], gene, region, promoter_bins, mrna_bins, fraction or 0.0,
                                  knockout or [], source)
     except services.InputError as exc:
-        return _blank(str(exc))
+        return blank_card(str(exc))
     parts = []
     if region == "promoter":
         parts.append(f"removing {float(fraction or 0):.0%} of promoter binding at "
@@ -253,63 +200,35 @@ def show_edit(model, gene, region, promoter_bins, mrna_bins, fraction, knockout,
                                mrna_bins=mrna_bins, fraction=fraction, knockout=knockout or [], **model["params"])
     methods = (f"DEcode CNN prediction of {gene}'s log2 fold change per tissue before and after {description} "
                "(binding values in the range multiplied by 1 - fraction; knocked-out regulators set to 0 everywhere; "
-               "the promoter mark and exon coverage are kept), re-predicted in one forward pass. "
-               f"Data: {prov['dataset']}. {prov['app']}.")
+               "the promoter mark and exon coverage are kept), re-predicted in one forward pass.")
     return render_card(edit_profile_figure(frame, gene, description), prov, methods)
 
 
-@callback(
-    Output("dis-coexp", "data"),
-    Output("dis-coexp-error", "children"),
-    Input("dis-coexp-run", "n_clicks"),
-    State("dis-model", "data"),
-    State("dis-gene", "value"),
-    State("q-dec-partner", "value"),
-    State("q-dec-n", "value"),
-    source_state(PAGE),
-    **job_callback_kwargs("dis-coexp"),
-)
-def run_coexpression(set_progress, _n_clicks, model, gene, partner, n, source):
+def _coexpression_values(model, gene, partner, n, source) -> dict:
     if not model:
-        return no_update, "Train the model first."
-    outcome = svc.coexpression_job(model["params"], gene, partner, _n(n), set_progress, source=source)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"params": model["params"], "gene": gene, "partner": partner, "n": _n(n),
-            "seconds": round(outcome.seconds, 1)}, ""
+        raise InputError("Train the model first.")
+    return {"params": model["params"], "gene": gene, "partner": partner, "n": svc.disruptions_value(n),
+            "source": source}
 
 
-@callback(
-    Output("dis-coexp", "data", allow_duplicate=True),
-    Input("dis-model", "data"),
-    Input("dis-gene", "value"),
-    Input("q-dec-partner", "value"),
-    Input("q-dec-n", "value"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
+run_coexpression, load_cached_coexpression = register_cached_job(
+    "dis-coexp", "dis-coexp",
+    [("dis-model", "data"), ("dis-gene", "value"), ("q-dec-partner", "value"), ("q-dec-n", "value"),
+     (source_id(PAGE), "data")],
+    svc.coexpression, params=_coexpression_values,
 )
-def load_cached_coexpression(model, gene, partner, n, source):
-    if model and svc.coexpression_result(model["params"], gene, partner, _n(n), source) is not None:
-        return {"params": model["params"], "gene": gene, "partner": partner, "n": _n(n), "cached": True}
-    return None
 
 
-@callback(
-    *figure_outputs("dis-regions"),
-    *figure_outputs("dis-regulators"),
-    Output("dis-coexp-status", "children", allow_duplicate=True),
-    Input("dis-coexp", "data"),
-    source_state(PAGE),
-    prevent_initial_call=True,
-)
+@shows_job_result("dis-coexp", "dis-coexp", cards=("dis-regions", "dis-regulators"), inputs=[source_state(PAGE)])
 def show_coexpression(result, source):
     if not result:
         message = "Run the co-expression experiment to see which sites keep the two genes co-expressed."
-        return *_blank(message), *_blank(message), "Idle."
-    payload = svc.coexpression_result(result["params"], result["gene"], result["partner"], result["n"], source)
+        return *blank_card(message), *blank_card(message), "Idle."
+    payload = svc.coexpression.result(params=result["params"], gene=result["gene"], partner=result["partner"],
+                                      n=result["n"], source=source)
     if payload is None:
         message = "The stored result is gone; run the experiment again."
-        return *_blank(message), *_blank(message), message
+        return *blank_card(message), *blank_card(message), message
     gene, partner, n = result["gene"], result["partner"], result["n"]
     effects = payload["effects"]
     baseline = float(payload["baseline"])
@@ -319,9 +238,8 @@ def show_coexpression(result, source):
                "the transcript removed with probability 0.3; each bound regulator the model uses knocked out with "
                f"probability 0.3); for each, the Spearman correlation between {gene}'s and {partner}'s predicted tissue "
                f"profiles (unedited: {baseline:.2f}) was regressed on the removal indicators by OLS; bars are "
-               "coefficients ±1.96 SE, coloured when the Bonferroni-corrected p < 0.05 (Tasaki et al. Fig. 6c-d). "
-               f"Data: {prov['dataset']}. {prov['app']}.")
-    status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+               "coefficients ±1.96 SE, coloured when the Bonferroni-corrected p < 0.05 (Tasaki et al. Fig. 6c-d).")
+    status = job_status(result)
     return (*render_card(effects_figure(effects, "region", gene, partner), prov, methods),
             *render_card(effects_figure(effects, "regulator", gene, partner),
                          services.provenance(KIND, f"decode-coexpression-regulators-{partner}", gene, source=source,

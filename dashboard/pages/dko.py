@@ -7,16 +7,15 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import services
-from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
-from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
+from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
+from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
-from dashboard.components.shell import page_header
+from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
+from dashboard.components.shell import method_header
 from dashboard.components.url_params import register_url_params
-from dashboard.figures.common import empty_figure
 from dashboard.figures.dko import (
-    cell_fit_figure, embedding_figure, epistasis_figure, heldout_figure, impact_heatmap_figure, impact_violin_figure,
-    presence_figure, top_genes_figure,
+    cell_fit_figure, embedding_figure, epistasis_figure, heldout_figure, impact_heatmap_figure,
+    impact_violin_figure, presence_figure, top_genes_figure,
 )
 from dashboard.services import dko as dko_service
 
@@ -26,18 +25,10 @@ KIND = "dko"
 PAGE = "dko"
 DEFAULT_K = 15
 CARDS = ("dko-heldout", "dko-cellfit", "dko-heatmap", "dko-violin", "dko-topk", "dko-embedding", "dko-double")
-BLANK_CONFIG = PRIVATE_CONFIG
 
 
-def _int(value, default: int, low: int, high: int) -> int:
-    try:
-        return max(low, min(high, int(value)))
-    except (TypeError, ValueError):
-        return default
-
-
-def _steps(value) -> int:
-    return _int(value, dko_service.DEFAULT_STEPS, 50, 20000)
+def _k(value) -> int:
+    return services.clamp_int(value, DEFAULT_K, 3, 60)
 
 
 def _gene_set(value, source: str = services.DEFAULT_DATASET) -> list[str]:
@@ -46,10 +37,6 @@ def _gene_set(value, source: str = services.DEFAULT_DATASET) -> list[str]:
     items = value if isinstance(value, list) else str(value).split(",")
     genes = set(services.genes_of(KIND, source))
     return [g.strip() for g in items if g and g.strip() in genes]
-
-
-def _blank(message: str) -> tuple:
-    return empty_figure(message), BLANK_CONFIG, ""
 
 
 def _grouping(value, source: str) -> str:
@@ -81,7 +68,7 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
            group: str | None = None, embedding: str | None = None, **_):
     source, data_notice = services.pick_source(KIND, data)
     dataset = services.dataset(KIND, source)
-    payload = dko_service.sweep_result(_steps(steps), source)
+    payload = dko_service.sweep.result(steps=dko_service.steps_value(steps), source=source)
     default_gene = dko_service.default_gene_set(payload, 1, source)[0]
     chosen, gene_notice = services.pick_gene(KIND, gene, default_gene, source)
     cells = list(map(str, dataset.expression.columns))
@@ -96,14 +83,12 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
     n_genes, n_cells = dataset.expression.shape
     genes = services.genes_of(KIND, source)
     return html.Div([
-        page_header(
+        method_header(
             "DKO: single-cell virtual knockouts",
             "Learn, in each cell, the map from which genes are present to the expression profile; then knock out "
             "every present gene in every cell in silico and score the impact, without perturbation data "
             "(He, Klein, Levy & Wang, arXiv 2510.03359, 2025).",
-            simulated_note=services.simulated_note(source),
-            notice=(data_notice, gene_notice), shown_gene=chosen,
-        ),
+            source, (data_notice, gene_notice), chosen),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
             gene_picker("dko-gene", "Gene", genes, chosen, gene_notice is not None),
@@ -113,38 +98,31 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
                              clearable=False),
             ]),
             html.Label(["Top genes (k)", dcc.Input(id="q-k", type="number", min=3, max=60, step=1,
-                                                   value=_int(k, DEFAULT_K, 3, 60), debounce=True)],
+                                                   value=_k(k), debounce=True)],
                        className="control"),
-            html.Label(["Training steps", dcc.Input(id="q-steps", type="number", min=50, max=20000, step=50,
-                                                    value=_steps(steps), debounce=True)], className="control"),
+            html.Label(["Training steps", dcc.Input(id="q-steps", type="number", min=dko_service.STEPS_RANGE[0],
+                                                    max=dko_service.STEPS_RANGE[1], step=50,
+                                                    value=dko_service.steps_value(steps), debounce=True)],
+                       className="control"),
             html.Span(f"{n_genes:,} genes · {n_cells:,} cells · {int((dataset.expression > 0).to_numpy().sum()):,} "
                       f"present (gene, cell) pairs · {_megabytes(dense)} dense in memory", className="control-note"),
         ]),
-        dcc.Store(id="dko-result"),
-        dcc.Store(id="dko-double-result"),
-        html.Div(className="card", children=[
-            html.H3("Train and knock out every present gene in every cell", className="card-title"),
-            html.P("Step 1 trains on 80 % of the cells and predicts the other 20 % (held-out error). Step 2 trains "
-                   "on all cells (Adam, learning rate 0.01, minibatches of 20 cells, best parameters by validation "
-                   "Bray-Curtis on a 20 % split, seed 0) and knocks out every present gene in every cell using the "
-                   "model's affine structure (no forward pass per knockout). Results are cached: a repeat is "
-                   "instant.", className="card-help"),
-            job_panel("dko-sweep", "Train and knock out"),
-            html.Div(className="export-bar", children=[
-                html.Button("Download full impact table (CSV)", id="dko-download-table", className="button-secondary",
-                            n_clicks=0, title="gene_id, cell_id (1-based, as DKO's Recorder), k_pred, names and the "
-                                              "impact on the other genes"),
-            ]),
-            html.Div(id="dko-summary", className="card-help"),
-        ]),
-        html.Div(className="grid-2", children=[
-            figure_card("dko-presence", "Dataset: assemblage sizes", height=420),
-            figure_card("dko-heldout", "Held-out prediction error", height=420),
-        ]),
-        html.Div(className="grid-2", children=[
-            figure_card("dko-cellfit", "Predicted against true profile of the chosen cell", height=460),
-            figure_card("dko-topk", "The chosen cell's most impactful genes", height=460),
-        ]),
+        job_card("dko-sweep", "Train and knock out", "Train and knock out every present gene in every cell",
+                 "Step 1 trains on 80 % of the cells and predicts the other 20 % (held-out error). Step 2 trains "
+                 "on all cells (Adam, learning rate 0.01, minibatches of 20 cells, best parameters by validation "
+                 "Bray-Curtis on a 20 % split, seed 0) and knocks out every present gene in every cell using the "
+                 "model's affine structure (no forward pass per knockout). Results are cached: a repeat is "
+                 "instant.",
+                 after=[html.Div(className="export-bar", children=[
+                     html.Button("Download full impact table (CSV)", id="dko-download-table",
+                                 className="button-secondary", n_clicks=0,
+                                 title="gene_id, cell_id (1-based, as DKO's Recorder), k_pred, names and the impact "
+                                       "on the other genes"),
+                 ]), html.Div(id="dko-summary", className="card-help")], store="dko-result"),
+        figure_row(("dko-presence", "Dataset: assemblage sizes"),
+                   ("dko-heldout", "Held-out prediction error"), height=420),
+        figure_row(("dko-cellfit", "Predicted against true profile of the chosen cell"),
+                   ("dko-topk", "The chosen cell's most impactful genes"), height=460),
         html.Div(className="card", children=[
             html.Div(className="controls", children=[
                 html.Div(className="control", children=[
@@ -171,27 +149,20 @@ def layout(gene: str | None = None, cell: str | None = None, k: str | None = Non
                 ]),
             ]),
         ]),
-        html.Div(className="grid-2", children=[
-            figure_card("dko-violin", "The chosen gene's impact by group", height=500),
-            figure_card("dko-embedding", "Cells coloured by the chosen gene's impact", height=500),
-        ]),
-        html.Div(className="card", children=[
-            html.H3("Double knockouts of a gene set", className="card-title"),
-            html.P("Knocks out every pair of the chosen genes together in every cell expressing both, and compares "
-                   "the double impact with the sum of the two single impacts (epistasis). Defaults to the genes with "
-                   "the largest mean impact.", className="card-help"),
-            html.Label("Genes (2-15)", htmlFor="q-set"),
-            dcc.Dropdown(id="q-set", options=list(genes), value=gene_set, multi=True),
-            job_panel("dko-double", "Run double knockouts"),
-        ]),
+        figure_row(("dko-violin", "The chosen gene's impact by group"),
+                   ("dko-embedding", "Cells coloured by the chosen gene's impact"), height=500),
+        job_card("dko-double", "Run double knockouts", "Double knockouts of a gene set",
+                 "Knocks out every pair of the chosen genes together in every cell expressing both, and compares "
+                 "the double impact with the sum of the two single impacts (epistasis). Defaults to the genes with "
+                 "the largest mean impact.",
+                 html.Label("Genes (2-15)", htmlFor="q-set"),
+                 dcc.Dropdown(id="q-set", options=list(genes), value=gene_set, multi=True), store="dko-double-result"),
         figure_card("dko-double", "Epistasis matrix", height=560),
     ])
 
 
 register_gene_picker("dko-gene")
 register_dataset_picker(PAGE)
-register_cancel_message("dko-sweep")
-register_cancel_message("dko-double")
 register_url_params("q-cell", "q-k", "q-steps", "q-cluster", "q-set", "q-group", "q-embedding")
 
 
@@ -206,44 +177,22 @@ def show_presence(_gene, source=services.DEFAULT_DATASET):
     prov = services.provenance(KIND, "dko-assemblage-sizes", None, source=source)
     methods = (f"Number of genes with expression > 0 in each of {len(n_present):,} cells"
                f"{', by cell type' if groups is not None else ''}. DKO's assemblage of a cell is this presence "
-               f"vector divided by its size. Data: {prov['dataset']}. {prov['app']}.")
+               f"vector divided by its size.")
     return render_card(presence_figure(n_present, groups), prov, methods)
 
 
 # --- the sweep job ---------------------------------------------------------------------------
 
-@callback(
-    Output("dko-result", "data"),
-    Output("dko-sweep-error", "children"),
-    Input("dko-sweep-run", "n_clicks"),
-    State("q-steps", "value"),
-    source_state(PAGE),
-    **job_callback_kwargs("dko-sweep"),
+run_sweep, load_cached_sweep = register_cached_job(
+    "dko-sweep", "dko-result", [("q-steps", "value"), (source_id(PAGE), "data")], dko_service.sweep,
+    params=lambda steps, source: {"steps": dko_service.steps_value(steps), "source": source},
 )
-def run_sweep(set_progress, _n, steps, source=services.DEFAULT_DATASET):
-    outcome = dko_service.dko_sweep(_steps(steps), set_progress, source=source)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"steps": _steps(steps), "seconds": round(outcome.seconds, 2)}, ""
-
-
-@callback(
-    Output("dko-result", "data", allow_duplicate=True),
-    Input("q-steps", "value"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
-)
-def load_cached_sweep(steps, source=services.DEFAULT_DATASET):
-    """Show a stored sweep for the current steps at once, if there is one."""
-    if dko_service.sweep_result(_steps(steps), source) is None:
-        return None
-    return {"steps": _steps(steps), "cached": True}
 
 
 def _payload(result, source):
     if not result:
         return None
-    return dko_service.sweep_result(result["steps"], source)
+    return dko_service.sweep.result(steps=result["steps"], source=source)
 
 
 @callback(Output("q-cluster", "options"), Input("dko-result", "data"), source_state(PAGE), Input("q-group", "value"))
@@ -270,7 +219,7 @@ def show_training(result, source=services.DEFAULT_DATASET):
     payload = _payload(result, source)
     if payload is None:
         return ("No model yet: press Train and knock out.", "Idle.",
-                *_blank("Train the model to see the held-out error."))
+                *blank_card("Train the model to see the held-out error."))
     s = payload["summary"]
     steps = result["steps"]
     prov = services.provenance(KIND, "dko-heldout-error", None, source=source, n_steps=steps,
@@ -282,9 +231,8 @@ def show_training(result, source=services.DEFAULT_DATASET):
                f"learning rate 0.01, minibatches of 20, parameters with the lowest validation Bray-Curtis on a 20% "
                f"split, validated every {dko_service.VAL_EVERY} steps, seed {dko_service.SEED}) and predicted the "
                f"profiles of the {len(payload['per_cell'])} held-out cells from their gene assemblages; the histogram "
-               f"shows the Bray-Curtis dissimilarity between predicted and true relative abundances per cell. "
-               f"Data: {prov['dataset']}. {prov['app']}.")
-    status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+               f"shows the Bray-Curtis dissimilarity between predicted and true relative abundances per cell.")
+    status = job_status(result)
     return summary, status, *render_card(heldout_figure(payload["per_cell"]), prov, methods)
 
 
@@ -292,10 +240,10 @@ def show_training(result, source=services.DEFAULT_DATASET):
 def show_cell_fit(result, cell, source=services.DEFAULT_DATASET):
     payload = _payload(result, source)
     if payload is None or not cell:
-        return _blank("Train the model to compare predicted and true profiles.")
+        return blank_card("Train the model to compare predicted and true profiles.")
     expr = services.dataset(KIND, source).expression
     if cell not in expr.columns:
-        return _blank(f"{cell} is not a cell of this dataset.")
+        return blank_card(f"{cell} is not a cell of this dataset.")
     true = expr[cell] / expr[cell].sum()
     heldout = cell in payload["heldout_cells"]
     if heldout:
@@ -305,8 +253,7 @@ def show_cell_fit(result, cell, source=services.DEFAULT_DATASET):
         predicted = dko_service.model_from(payload, source).predict(expr[[cell]])[cell]
     prov = services.provenance(KIND, f"dko-cellfit-{cell}", None, source=source, cell=cell, n_steps=result["steps"])
     methods = (f"Relative abundance of each gene present in {cell}: true (x) against DKO's prediction from the cell's "
-               f"assemblage alone (y); the cell was {'held out from' if heldout else 'part of'} training. "
-               f"Data: {prov['dataset']}. {prov['app']}.")
+               f"assemblage alone (y); the cell was {'held out from' if heldout else 'part of'} training.")
     return render_card(cell_fit_figure(predicted, true, cell, heldout), prov, methods)
 
 
@@ -315,14 +262,14 @@ def show_cell_fit(result, cell, source=services.DEFAULT_DATASET):
 def show_heatmap(result, cluster, source=services.DEFAULT_DATASET, grouping=None):
     payload = _payload(result, source)
     if payload is None:
-        return _blank("Train the model and run the knockouts to see the impact matrix.")
+        return blank_card("Train the model and run the knockouts to see the impact matrix.")
     try:
         grouping = dko_service.check_grouping(grouping, source)
         kmeans = grouping == dko_service.KMEANS
         labels = None if kmeans else dko_service.cell_labels(payload, grouping, source)
         matrix, kind, note = dko_service.heatmap_block(payload, cluster, labels=labels)
     except services.InputError as exc:
-        return _blank(str(exc))
+        return blank_card(str(exc))
     n_cells = len(payload["cell_cluster"])
     n_clusters = len(dko_service.cluster_names(payload))
     by = dko_service.grouping_title(grouping)
@@ -344,8 +291,7 @@ def show_heatmap(result, cluster, source=services.DEFAULT_DATASET, grouping=None
                f"order; the {len(matrix)} genes with the largest mean impact are shown. "
                + ("Cells are cluster means." if kmeans and kind != "cell" else "Columns are group means."
                   if kind != "cell"
-                  else "Columns are single cells; blank = absent.")
-               + f" Data: {prov['dataset']}. {prov['app']}.")
+                  else "Columns are single cells; blank = absent."))
     return render_card(impact_heatmap_figure(matrix, kind, title, group_title=by if kind == "group" else None),
                        prov, methods)
 
@@ -362,14 +308,14 @@ def show_heatmap(result, cluster, source=services.DEFAULT_DATASET, grouping=None
 def show_gene(result, gene, source=services.DEFAULT_DATASET, grouping=None, embedding=None):
     payload = _payload(result, source)
     if payload is None or not gene:
-        blank = _blank("Train the model to see this gene's knockout impact.")
+        blank = blank_card("Train the model to see this gene's knockout impact.")
         return *blank, *blank
     try:
         grouping = dko_service.check_grouping(grouping, source)
         labels = dko_service.cell_labels(payload, grouping, source)
         coords, axes = dko_service.embedding_frame(payload, embedding, source)
     except services.InputError as exc:
-        blank = _blank(str(exc))
+        blank = blank_card(str(exc))
         return *blank, *blank
     by = dko_service.grouping_title(grouping)
     table = payload["table"]
@@ -380,18 +326,17 @@ def show_gene(result, gene, source=services.DEFAULT_DATASET, grouping=None, embe
     prov_e = services.provenance(KIND, "dko-embedding-impact", gene, source=source, n_steps=result["steps"],
                                  embedding=embedding or dko_service.default_embedding(source))
     if part.empty:
-        blank = _blank(f"{gene} is present in no cell.")
+        blank = blank_card(f"{gene} is present in no cell.")
         return *blank, *blank
     named = by if grouping == dko_service.KMEANS else f"the annotation {by!r}"
     methods_v = (f"Predicted impact (Bray-Curtis) of knocking out {gene} in each of the {len(part):,} cells where it is "
                  f"present, grouped by {named} "
-                 f"(violins with box and mean). Data: {prov_v['dataset']}. {prov_v['app']}.")
+                 f"(violins with box and mean).")
     placed = ("Cells placed by the first two principal components of their Hellinger-transformed profiles "
               "(square roots of relative abundance)" if axes[0].startswith("PC1 of Hellinger") else
               f"Cells placed by the file's own embedding ({axes[0][:-2]})")
     methods_e = (f"{placed} and coloured by the predicted impact of knocking out {gene}; "
-                 f"grey cells do not express it; pointing at a cell shows its {by}. Data: {prov_e['dataset']}. "
-                 f"{prov_e['app']}.")
+                 f"grey cells do not express it; pointing at a cell shows its {by}.")
     impact = part.set_index("cell")["impact"]
     hover = dko_service.cell_hover(labels, grouping, source)
     return (*render_card(impact_violin_figure(values, gene, group_title=by), prov_v, methods_v),
@@ -403,67 +348,37 @@ def show_gene(result, gene, source=services.DEFAULT_DATASET, grouping=None, embe
 def show_top_genes(result, cell, k, source=services.DEFAULT_DATASET):
     payload = _payload(result, source)
     if payload is None or not cell:
-        return _blank("Train the model to rank this cell's knockouts.")
+        return blank_card("Train the model to rank this cell's knockouts.")
     table = payload["table"]
     part = table[table["cell"] == cell]
     if part.empty:
-        return _blank(f"No knockouts for {cell}.")
-    k = _int(k, DEFAULT_K, 3, 60)
+        return blank_card(f"No knockouts for {cell}.")
+    k = _k(k)
     prov = services.provenance(KIND, f"dko-top-genes-{cell}", None, source=source, cell=cell, k=k,
                                n_steps=result["steps"])
     methods = (f"The {k} genes whose in-silico knockout changes the predicted profile of {cell} most (Bray-Curtis "
                f"between the predicted profiles after and before the knockout; the hover also gives the impact on the "
-               f"other genes only, with the knocked-out gene removed from both profiles). Data: {prov['dataset']}. "
-               f"{prov['app']}.")
+               f"other genes only, with the knocked-out gene removed from both profiles).")
     return render_card(top_genes_figure(part, cell, k), prov, methods)
 
 
 # --- double knockouts -------------------------------------------------------------------------
 
-@callback(
-    Output("dko-double-result", "data"),
-    Output("dko-double-error", "children"),
-    Input("dko-double-run", "n_clicks"),
-    State("q-steps", "value"),
-    State("q-set", "value"),
-    source_state(PAGE),
-    **job_callback_kwargs("dko-double"),
+run_double, load_cached_double = register_cached_job(
+    "dko-double", "dko-double-result", [("q-steps", "value"), ("q-set", "value"), (source_id(PAGE), "data")],
+    dko_service.double,
+    params=lambda steps, genes, source: {"steps": dko_service.steps_value(steps), "genes": _gene_set(genes, source),
+                                         "source": source},
 )
-def run_double(set_progress, _n, steps, genes, source=services.DEFAULT_DATASET):
-    chosen = _gene_set(genes, source)
-    outcome = dko_service.dko_double(_steps(steps), chosen, set_progress, source=source)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"steps": _steps(steps), "genes": chosen, "seconds": round(outcome.seconds, 2)}, ""
 
 
-@callback(
-    Output("dko-double-result", "data", allow_duplicate=True),
-    Input("q-steps", "value"),
-    Input("q-set", "value"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
-)
-def load_cached_double(steps, genes, source=services.DEFAULT_DATASET):
-    chosen = _gene_set(genes, source)
-    if dko_service.double_result(_steps(steps), chosen, source) is None:
-        return None
-    return {"steps": _steps(steps), "genes": chosen, "cached": True}
-
-
-@callback(
-    *figure_outputs("dko-double"),
-    Output("dko-double-status", "children", allow_duplicate=True),
-    Input("dko-double-result", "data"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
-)
+@shows_job_result("dko-double", "dko-double-result", cards=("dko-double",), inputs=[source_state(PAGE)], initial=True)
 def show_double(result, source=services.DEFAULT_DATASET):
     if not result:
-        return *_blank("Pick 2-15 genes and run the double knockouts."), "Idle."
-    table = dko_service.double_result(result["steps"], result["genes"], source)
+        return *blank_card("Pick 2-15 genes and run the double knockouts."), "Idle."
+    table = dko_service.double.result(steps=result["steps"], genes=result["genes"], source=source)
     if table is None:
-        return *_blank("The stored result is gone; run the double knockouts again."), "Idle."
+        return *blank_card("The stored result is gone; run the double knockouts again."), "Idle."
     genes = [g for g in services.genes_of(KIND, source) if g in set(result["genes"])]
     mean, count = dko_service.epistasis_matrix(table, genes)
     prov = services.provenance(KIND, "dko-epistasis", None, source=source, genes=genes, n_steps=result["steps"])
@@ -471,8 +386,8 @@ def show_double(result, source=services.DEFAULT_DATASET):
                f"expressing both ({len(table):,} double knockouts) and DKO predicted the profile. Epistasis = impact of "
                f"the double knockout - the sum of the two single impacts (Bray-Curtis against the predicted unperturbed "
                f"profile), averaged over cells: negative = redundant, positive = synergistic. Bray-Curtis is bounded, "
-               f"so small negative values are expected for independent genes. Data: {prov['dataset']}. {prov['app']}.")
-    status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+               f"so small negative values are expected for independent genes.")
+    status = job_status(result)
     return *render_card(epistasis_figure(mean, count), prov, methods), status
 
 
@@ -489,9 +404,9 @@ def download_table(n_clicks, steps, source=services.DEFAULT_DATASET, grouping=No
     if not n_clicks:
         return no_update, no_update
     try:
-        table = dko_service.full_impact_table(_steps(steps), source, _grouping(grouping, source))
+        table = dko_service.full_impact_table(dko_service.steps_value(steps), source, _grouping(grouping, source))
     except services.InputError as exc:
         return no_update, str(exc)
     if table is None:
         return no_update, "Run Train and knock out first; the impact table comes from that job."
-    return dcc.send_data_frame(table.to_csv, f"dko_impacts_steps{_steps(steps)}.csv", index=False), ""
+    return dcc.send_data_frame(table.to_csv, f"dko_impacts_steps{dko_service.steps_value(steps)}.csv", index=False), ""

@@ -5,21 +5,19 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from core.errors import InputError
 from dashboard import services
+from dashboard.services import InputError
 from dashboard.services import enrichment as enrichment_service
 from dashboard.services import essentiality as screen_service
-from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
-from dashboard.components.gene_picker import gene_picker, register_gene_picker
+from dashboard.components.dataset_picker import register_dataset_picker, source_id, source_state
+from dashboard.components.gene_picker import register_gene_picker
 from dashboard.components.essentiality_controls import (
-    KIND, family_nav, models_choice, models_control, models_id, pick_target,
+    KIND, family_header, models_choice, models_control, models_id, pick_target, register_analysis_job, target_controls,
 )
-from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
-from dashboard.components.job_panel import job_panel, register_cached_job
-from dashboard.components.shell import page_header
+from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
+from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
 from dashboard.components.tables import data_table
 from dashboard.components.url_params import register_url_params
-from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import (
     cv_figure, effect_by_lineage_figure, effect_scatter_figure, enrichment_figure, heldout_figure,
     lineage_scatter_figure, lineage_weights_figure, modifier_counts_figure, predicted_actual_figure,
@@ -28,7 +26,6 @@ from dashboard.figures.essentiality import (
 
 dash.register_page(__name__, path="/essentiality", name="Modifier genes", title="Modifier genes · PerturbScope", order=1)
 
-DEFAULT_PERMS = 200
 TABLE_COLUMNS = ["gene", "pearson_r", "pearson_q", "spearman_rho", "spearman_q", "perm_fwer_p"]
 MODIFIER_COLUMNS = ["gene", "tests", "pearson_r", "pearson_q", "spearman_rho", "spearman_q", "chi2_stat", "chi2_q"]
 ANALYSIS_CARDS = ("ess-venn", "ess-mod-effect", "ess-mod-expr", "ess-predicted", "ess-rmse", "ess-weights",
@@ -38,13 +35,6 @@ ANALYSIS_CARDS = ("ess-venn", "ess-mod-effect", "ess-mod-expr", "ess-predicted",
 def _p(p: float) -> str:
     """A p-value for methods texts (below double precision: "< 1e-300")."""
     return "< 1e-300" if p == 0 else f"{p:.2e}"
-
-
-def _perms(value) -> int:
-    try:
-        return max(0, min(100_000, int(value)))
-    except (TypeError, ValueError):
-        return DEFAULT_PERMS
 
 
 def _source(result: dict) -> str:
@@ -58,32 +48,23 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
     data = services.dataset(KIND, source)
     gene_sets = enrichment_service.libraries(source)
     return html.Div([
-        page_header(
-            "Modifier genes",
-            "Which genes' expression predicts a target gene's CRISPR essentiality across cancer cell lines "
-            "(Rosenski, Shifman & Kaplan, BMC Med Genomics 2023).",
-            simulated_note=services.simulated_note(source), notice=(data_notice, notice), shown_gene=target,
-        ),
-        family_nav("/essentiality", target, source, models),
+        *family_header("Modifier genes", "Which genes' expression predicts a target gene's CRISPR essentiality "
+                       "across cancer cell lines (Rosenski, Shifman & Kaplan, BMC Med Genomics 2023).",
+                       "/essentiality", source, target, (data_notice, notice), models),
         html.Div(className="controls", children=[
-            dataset_picker("ess", KIND, source),
-            gene_picker("ess-target", "Target gene", services.genes_of(KIND, source), target, notice is not None),
+            *target_controls("ess", "ess-target", source, target, notice is not None),
             models_control("ess", models),
             html.Span(f"{data.expression.shape[0]:,} cell lines · {data.expression.shape[1]:,} expressed genes · "
                       f"{data.effect.shape[1]:,} target genes", className="control-note"),
         ]),
-        dcc.Store(id="ess-analysis-result"),
-        html.Div(className="card", children=[
-            html.H3("Modifier genes and model zoo", className="card-title"),
-            html.P("Splits cell lines 75/25, selects modifier genes on the training lines only (Pearson, Spearman "
-                   "and chi-squared tests, BH-FDR < 0.05, top 20 per test), fits every model on a 90/10 "
-                   "training/validation split, keeps the one with the lowest validation RMSE and reports it on "
-                   "the held-out test lines; then per-lineage weights, a depth-4 tree and held-out-lineage errors.",
-                   className="card-help"),
-            job_panel("ess-analysis", "Run analysis"),
-            html.Div(id="ess-summary", className="kpi-row"),
-            html.P(id="ess-published", className="card-help published-result"),
-        ]),
+        job_card("ess-analysis", "Run analysis", "Modifier genes and model zoo",
+                 "Splits cell lines 75/25, selects modifier genes on the training lines only (Pearson, Spearman "
+                 "and chi-squared tests, BH-FDR < 0.05, top 20 per test), fits every model on a 90/10 "
+                 "training/validation split, keeps the one with the lowest validation RMSE and reports it on "
+                 "the held-out test lines; then per-lineage weights, a depth-4 tree and held-out-lineage errors.",
+                 after=[html.Div(id="ess-summary", className="kpi-row"),
+                        html.P(id="ess-published", className="card-help published-result")],
+                 store="ess-analysis-result"),
         html.Div(className="grid-2", children=[
             figure_card("ess-venn", "Modifier genes by test", height=520),
             html.Div(className="card", children=[
@@ -113,51 +94,36 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
                 placeholder="the strongest modifier",
             )], className="control"),
         ]),
-        html.Div(className="grid-2", children=[
-            figure_card("ess-mod-effect", "Target effect against modifier expression", height=480),
-            figure_card("ess-mod-expr", "Modifier expression against target expression", height=480),
-        ]),
-        html.Div(className="grid-2", children=[
-            figure_card("ess-predicted", "Predicted against actual (chosen model)", height=480),
-            figure_card("ess-rmse", "Validation RMSE of every model", height=480),
-        ]),
+        figure_row(("ess-mod-effect", "Target effect against modifier expression"),
+                   ("ess-mod-expr", "Modifier expression against target expression"), height=480),
+        figure_row(("ess-predicted", "Predicted against actual (chosen model)"),
+                   ("ess-rmse", "Validation RMSE of every model"), height=480),
         figure_card("ess-counts", "One modifier or many: predicted against actual on the test lines", height=420,
                     help_text="Linear regressions on the target's strongest modifier, its 5 strongest and all of "
                               "them (ranked by |Pearson r| on the training lines), fitted on the training lines of "
                               "the analysis shown and tested once on its held-out lines, beside the chosen model "
                               "(Rosenski et al. 2023, Fig. 3C-E). The first panel is the atlas's 'single best "
                               "modifier'."),
-        html.Div(className="card", children=[
-            html.H3("5-fold cross-validation", className="card-title"),
-            html.P("The whole protocol five times, each fold's cell lines held out once: modifiers selected and "
-                   "models chosen within each fold's training lines (the Models choice above; about five times "
-                   "as long as Run analysis). Shows the pooled out-of-fold predictions and each fold's test r.",
-                   className="card-help"),
-            job_panel("ess-cv", "Run 5-fold CV"),
-        ]),
-        dcc.Store(id="ess-cv-result"),
+        job_card("ess-cv", "Run 5-fold CV", "5-fold cross-validation",
+                 "The whole protocol five times, each fold's cell lines held out once: modifiers selected and "
+                 "models chosen within each fold's training lines (the Models choice above; about five times "
+                 "as long as Run analysis). Shows the pooled out-of-fold predictions and each fold's test r.",
+                 store="ess-cv-result"),
         figure_card("ess-cv", "Cross-validated predictions", height=460),
-        html.Div(className="grid-2", children=[
-            figure_card("ess-weights", "Per-lineage modifier weights", height=560),
-            figure_card("ess-heldout", "Held-out-lineage error", height=560),
-        ]),
-        dcc.Store(id="ess-result"),
+        figure_row(("ess-weights", "Per-lineage modifier weights"),
+                   ("ess-heldout", "Held-out-lineage error"), height=560),
         figure_card("ess-lineage", "Gene effect by lineage", height=420),
-        html.Div(className="card", children=[
-            html.H3("Genome-wide correlation screen", className="card-title"),
-            html.Label(["Permutations (family-wise error) ", dcc.Input(
-                id="q-perms", type="number", min=0, max=100000, step=50, value=_perms(perms), debounce=True,
-            )], className="control"),
-            html.P("Correlates the target's gene effect with every gene's expression (Pearson and Spearman, "
-                   "Benjamini-Hochberg FDR per test) and, with permutations, controls the family-wise error "
-                   "with a max-|r| permutation null. Results are cached: a repeated request is instant.",
-                   className="card-help"),
-            job_panel("ess-screen", "Run screen"),
-        ]),
-        html.Div(className="grid-2", children=[
-            figure_card("ess-top", "Top correlated genes", height=560),
-            figure_card("ess-scatter", "Effect against the top gene's expression", height=560),
-        ]),
+        job_card("ess-screen", "Run screen", "Genome-wide correlation screen",
+                 html.Label(["Permutations (family-wise error) ", dcc.Input(
+                     id="q-perms", type="number", min=0, max=screen_service.MAX_PERMUTATIONS, step=50, debounce=True,
+                     value=screen_service.permutations_value(perms),
+                 )], className="control"),
+                 "Correlates the target's gene effect with every gene's expression (Pearson and Spearman, "
+                 "Benjamini-Hochberg FDR per test) and, with permutations, controls the family-wise error "
+                 "with a max-|r| permutation null. Results are cached: a repeated request is instant.",
+                 store="ess-result"),
+        figure_row(("ess-top", "Top correlated genes"),
+                   ("ess-scatter", "Effect against the top gene's expression"), height=560),
         html.Div(className="card", children=[
             html.H3("Screen results (top 200 genes)", className="card-title"),
             data_table("ess-table", TABLE_COLUMNS, text=("gene",)),
@@ -191,38 +157,26 @@ def show_lineages(target, source=services.DEFAULT_DATASET):
     fig = effect_by_lineage_figure(data.effect[target], lineage, target)
     prov = services.provenance(KIND, "effect-by-lineage", target, source=source)
     methods = (f"CRISPR gene effect of {target} across {data.effect[target].notna().sum():,} cell lines grouped by "
-               f"{_grouping_text(lineage)} (boxes: median and interquartile range; whiskers 1.5 IQR). "
-               f"Data: {prov['dataset']}. Figure from {prov['app']}.")
+               f"{_grouping_text(lineage)} (boxes: median and interquartile range; whiskers 1.5 IQR).")
     return render_card(fig, prov, methods)
 
 
 register_cached_job(
     "ess-screen", "ess-result", [("ess-target", "value"), ("q-perms", "value"), (source_id("ess"), "data")],
-    params=lambda target, perms, source: {"target": target, "perms": _perms(perms), "source": source},
-    run=lambda p, set_progress: screen_service.essentiality_screen(p["target"], p["perms"], set_progress,
-                                                                   source=p["source"]),
-    stored=lambda p: screen_service.essentiality_screen_result(p["target"], p["perms"],
-                                                               source=p["source"]) is not None,
+    screen_service.screen,
+    params=lambda target, perms, source: {
+        "target": target, "n_permutations": screen_service.permutations_value(perms), "source": source},
 )
 
 
-@callback(
-    *figure_outputs("ess-top"),
-    *figure_outputs("ess-scatter"),
-    Output("ess-table", "data"),
-    Output("ess-screen-status", "children", allow_duplicate=True),
-    Input("ess-result", "data"),
-    prevent_initial_call=True,
-)
+@shows_job_result("ess-screen", "ess-result", cards=("ess-top", "ess-scatter"), outputs=[Output("ess-table", "data")])
 def show_screen(result):
-    empty = empty_figure("Run the screen to see the genes that track this target.")
+    blank = blank_card("Run the screen to see the genes that track this target.")
     if not result:
-        blank = (empty, PRIVATE_CONFIG, "")
         return *blank, *blank, [], "Idle."
-    target, perms, source = result["target"], result["perms"], _source(result)
-    table = screen_service.essentiality_screen_result(target, perms, source=source)
+    target, perms, source = result["target"], result["n_permutations"], _source(result)
+    table = screen_service.screen.result(target=target, n_permutations=perms, source=source)
     if table is None:
-        blank = (empty, PRIVATE_CONFIG, "")
         return *blank, *blank, [], "The stored result is gone; run the screen again."
     data = services.dataset(KIND, source)
     params = {"n_permutations": perms}
@@ -238,10 +192,9 @@ def show_screen(result):
     methods = (f"For {target}, the CRISPR gene effect was correlated with the expression of each of {len(table):,} "
                f"genes across cell lines (Pearson and Spearman; Benjamini-Hochberg FDR per test; {n_sig:,} genes at "
                f"q < 0.05)" + (f"; family-wise error from {perms:,} permutations of the effect (max-|r| null)"
-                               if perms else "") + f". Data: {top_prov['dataset']}. {top_prov['app']}.")
+                               if perms else "") + ".")
     rows = table.head(200)[TABLE_COLUMNS].to_dict("records")
-    status = ("Loaded the stored result." if result.get("cached")
-              else f"Finished in {result.get('seconds', 0):.1f} s.")
+    status = job_status(result)
     return (
         *render_card(top_fig, top_prov, methods),
         *render_card(scatter_fig, scatter_prov, methods),
@@ -251,19 +204,11 @@ def show_screen(result):
 
 # --- per-target analysis ------------------------------------------------------------------
 
-register_cached_job(
-    "ess-analysis", "ess-analysis-result",
-    [("ess-target", "value"), (models_id("ess"), "value"), (source_id("ess"), "data")],
-    params=lambda target, models, source: {"target": target, "models": models_choice(models), "source": source},
-    run=lambda p, set_progress: screen_service.run_analysis(p["target"], p["models"], set_progress,
-                                                            source=p["source"]),
-    stored=lambda p: screen_service.analysis_result(p["target"], p["models"], source=p["source"]) is not None,
-    fallback=lambda p: {**p, "models": screen_service.ATLAS_SET, "requested": p["models"]},
-)
+register_analysis_job("ess-analysis", "ess-analysis-result", "ess-target", "ess", "ess")
 
 
 def _empty_analysis(message: str) -> list:
-    blank = [empty_figure(message), PRIVATE_CONFIG, ""]
+    blank = blank_card(message)
     return blank * len(ANALYSIS_CARDS)
 
 
@@ -292,22 +237,16 @@ def _summary(report, result: dict) -> list:
         html.P(["Shown: ", _shown_text(result, result["models"])], className="card-help kpi-note")]
 
 
-@callback(
-    *[output for name in ANALYSIS_CARDS for output in figure_outputs(name)],
-    Output("ess-modifier-table", "data"),
-    Output("q-modifier", "options"),
-    Output("ess-summary", "children"),
-    Output("ess-analysis-status", "children", allow_duplicate=True),
-    Input("ess-analysis-result", "data"),
-    State("q-modifier", "value"),
-    prevent_initial_call=True,
-)
+@shows_job_result("ess-analysis", "ess-analysis-result", cards=ANALYSIS_CARDS,
+                  outputs=[Output("ess-modifier-table", "data"), Output("q-modifier", "options"),
+                           Output("ess-summary", "children")],
+                  inputs=[State("q-modifier", "value")])
 def show_analysis(result, modifier):
     if not result:
         return *_empty_analysis("Run the analysis to fit the model zoo for this target."), [], [], [], "Idle."
     target, models, source = result["target"], result["models"], _source(result)
     try:
-        analysis = screen_service.analysis_result(target, models, source=source)
+        analysis = screen_service.analysis.result(target=target, models=models, source=source)
     except InputError as exc:
         return *_empty_analysis(str(exc)), [], [], [], "Idle."
     if analysis is None:
@@ -323,7 +262,7 @@ def show_analysis(result, modifier):
     select_text = (f"Modifier genes of {target} were selected on {n_train:,} training cell lines by Pearson and "
                    f"Spearman correlation and a chi-squared test (effect in 6 equal-frequency bins x expression "
                    f"below/above its median), Benjamini-Hochberg FDR < 0.05 per test, top 20 per test "
-                   f"(Rosenski et al. 2023). Data: {data_label}.")
+                   f"(Rosenski et al. 2023).")
     cards = [render_card(venn_figure(selection.sets, target), prov("modifier-venn"), select_text)]
     lineage = screen_service.lineages(data)
     if shown is not None:
@@ -340,29 +279,28 @@ def show_analysis(result, modifier):
                                        x_title=f"{shown} expression, log2(TPM + 1)",
                                        y_title=f"{target} expression, log2(TPM + 1)"),
                 prov(f"expression-{shown}-vs-{target}"),
-                f"Expression of the two genes across cell lines. Data: {data_label}."))
+                "Expression of the two genes across cell lines."))
         else:
             reason = f"{target}'s own expression is not in this dataset's expression table, so it cannot be drawn."
-            cards.append([empty_figure(reason), PRIVATE_CONFIG, reason])
+            cards.append(blank_card(reason, reason))
     else:
-        cards += [[empty_figure(f"No modifier passed the FDR threshold for {target}."), PRIVATE_CONFIG, ""]] * 2
+        cards += [blank_card(f"No modifier passed the FDR threshold for {target}.")] * 2
     n_test = int((report.predictions["split"] == "test").sum())
     if report.modifiers:
         zoo_text = (f"Models ({', '.join(report.validation_rmse)}) were trained on the modifier genes' expression "
                     f"of 90% of the training cell lines and compared by RMSE on the other 10%; {report.chosen_model} "
                     f"was refitted on all training lines and evaluated on {n_test} held-out lines (Pearson r = "
                     f"{report.test_pearson:.3f}, p = {report.test_pearson_p:.2e}; RMSE {report.test_rmse:.3f} vs "
-                    f"{report.baseline_test_rmse:.3f} for the training mean). Data: {data_label}.")
+                    f"{report.baseline_test_rmse:.3f} for the training mean).")
     else:
         zoo_text = (f"No modifier gene passed the FDR threshold on the training lines, so {target}'s effect on the "
-                    f"{n_test} held-out lines is predicted by the training mean (RMSE {report.test_rmse:.3f}). "
-                    f"Data: {data_label}.")
+                    f"{n_test} held-out lines is predicted by the training mean (RMSE {report.test_rmse:.3f}).")
     cards.append(render_card(
         predicted_actual_figure(report.predictions, target, report.chosen_model, report.test_pearson,
                                 report.test_pearson_p), prov("predicted-vs-actual"), zoo_text))
     if not report.modifiers:
         reason = f"No modifier gene passed BH-FDR < 0.05 for {target}: predictions are the training mean."
-        cards += [[empty_figure(reason), PRIVATE_CONFIG, reason]] * 2
+        cards += [blank_card(reason, reason)] * 2
     else:
         cards.append(render_card(
             validation_rmse_figure(report.validation_rmse, report.chosen_model, report.baseline_test_rmse),
@@ -370,17 +308,12 @@ def show_analysis(result, modifier):
         cards.append(_weights_card(analysis.weights, target, lineage, prov("lineage-weights"), data_label))
     if analysis.heldout is None:
         reason = "Held-out-lineage errors come with the paper's full analysis:<br>press Run analysis (about a minute)."
-        cards.append([empty_figure(reason), PRIVATE_CONFIG, reason.replace("<br>", " ")])
+        cards.append(blank_card(reason, reason.replace("<br>", " ")))
     else:
         cards.append(_heldout_card(analysis.heldout, target, prov("heldout-lineages"), data_label))
     table = _modifier_rows(selection)
     options = list(report.modifiers)
-    if models == screen_service.ATLAS_SET:
-        status = "Showing the instant atlas view."
-    elif result.get("cached"):
-        status = "Loaded the stored result."
-    else:
-        status = f"Finished in {result.get('seconds', 0):.1f} s."
+    status = "Showing the instant atlas view." if models == screen_service.ATLAS_SET else job_status(result)
     return (*[value for card in cards for value in card], table, options, _summary(report, result), status)
 
 
@@ -389,7 +322,7 @@ def _heldout_card(heldout, target: str, provenance: dict, data_label: str) -> li
         heldout_figure(heldout, target), provenance,
         f"For each lineage with at least 40 cell lines, modifiers were selected and a model trained without that "
         f"lineage; violins show absolute errors on it, beside the errors of a random 75/25 split (Global)."
-        f"{_heldout_note(heldout)} Data: {data_label}.")
+        f"{_heldout_note(heldout)}")
 
 
 def _weights_card(weights, target: str, lineage, provenance: dict, data_label: str) -> list:
@@ -397,12 +330,12 @@ def _weights_card(weights, target: str, lineage, provenance: dict, data_label: s
     if weights.empty:
         reason = (f"No lineage group has at least 15 cell lines with a gene effect for {target}, "
                   "so no per-lineage weights can be fitted.")
-        return [empty_figure(reason), PRIVATE_CONFIG, reason]
+        return blank_card(reason, reason)
     return render_card(
         lineage_weights_figure(weights, target), provenance,
         f"For each group of at least 15 cell lines, grouped by {_grouping_text(lineage)}, a linear regression of "
         f"{target}'s effect on the standardised expression of its modifier genes; colours are the coefficients "
-        f"(red positive, blue negative). Data: {data_label}.")
+        f"(red positive, blue negative).")
 
 
 def _heldout_note(heldout) -> str:
@@ -434,7 +367,7 @@ def venn_region_clicked(click, result):
     """List the genes of the clicked Venn region with their statistics."""
     if not click or not result or not click.get("points"):
         return no_update, no_update
-    analysis = screen_service.analysis_result(result["target"], result["models"], source=_source(result))
+    analysis = screen_service.analysis.result(target=result["target"], models=result["models"], source=_source(result))
     if analysis is None:
         return no_update, no_update
     key = tuple(str(click["points"][0].get("customdata", "")).split("&"))
@@ -450,15 +383,15 @@ def venn_region_clicked(click, result):
 def show_enrichment(result, choice=None):
     """Fig. 1B for the shown analysis: the top gene sets of the target's modifier genes."""
     if not result:
-        return empty_figure("Run the analysis to test its modifier genes for pathway enrichment."), PRIVATE_CONFIG, ""
+        return blank_card("Run the analysis to test its modifier genes for pathway enrichment.")
     target, models, source = result["target"], result["models"], _source(result)
     try:
-        analysis = screen_service.analysis_result(target, models, source=source)
+        analysis = screen_service.analysis.result(target=target, models=models, source=source)
         if analysis is None:
             raise InputError("The stored result is gone; run the analysis again.")
         table, library = enrichment_service.modifier_enrichment(analysis.report.modifiers, source, choice)
     except InputError as exc:
-        return empty_figure(str(exc)), PRIVATE_CONFIG, str(exc)
+        return blank_card(str(exc), str(exc))
     prov = services.provenance(KIND, "modifier-enrichment", target, source=source, models=models,
                                gene_sets=choice or "default")
     n_sig = int((table["q"] < 0.05).sum())
@@ -466,8 +399,7 @@ def show_enrichment(result, choice=None):
     methods = (f"The {table.attrs['n_modifiers']} modifier genes of {target} tested against {len(table):,} gene sets "
                f"({library}) with the {table.attrs['n_background']:,} expression genes as background: one-sided "
                f"hypergeometric test, Benjamini-Hochberg FDR over the sets; {n_sig} set(s) with q < 0.05; top: "
-               f"{top['term']} ({top['overlap']} of {top['set_size']} genes, p = {top['p']:.2e}, q = {top['q']:.2e})."
-               f" Data: {prov['dataset']}. {prov['app']}.")
+               f"{top['term']} ({top['overlap']} of {top['set_size']} genes, p = {top['p']:.2e}, q = {top['q']:.2e}).")
     return render_card(enrichment_figure(table, target), prov, methods)
 
 
@@ -477,14 +409,14 @@ def show_enrichment(result, choice=None):
 def show_counts(result):
     """Fig. 3C-E for the shown analysis: linear models on the top 1, 5 and all modifiers beside the chosen model."""
     if not result:
-        return empty_figure("Run the analysis to compare one modifier with many."), PRIVATE_CONFIG, ""
+        return blank_card("Run the analysis to compare one modifier with many.")
     target, models, source = result["target"], result["models"], _source(result)
     try:
         shown = screen_service.modifier_counts(target, models, source=source)
         if shown is None:
             raise InputError("The stored result is gone; run the analysis again.")
     except InputError as exc:
-        return empty_figure(str(exc)), PRIVATE_CONFIG, str(exc)
+        return blank_card(str(exc), str(exc))
     counts, analysis = shown
     report = analysis.report
     if not report.modifiers:
@@ -492,7 +424,7 @@ def show_counts(result):
                   f"{report.single_best_pearson:.2f} (p = {_p(report.single_best_pearson_p)})."
                   if report.single_best_modifier and report.single_best_pearson == report.single_best_pearson else "")
         reason = f"No modifier gene passed BH-FDR < 0.05 for {target}, so there are no modifiers to compare.{single}"
-        return empty_figure(reason), PRIVATE_CONFIG, reason
+        return blank_card(reason, reason)
     chosen = report.predictions[report.predictions["split"] == "test"]
     fig = modifier_counts_figure(counts.summary, counts.predictions, chosen, target, report.chosen_model,
                                  report.test_pearson, report.test_pearson_p)
@@ -504,39 +436,34 @@ def show_counts(result):
     methods = (f"Ordinary least squares of {target}'s gene effect on the expression of its top 1, top 5 and all "
                f"modifier genes (ranked by |Pearson r| on the {int(counts.summary['n_train'].iloc[0]):,} training "
                f"lines), each tested once on the held-out lines: {parts}; the chosen model ({report.chosen_model}) "
-               f"has test r = {report.test_pearson:.3f} (p = {_p(report.test_pearson_p)}). Intervals: Fisher z. "
-               f"Data: {prov['dataset']}. {prov['app']}.")
+               f"has test r = {report.test_pearson:.3f} (p = {_p(report.test_pearson_p)}). Intervals: Fisher z.")
     return render_card(fig, prov, methods)
 
 
 register_cached_job(
     "ess-cv", "ess-cv-result",
     [("ess-target", "value"), (models_id("ess"), "value"), (source_id("ess"), "data")],
+    screen_service.cv,
     params=lambda target, models, source: {"target": target, "models": models_choice(models), "source": source},
-    run=lambda p, set_progress: screen_service.run_cv(p["target"], p["models"], set_progress, source=p["source"]),
-    stored=lambda p: screen_service.cv_result(p["target"], p["models"], source=p["source"]) is not None,
 )
 
 
-@callback(*figure_outputs("ess-cv"), Output("ess-cv-status", "children", allow_duplicate=True),
-          Input("ess-cv-result", "data"), prevent_initial_call=True)
+@shows_job_result("ess-cv", "ess-cv-result", cards=("ess-cv",))
 def show_cv(result):
     """Pooled out-of-fold predictions and the per-fold r of the stored 5-fold cross-validation."""
     if not result:
         message = "Press Run 5-fold CV to test every cell line once, out of fold."
-        return empty_figure(message), PRIVATE_CONFIG, "", "Idle."
+        return *blank_card(message), "Idle."
     target, models, source = result["target"], result["models"], _source(result)
     try:
-        stored = screen_service.cv_result(target, models, source=source)
+        stored = screen_service.cv.result(target=target, models=models, source=source)
         if stored is None:
             raise InputError("The stored cross-validation is gone; run it again.")
     except InputError as exc:
-        return empty_figure(str(exc)), PRIVATE_CONFIG, str(exc), "Idle."
-    from core.essentiality.counts import pearson_ci
-
+        return *blank_card(str(exc), str(exc)), "Idle."
     report, folds = stored
     n = int((report.predictions["split"] == "test").sum())
-    ci = pearson_ci(report.test_pearson, n)
+    ci = screen_service.pooled_interval(report)
     fig = cv_figure(report.predictions, folds, target, report.test_pearson, report.test_pearson_p, ci)
     prov = services.provenance(KIND, "cross-validation", target, source=source, models=models,
                                cv=screen_service.CV_FOLDS)
@@ -546,7 +473,6 @@ def show_cv(result):
                f"modifier genes were selected on the training lines, models ({screen_service.MODEL_SETS.get(models, models)}) "
                f"compared on a 10% validation split and the chosen one tested on the fold's held-out lines. Pooled "
                f"out-of-fold test r = {report.test_pearson:.3f} (95% CI {ci[0]:.2f} to {ci[1]:.2f}, Fisher z; p = "
-               f"{_p(report.test_pearson_p)}); per-fold r: {per_fold}; chosen models by fold: {chosen}. "
-               f"Data: {prov['dataset']}. {prov['app']}.")
-    status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+               f"{_p(report.test_pearson_p)}); per-fold r: {per_fold}; chosen models by fold: {chosen}.")
+    status = job_status(result)
     return (*render_card(fig, prov, methods), status)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from core.errors import InputError
+from dashboard.services import InputError
 from dashboard import security, services
-from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
-from dashboard.components.essentiality_controls import KIND, family_nav, pick_target
-from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
-from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.shell import page_header
+from dashboard.components.dataset_picker import register_dataset_picker, source_state
+from dashboard.components.essentiality_controls import KIND, family_header, pick_target, target_controls
+from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, render_card
+from dashboard.components.gene_picker import register_gene_picker
 from dashboard.components.tables import data_table
 from dashboard.components.url_params import register_url_params
-from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import new_samples_figure
 from dashboard.services import new_samples as ns_service
 
@@ -34,16 +32,12 @@ def layout(gene: str | None = None, samples: str | None = None, data: str | None
     sample_set = ns_service.pick_sample_set(samples, source)
     simulated = services.SIMULATED_NOTE if ns_service.is_simulated(source, sample_set) else None
     return html.Div([
-        page_header(
-            "Essentiality of new samples",
-            "Train the target's model on the reference cell lines, predict its gene effect in new expression "
-            "profiles (tissues, tumours, pseudobulk) and flag groups whose predictions differ from the mean.",
-            simulated_note=simulated, notice=(data_notice, notice), shown_gene=target,
-        ),
-        family_nav("/essentiality/new-samples", target, source),
+        *family_header("Essentiality of new samples", "Train the target's model on the reference cell lines, "
+                       "predict its gene effect in new expression profiles (tissues, tumours, pseudobulk) and flag "
+                       "groups whose predictions differ from the mean.", "/essentiality/new-samples", source, target,
+                       (data_notice, notice), simulated_note=simulated or ""),
         html.Div(className="controls", children=[
-            dataset_picker(PAGE, KIND, source),
-            gene_picker("ns-target", "Target gene", services.genes_of(KIND, source), target, notice is not None),
+            *target_controls(PAGE, "ns-target", source, target, notice is not None),
             html.Label(["New samples", dcc.Dropdown(
                 id=SAMPLES_ID, options=ns_service.sample_set_options(source), value=sample_set, clearable=False,
             )], className="control"),
@@ -110,11 +104,11 @@ def show_predictions(target, sample_set, upload, source):
     try:
         result, samples = ns_service.predict(target, source, sample_set, upload, fdr=FDR)
     except InputError as exc:
-        return empty_figure(str(exc)), PRIVATE_CONFIG, "", [], "", str(exc)
+        return *blank_card(str(exc)), [], "", str(exc)
     except Exception as exc:  # shown to the user, never an HTTP 500
         message = (f"The prediction failed ({type(exc).__name__}: {exc}); check the new samples' values "
                    "or report this message.")
-        return empty_figure(message), PRIVATE_CONFIG, "", [], "", message
+        return *blank_card(message), [], "", message
     model = result.model
     groups = samples.groups if samples.groups is not None else None
     labels = (groups.reindex(result.predictions.index).fillna("ungrouped") if groups is not None

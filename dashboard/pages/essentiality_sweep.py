@@ -5,17 +5,14 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from core.errors import InputError
 from dashboard import services
+from dashboard.services import InputError
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id
-from dashboard.components.essentiality_controls import KIND, family_nav, target_href
-from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
-from dashboard.components.job_panel import job_panel, register_cached_job
-from dashboard.components.shell import page_header
+from dashboard.components.essentiality_controls import KIND, family_header, target_href
+from dashboard.components.figure_card import blank_card, figure_card, figure_row, render_card
+from dashboard.components.job_panel import job_card, register_cached_job, shows_job_result
 from dashboard.components.tables import data_table
-from dashboard.figures.common import empty_figure
-from dashboard.figures.essentiality import (published_comparison_figure, single_vs_model_figure,
-                                           sweep_histogram_figure)
+from dashboard.figures.essentiality import published_comparison_figure, single_vs_model_figure, sweep_histogram_figure
 from dashboard.services import essentiality as ess_service
 
 dash.register_page(__name__, path="/essentiality/sweep", name="Genome-wide atlas",
@@ -29,32 +26,23 @@ def layout(gene: str | None = None, models: str | None = None, data: str | None 
     source, data_notice = services.pick_source(KIND, data)
     n_targets = services.dataset(KIND, source).effect.shape[1]
     return html.Div([
-        page_header(
-            "Genome-wide atlas",
-            "Every target gene through the paper's protocol on one 75/25 split of the cell lines: modifier "
-            "selection on the training lines, fast models compared on a validation split, Pearson r on the held-out "
-            "lines, BH-FDR across targets. Click a target to open its page.",
-            simulated_note=services.simulated_note(source), notice=data_notice,
-        ),
-        family_nav("/essentiality/sweep", gene, source, models),
+        *family_header("Genome-wide atlas", "Every target gene through the paper's protocol on one 75/25 split of "
+                       "the cell lines: modifier selection on the training lines, fast models compared on a "
+                       "validation split, Pearson r on the held-out lines, BH-FDR across targets. Click a target to "
+                       "open its page.", "/essentiality/sweep", source, None, data_notice, models),
         html.Div(className="controls", children=[
             dataset_picker("ess-sweep", KIND, source),
             html.Span(f"{n_targets:,} target genes", className="control-note"),
         ]),
-        dcc.Store(id="sweep-result"),
         dcc.Interval(id="sweep-poll", interval=3000, disabled=True),
-        html.Div(className="card", children=[
-            html.P(f"The atlas is built once per dataset ({ess_service.atlas_models_text()}; modifier selection for "
-                   "all targets at once as matrix products) and stored; the demo's comes with it. A build resumes "
-                   "where it stopped.", className="card-help"),
-            job_panel("sweep", "Build atlas"),
-            html.P(id="sweep-progress-note", className="card-help"),
-            html.Div(id="sweep-summary", className="kpi-row"),
-        ]),
-        html.Div(className="grid-2", children=[
-            figure_card("sweep-hist", "Test Pearson r by chosen model", height=480),
-            figure_card("sweep-single", "Chosen model vs best single modifier", height=480),
-        ]),
+        job_card("sweep", "Build atlas", None,
+                 f"The atlas is built once per dataset ({ess_service.atlas_models_text()}; modifier selection for "
+                 "all targets at once as matrix products) and stored; the demo's comes with it. A build resumes "
+                 "where it stopped.",
+                 after=[html.P(id="sweep-progress-note", className="card-help"),
+                        html.Div(id="sweep-summary", className="kpi-row")], store="sweep-result"),
+        figure_row(("sweep-hist", "Test Pearson r by chosen model"),
+                   ("sweep-single", "Chosen model vs best single modifier"), height=480),
         figure_card("sweep-published", "This atlas vs the published results (Rosenski et al. 2023)", height=520,
                     help_text="Test Pearson r of each gene in both this atlas and the paper's genome-wide table "
                               "(real DepMap data, CC BY 4.0). Register a DepMap release on the Datasets page to "
@@ -73,10 +61,8 @@ register_dataset_picker("ess-sweep")
 
 
 register_cached_job(
-    "sweep", "sweep-result", [(source_id("ess-sweep"), "data")],
+    "sweep", "sweep-result", [(source_id("ess-sweep"), "data")], ess_service.atlas,
     params=lambda source: {"source": source or services.DEFAULT_DATASET},
-    run=lambda p, set_progress: ess_service.run_atlas(set_progress, source=p["source"]),
-    stored=lambda p: ess_service.atlas_result(p["source"]) is not None,
 )
 
 
@@ -94,7 +80,7 @@ def atlas_progress(_n, result, source):
     source = source or services.DEFAULT_DATASET
     if result:
         return "", True, no_update
-    if ess_service.atlas_result(source) is not None:  # finished in another job or process: show it
+    if ess_service.atlas.result(source=source) is not None:  # finished in another job or process: show it
         return "", True, {"source": source, "cached": True}
     state = ess_service.atlas_state(source)
     note = "No atlas yet for this dataset: press Build atlas." if state == "no atlas yet" else \
@@ -102,23 +88,15 @@ def atlas_progress(_n, result, source):
     return note, False, no_update
 
 
-@callback(
-    *figure_outputs("sweep-hist"),
-    *figure_outputs("sweep-single"),
-    *figure_outputs("sweep-published"),
-    Output("sweep-terms-note", "children"),
-    Output("sweep-table", "data"),
-    Output("sweep-summary", "children"),
-    Output("sweep-status", "children", allow_duplicate=True),
-    Input("sweep-result", "data"),
-    prevent_initial_call=True,
-)
+@shows_job_result("sweep", "sweep-result", cards=("sweep-hist", "sweep-single", "sweep-published"),
+                  outputs=[Output("sweep-terms-note", "children"), Output("sweep-table", "data"),
+                           Output("sweep-summary", "children")])
 def show_sweep(result):
-    blank = (empty_figure("Build the atlas to see how well every target is predicted."), PRIVATE_CONFIG, "")
+    blank = blank_card("Build the atlas to see how well every target is predicted.")
     if not result:
         return *blank, *blank, *blank, "", [], [], "Idle."
     source = result.get("source") or services.DEFAULT_DATASET
-    table = ess_service.atlas_result(source)
+    table = ess_service.atlas.result(source=source)
     if table is None:
         return *blank, *blank, *blank, "", [], [], "The stored atlas is gone; build it again."
     table, terms_note = _with_top_terms(table.reset_index(drop=True), source)
@@ -136,18 +114,18 @@ def show_sweep(result):
                f"split of the cell lines: modifier genes selected on the training lines (Pearson, Spearman and "
                f"chi-squared, BH-FDR < 0.05, top 20 per test), {ess_service.atlas_models_text()} compared by RMSE on "
                f"a 10% validation split, the chosen model's Pearson r on the held-out lines; BH-FDR across targets "
-               f"({n_sig:,} with q < 0.05 and r > 0). Data: {prov['dataset']}.")
+               f"({n_sig:,} with q < 0.05 and r > 0).")
     single_prov = services.provenance(KIND, "atlas-single-vs-model", None, source=source, **ess_service.atlas_params())
     single_methods = (f"For each target, the test Pearson r of a linear model on its single strongest modifier "
                       f"(|Pearson r| on the training lines) against the chosen model on all its modifiers (paper "
                       f"Fig. 1A). {methods}")
     status = "Loaded the stored atlas." if result.get("cached") else f"Built in {result.get('seconds', 0):.0f} s."
-    from core.datasets.published import CITATION
 
     published = ess_service.published_comparison(source)
     published_prov = services.provenance(KIND, "atlas-vs-published", None, source=source, **ess_service.atlas_params())
     published_methods = (f"Test Pearson r per gene of this atlas against the published genome-wide results on DepMap "
-                         f"CRISPR data ({CITATION}, CC BY 4.0), for the {len(published):,} genes in both. {methods}")
+                         f"CRISPR data ({ess_service.published_citation()}, CC BY 4.0), for the {len(published):,} "
+                         f"genes in both. {methods}")
     return (*render_card(sweep_histogram_figure(table), prov, methods),
             *render_card(single_vs_model_figure(table), single_prov, single_methods),
             *render_card(published_comparison_figure(published, services.is_demo(source)), published_prov,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, callback, dcc, html, no_update
 
 from dashboard import services
 from dashboard.components.figure_card import figure_card, render_card
-from dashboard.components.shell import page_header
+from dashboard.components.shell import page_header, register_download
 from dashboard.export import export_filename
 from dashboard.figures.gene import card_figure
 from dashboard.services import gene as gene_service
@@ -111,15 +111,7 @@ def _methods_text(gene: str) -> str:
             "cell where it is present (He et al. 2025) and TranscriptionNet's predicted signature (2024).")
 
 
-@callback(
-    Output("download", "data", allow_duplicate=True),
-    Input("gene-zip", "n_clicks"),
-    State("gene-card-gene", "data"),
-    prevent_initial_call=True,
-)
-def download_zip(clicks, gene):
-    """All numbers of the card as CSV files in one zip."""
-    if not clicks or not gene:
-        return no_update
-    card = gene_service.gene_card(gene)
-    return dcc.send_bytes(gene_service.card_zip(card), export_filename(gene, "gene-card", "zip"))
+download_zip = register_download(  # all numbers of the card as CSV files in one zip
+    "gene-zip", ("gene-card-gene", "data"),
+    lambda gene: dcc.send_bytes(gene_service.card_zip(gene_service.gene_card(gene)),
+                                export_filename(gene, "gene-card", "zip")))

@@ -8,13 +8,13 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import services
+from dashboard.services import InputError
 from dashboard.components.figure_card import figure_card, render_card
-from dashboard.components.shell import page_header
+from dashboard.components.shell import page_header, register_download
 from dashboard.components.tables import data_table
 from dashboard.export import export_filename
 from dashboard.figures.gene import gene_matrix_figure
 from dashboard.services import gene as gene_service
-from core.errors import InputError
 
 dash.register_page(__name__, path="/genes", name="Gene list", title="Gene list · PerturbScope", order=8)
 
@@ -101,16 +101,11 @@ def compare(_clicks, upload, text):
     return f"?genes={','.join(genes)}" if genes else no_update
 
 
-@callback(
-    Output("download", "data", allow_duplicate=True),
-    Input("genes-csv", "n_clicks"),
-    State("genes-chosen", "data"),
-    prevent_initial_call=True,
-)
-def download_csv(clicks, genes):
+def _list_csv(genes):
     """The list's numbers as a tidy CSV with named columns and provenance."""
-    if not clicks or not genes:
-        return no_update
     matrix, _ = gene_service.gene_matrix(genes)
     return dcc.send_string(gene_service.matrix_csv(matrix), export_filename(None, "gene-list", "csv"),
                            type="text/csv")
+
+
+download_csv = register_download("genes-csv", ("genes-chosen", "data"), _list_csv)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
+from dash import Input, Output, callback, dash_table, dcc, html
 
 from dashboard import services
 from dashboard.services import perturbation as tnet
 from dashboard.services.connectivity import SECTIONS
-from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
+from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
-from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
-from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
-from dashboard.components.shell import page_header
+from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
+from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
+from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
 from dashboard.components.url_params import register_url_params
-from dashboard.figures.common import empty_figure
 from dashboard.figures.perturbation import (
     model_comparison_figure, neighbourhood_figure, predicted_vs_measured_figure, signature_bars_figure,
 )
@@ -31,21 +30,6 @@ TABLE_STYLE = dict(style_table={"overflowX": "auto"},
                    style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px"})
 
 
-def _epochs(value) -> int:
-    try:
-        return max(1, min(tnet.MAX_EPOCHS, int(value)))
-    except (TypeError, ValueError):
-        return tnet.DEFAULT_EPOCHS
-
-
-def _width(value) -> int:
-    try:
-        value = int(value)
-    except (TypeError, ValueError):
-        return tnet.DEFAULT_WIDTH
-    return value if value in tnet.WIDTHS else tnet.DEFAULT_WIDTH
-
-
 def _network_name(source: str) -> str:
     """How methods texts name the network layers (simulated only for the demo)."""
     return "the simulated network layers" if services.is_demo(source) else "the dataset's network layers"
@@ -58,14 +42,12 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
     dataset = services.dataset(KIND, source)
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in dataset.signatures.items())
     return html.Div([
-        page_header(
+        method_header(
             "Perturbation signatures",
             "Predict the L1000 landmark signature of knocking down (RNAi), knocking out (CRISPR) or overexpressing "
             "(OE) any gene from its place in integrated gene networks (TranscriptionNet, Zhan et al., arXiv 2024), "
             "always beside simple baselines.",
-            simulated_note=services.simulated_note(source),
-            notice=(data_notice, gene_notice), shown_gene=chosen,
-        ),
+            source, (data_notice, gene_notice), chosen),
         subnav(SECTIONS, "/perturbation", query={"data": None if services.is_demo(source) else source}),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
@@ -74,44 +56,35 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                 id="q-type", options=list(tnet.types_of(source)), value=tnet.pick_type(type, source), inline=True,
             )], className="control"),
             html.Label(["Max. epochs (early stopping)", dcc.Input(
-                id="q-epochs", type="number", min=1, max=tnet.MAX_EPOCHS, step=1, value=_epochs(epochs),
+                id="q-epochs", type="number", min=1, max=tnet.MAX_EPOCHS, step=1, value=tnet.epochs_value(epochs),
                 debounce=True,
             )], className="control"),
             html.Label(["FunDNN width", dcc.Dropdown(
                 id="q-width", options=[{"label": f"{w}{' (published)' if w == 1024 else ''}", "value": w}
-                                       for w in tnet.WIDTHS], value=_width(width), clearable=False,
+                                       for w in tnet.WIDTHS], value=tnet.width_value(width), clearable=False,
             )], className="control"),
             html.Span(f"{len(dataset.genes):,} genes in {len(dataset.layers)} layers · "
                       f"{len(dataset.landmarks):,} landmarks · "
                       f"measured signatures: {sizes}", className="control-note"),
         ]),
-        dcc.Store(id="pert-result"),
-        html.Div(className="card", children=[
-            html.H3("Train TranscriptionNet", className="card-title"),
-            html.P(
-                "Embeds every gene by random walks with restart on each network layer, integrated by a low-rank "
-                "factorisation; trains FunDNN (embedding -> 3 x 1024 LeakyReLU -> 1024 tanh -> landmarks, loss "
-                "0.9 MSE + 0.1 (1 - centred cosine)) per type with early stopping on validation genes, a cross-type "
-                "attention refiner, and three baselines (training mean, ridge on the embedding, k nearest network "
-                "neighbours). Test genes (15% per type) are used only for the scores. Results are cached: a repeated "
-                "request is instant. The published width (1024) takes several minutes on a small CPU.",
-                className="card-help"),
-            html.P(
-                "On real data the deep model does not beat the baselines. On TranscriptionNet's L1000 example "
-                "subset (given split and 512-d features; 60 / 76 / 45 held-out RNAi / CRISPR / OE genes; "
-                "`python -m core.transcriptionnet.validate`), the refined model minus the training-mean signature, "
-                "with paired bootstrap 95% intervals: raw Pearson RNAi -0.024 (-0.036 to -0.011), CRISPR -0.001 "
-                "(-0.004 to +0.002), OE -0.010 (-0.016 to -0.004); Pearson delta RNAi -0.044 (-0.108 to +0.024), "
-                "CRISPR +0.015 (-0.021 to +0.052), OE -0.034 (-0.112 to +0.037): the model predicts nothing "
-                "detectable beyond the average response on those genes.",
-                className="card-help"),
-            job_panel("pert-train", "Train models"),
-            html.P(id="pert-verdict", className="card-help", style={"fontWeight": 600}),
-        ]),
-        html.Div(className="grid-2", children=[
-            figure_card("pert-signature", "Predicted and measured signature", height=640),
-            figure_card("pert-scatter", "Predicted against measured", height=640),
-        ]),
+        job_card("pert-train", "Train models", "Train TranscriptionNet",
+                 "Embeds every gene by random walks with restart on each network layer, integrated by a low-rank "
+                 "factorisation; trains FunDNN (embedding -> 3 x 1024 LeakyReLU -> 1024 tanh -> landmarks, loss "
+                 "0.9 MSE + 0.1 (1 - centred cosine)) per type with early stopping on validation genes, a cross-type "
+                 "attention refiner, and three baselines (training mean, ridge on the embedding, k nearest network "
+                 "neighbours). Test genes (15% per type) are used only for the scores. Results are cached: a repeated "
+                 "request is instant. The published width (1024) takes several minutes on a small CPU.",
+                 "On real data the deep model does not beat the baselines. On TranscriptionNet's L1000 example "
+                 "subset (given split and 512-d features; 60 / 76 / 45 held-out RNAi / CRISPR / OE genes; "
+                 "`python -m core.transcriptionnet.validate`), the refined model minus the training-mean signature, "
+                 "with paired bootstrap 95% intervals: raw Pearson RNAi -0.024 (-0.036 to -0.011), CRISPR -0.001 "
+                 "(-0.004 to +0.002), OE -0.010 (-0.016 to -0.004); Pearson delta RNAi -0.044 (-0.108 to +0.024), "
+                 "CRISPR +0.015 (-0.021 to +0.052), OE -0.034 (-0.112 to +0.037): the model predicts nothing "
+                 "detectable beyond the average response on those genes.",
+                 after=[html.P(id="pert-verdict", className="card-help", style={"fontWeight": 600})],
+                 store="pert-result"),
+        figure_row(("pert-signature", "Predicted and measured signature"),
+                   ("pert-scatter", "Predicted against measured"), height=640),
         html.Div(className="grid-2", children=[
             figure_card("pert-models", "Model versus baselines on held-out genes", height=480),
             html.Div(className="card", children=[
@@ -162,82 +135,41 @@ def show_network(gene, source=services.DEFAULT_DATASET):
     prov = services.provenance(KIND, "network-neighbourhood", gene, source=source)
     counts = edges.groupby("layer").size().to_dict() if len(edges) else {}
     methods = (f"Strongest neighbours (up to 12 per layer, by edge weight) of {gene} in each network layer, and the "
-               f"edges among them; edges coloured by layer ({', '.join(f'{k}: {v}' for k, v in counts.items())}). "
-               f"Data: {prov['dataset']}. {prov['app']}.")
+               f"edges among them; edges coloured by layer ({', '.join(f'{k}: {v}' for k, v in counts.items())}).")
     return render_card(neighbourhood_figure(edges, gene), prov, methods)
 
 
-register_cancel_message("pert-train")
-
-
-@callback(
-    Output("pert-result", "data"),
-    Output("pert-train-error", "children"),
-    Input("pert-train-run", "n_clicks"),
-    State("q-epochs", "value"),
-    State("q-width", "value"),
-    source_state(PAGE),
-    **job_callback_kwargs("pert-train"),
+run_training, load_cached_training = register_cached_job(
+    "pert-train", "pert-result", [("q-epochs", "value"), ("q-width", "value"), (source_id(PAGE), "data")],
+    tnet.training, params=lambda epochs, width, source: {"epochs": epochs, "width": width, "source": source},
 )
-def run_training(set_progress, _n, epochs, width, source=services.DEFAULT_DATASET):
-    outcome = tnet.train(epochs, width, set_progress, source=source)
-    if outcome.error:
-        return no_update, outcome.error
-    return {"epochs": int(epochs), "width": int(width), "seconds": round(outcome.seconds, 2)}, ""
 
 
-@callback(
-    Output("pert-result", "data", allow_duplicate=True),
-    Input("q-epochs", "value"),
-    Input("q-width", "value"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
-)
-def load_cached_training(epochs, width, source=services.DEFAULT_DATASET):
-    """Show stored models for the current parameters at once, if there are any."""
-    if tnet.result(epochs, width, source) is None:
-        return None
-    return {"epochs": _epochs(epochs), "width": _width(width), "cached": True}
-
-
-@callback(
-    *figure_outputs("pert-signature"),
-    *figure_outputs("pert-scatter"),
-    *figure_outputs("pert-models"),
-    Output("pert-summary", "data"),
-    Output("pert-similar", "data"),
-    Output("pert-verdict", "children"),
-    Output("pert-intervals", "data"),
-    Output("pert-train-status", "children", allow_duplicate=True),
-    Input("pert-result", "data"),
-    Input("pert-gene", "value"),
-    Input("q-type", "value"),
-    source_state(PAGE),
-    prevent_initial_call="initial_duplicate",
-)
+@shows_job_result("pert-train", "pert-result", cards=("pert-signature", "pert-scatter", "pert-models"),
+                  outputs=[Output("pert-summary", "data"), Output("pert-similar", "data"),
+                           Output("pert-verdict", "children"), Output("pert-intervals", "data")],
+                  inputs=[Input("pert-gene", "value"), Input("q-type", "value"), source_state(PAGE)], initial=True)
 def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
     kind = tnet.pick_type(kind, source)
     measured = tnet.measured(gene, kind, source)
-    payload = tnet.result(result["epochs"], result["width"], source) if result else None
+    payload = tnet.training.result(epochs=result["epochs"], width=result["width"], source=source) if result else None
     params = {"type": kind, **({"epochs": result["epochs"], "width": result["width"]} if result else {})}
     prov = services.provenance(KIND, f"{kind}-signature", gene, source=source, **params)
-    blank = (empty_figure("Train the models to see predictions."), PRIVATE_CONFIG, "")
+    blank = blank_card("Train the models to see predictions.")
     if payload is None:
         status = "The stored result is gone; train again." if result else "Idle."
         if measured is None:
-            sig = (empty_figure(f"{gene} has no measured {kind} signature; train the models to predict one."),
-                   PRIVATE_CONFIG, "")
+            sig = blank_card(f"{gene} has no measured {kind} signature; train the models to predict one.")
         else:
             sig = render_card(signature_bars_figure(None, measured, gene, kind), prov,
                               f"Measured {kind} signature of {gene}: the 12 most down- and up-regulated of "
-                              f"{len(measured):,} landmark genes. Data: {prov['dataset']}. {prov['app']}.")
+                              f"{len(measured):,} landmark genes.")
         return *sig, *blank, *blank, [], [], "", [], status
     predicted, gene_status = tnet.predicted(payload, gene, kind)
     summary = payload["summary"]
     methods = (f"TranscriptionNet on {_network_name(source)}: RWR embedding (64 dimensions) -> FunDNN "
                f"(width {result['width']}, at most {result['epochs']} epochs, early stopping on validation genes) "
-               f"-> cross-type attention refiner; the {kind} signature of {gene} is {gene_status}. "
-               f"Data: {prov['dataset']}. {prov['app']}.")
+               f"-> cross-type attention refiner; the {kind} signature of {gene} is {gene_status}.")
     sig = render_card(signature_bars_figure(predicted, measured, gene, kind), prov,
                       "Top 12 down- and up-regulated landmarks by the prediction, measured values beside them. "
                       + methods)
@@ -247,8 +179,7 @@ def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
                                                   **params),
                               "Every landmark's predicted against measured value (dotted: identity). " + methods)
     else:
-        scatter = (empty_figure(f"{gene} has no measured {kind} signature to compare with "
-                                f"(status: {gene_status})."), PRIVATE_CONFIG, "")
+        scatter = blank_card(f"{gene} has no measured {kind} signature to compare with (status: {gene_status}).")
     models = render_card(model_comparison_figure(summary),
                          services.provenance(KIND, "model-comparison", None, source=source, **params),
                          "Mean Pearson delta over held-out genes per type: the correlation of prediction and "
@@ -257,7 +188,6 @@ def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
     rows = summary[SUMMARY_COLUMNS].round(4).to_dict("records")
     similar = tnet.similar_genes(payload, gene, kind).to_dict("records")
     intervals = tnet.intervals(payload)
-    status = ("Loaded the stored models." if result.get("cached")
-              else f"Finished in {result.get('seconds', 0):.1f} s.")
+    status = job_status(result, "Loaded the stored models.")
     return (*sig, *scatter, *models, rows, similar, tnet.verdict(intervals), intervals.round(4).to_dict("records"),
             status)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from core.errors import InputError
 from dashboard import services
+from dashboard.services import InputError
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
-from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
-from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
-from dashboard.components.shell import page_header
+from dashboard.components.figure_card import blank_card, figure_card, render_card
+from dashboard.components.job_panel import (
+    job_callback_kwargs, job_panel, job_status, register_cancel_message, shows_job_result,
+)
+from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
 from dashboard.components.tables import data_table
-from dashboard.figures.common import empty_figure
 from dashboard.figures.perturbation import connectivity_figure
 from dashboard.services import connectivity as conn
 from dashboard.services import perturbation as tnet
@@ -48,13 +49,12 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
     options, value, note = _set_options(source, epochs, width)
     n_landmarks = len(services.dataset(KIND, source).landmarks)
     return html.Div([
-        page_header(
+        method_header(
             "Connectivity query",
             "Which knockdowns (RNAi), knockouts (CRISPR) or overexpressions (OE) mimic or reverse a signature? "
             "A CMap-style query of measured and TranscriptionNet-predicted signatures with the weighted "
             "Kolmogorov-Smirnov connectivity score.",
-            simulated_note=services.simulated_note(source), notice=(data_notice,),
-        ),
+            source, (data_notice,), None),
         subnav(conn.SECTIONS, "/perturbation/connectivity", query={"data": None if services.is_demo(source)
                                                                    else source}),
         html.Div(className="controls", children=[
@@ -181,26 +181,27 @@ def run_search(set_progress, _n, mode, up, down, gene, kind, n, sets, epochs, wi
         query = conn.build_query(source, mode, up, down, gene, kind, n, center=center)
     except InputError as exc:
         return no_update, str(exc)
-    outcome = conn.search(query, sets, epochs, width, set_progress, center=center, source=source)
+    outcome = conn.search.run(set_progress, query=query, sets=sets, epochs=epochs, width=width, center=center,
+                              source=source)
     if outcome.error:
         return no_update, outcome.error
     return {"params": conn.job_params(query, sets, epochs, width, center), "label": query["label"],
             "unknown": query["unknown"], "seconds": round(outcome.seconds, 2)}, ""
 
 
-@callback(
-    *figure_outputs("pconn-plot"),
-    Output("pconn-table", "data"),
-    Output("pconn-summary", "children"),
-    Output("pconn-status", "children", allow_duplicate=True),
-    Input("pconn-result", "data"),
-    source_state(PAGE),
-    prevent_initial_call=True,
-)
+def _stored_table(params: dict, source: str):
+    """The stored table of a search whose :func:`~dashboard.services.connectivity.job_params` the store holds."""
+    return conn.search.result(query=params, sets=params["sets"], epochs=params["epochs"], width=params["width"],
+                              center=params["center"], source=source)
+
+
+@shows_job_result("pconn", "pconn-result", cards=("pconn-plot",),
+                  outputs=[Output("pconn-table", "data"), Output("pconn-summary", "children")],
+                  inputs=[source_state(PAGE)])
 def show_search(result, source=services.DEFAULT_DATASET):
-    table = conn.result(result["params"], source) if result else None
+    table = _stored_table(result["params"], source) if result else None
     if table is None:
-        blank = (empty_figure("Search to see which signatures mimic or reverse the query."), PRIVATE_CONFIG, "")
+        blank = blank_card("Search to see which signatures mimic or reverse the query.")
         return *blank, [], "", "The stored result is gone; search again." if result else "Idle."
     params = result["params"]
     shown = conn.display_table(table, params, source)
@@ -212,7 +213,7 @@ def show_search(result, source=services.DEFAULT_DATASET):
                f"{centred}predicted ones from TranscriptionNet with {params['epochs']} epochs, width "
                f"{params['width']}). "
                f"Weighted KS connectivity score with {params['n_permutations']:,} seeded random queries per "
-               f"signature. Bars: the 15 highest and 15 lowest scores. Data: {prov['dataset']}. {prov['app']}.")
+               f"signature. Bars: the 15 highest and 15 lowest scores.")
     fig = render_card(connectivity_figure(shown, result["label"]), prov, methods)
     significant = int((table["q"] < 0.05).sum())
     unknown = result.get("unknown") or []
@@ -222,5 +223,5 @@ def show_search(result, source=services.DEFAULT_DATASET):
     if unknown:
         summary += (f" Not landmark genes, left out ({len(unknown)}): {', '.join(unknown[:12])}"
                     f"{' ...' if len(unknown) > 12 else ''}.")
-    status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
+    status = job_status(result)
     return *fig, shown.round({"score": 4, "normalized_score": 3}).to_dict("records"), summary, status

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import InputError
-from dashboard.services import DEFAULT_DATASET, JobOutcome, cached_result, dataset, is_demo, run_cached_job
+from dashboard.services import DEFAULT_DATASET, CachedJob, check_int, dataset, is_demo
 from dashboard.services import perturbation as tnet
 
 KIND = "perturbation"
@@ -51,13 +51,7 @@ def aliases(source: str = DEFAULT_DATASET) -> dict[str, str]:
 
 def check_n(n) -> int:
     """The number of top / bottom landmarks taken from a signature."""
-    try:
-        n = int(n)
-    except (TypeError, ValueError):
-        raise InputError(f"the number of top and bottom genes must be a whole number, got {n!r}") from None
-    if not 5 <= n <= MAX_N:
-        raise InputError(f"take between 5 and {MAX_N} top and bottom genes, got {n}")
-    return n
+    return check_int(n, "the number of top and bottom genes", 5, MAX_N)
 
 
 def _centred(frame: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +102,7 @@ def build_query(source: str, mode: str, up_text: str | None = None, down_text: s
 
 def available(source: str, epochs, width) -> list[str]:
     """The searchable sets: every type's measured signatures, predicted ones when such models are stored."""
-    payload = tnet.result(epochs, width, source)
+    payload = tnet.training.result(epochs=epochs, width=width, source=source)
     return [name for name in set_names(source)
             if name.endswith("measured") or (payload is not None and f"predicted_{name.split()[0]}" in payload)]
 
@@ -118,13 +112,13 @@ def libraries(source: str, epochs, width,
     """Every available signature set by name, and the status of each set's genes.
 
     Predicted sets exist only when models with these settings are stored (see
-    :func:`dashboard.services.perturbation.result`). With ``center``, each set's average
+    :data:`dashboard.services.perturbation.training`). With ``center``, each set's average
     signature is subtracted from its signatures first: every signature shares a common response
     (predictions most of all), and without removing it nearly every signature "mimics" any query
     that carries that response.
     """
     data = dataset(KIND, source)
-    payload = tnet.result(epochs, width, source)
+    payload = tnet.training.result(epochs=epochs, width=width, source=source)
     sets, status = {}, {}
     for t in tnet.types_of(source):
         measured = data.signatures[t]
@@ -152,46 +146,38 @@ def job_params(query: dict, names, epochs, width, center: bool = True) -> dict[s
             "width": int(width), "center": bool(center), "n_permutations": N_PERMUTATIONS, "seed": 0}
 
 
-def search(query: dict, names, epochs, width, set_progress=None, *, center: bool = True,
-           source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: the connectivity table of one query over the chosen signature sets.
-
-    Parameters
-    ----------
-    query
-        :func:`build_query`'s output.
-    names
-        Signature sets to search (see :func:`set_names`); unavailable ones are refused.
-    epochs, width
-        The stored TranscriptionNet models whose predicted signatures are searched.
-    center
-        Remove each set's average signature first (see :func:`libraries`).
-    """
-    try:
-        epochs, width = tnet.check_params(epochs, width)
-        names = [n for n in (names or []) if n]
-        if not names:
-            raise InputError("choose at least one set of signatures to search")
-        missing = [n for n in names if n not in available(source, epochs, width)]
-        if missing:
-            raise InputError(f"{', '.join(missing)}: no stored models with {epochs} epochs and width {width}; train "
-                             f"them on the Signatures page, or search measured signatures only")
-    except InputError as exc:
-        return JobOutcome(key=None, error=str(exc))
-    params = job_params(query, names, epochs, width, center)
-
-    def compute(report):
-        index = _index(source, epochs, width, tuple(sorted(names)), bool(center))
-        table = index.query(query["up"], query["down"], progress=lambda f, m: report(0.95 * f, m))
-        return {"table": table}
-
-    return run_cached_job(NAMESPACE, KIND, params, compute, set_progress, CODE_VERSION, source=source)
+def _checked_sets(names, epochs, width, source: str) -> tuple[list[str], int, int]:
+    """The sets to search and the models' settings, validated (InputError naming what to change)."""
+    epochs, width = tnet.check_params(epochs, width)
+    names = [n for n in (names or []) if n]
+    if not names:
+        raise InputError("choose at least one set of signatures to search")
+    missing = [n for n in names if n not in available(source, epochs, width)]
+    if missing:
+        raise InputError(f"{', '.join(missing)}: no stored models with {epochs} epochs and width {width}; train "
+                         f"them on the Signatures page, or search measured signatures only")
+    return names, epochs, width
 
 
-def result(params: dict, source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
-    """A stored query table for these parameters, or None (never computes)."""
-    payload = cached_result(NAMESPACE, KIND, params, CODE_VERSION, source=source)
-    return None if payload is None else payload["table"]
+def _search_key(*, source: str, query: dict, sets, epochs, width, center: bool = True) -> dict[str, Any]:
+    names, epochs, width = _checked_sets(sets, epochs, width, source)
+    return job_params(query, names, epochs, width, center)
+
+
+def _search(report, *, source: str, query: dict, sets, epochs, width, center: bool = True) -> dict:
+    names, epochs, width = _checked_sets(sets, epochs, width, source)
+    index = _index(source, epochs, width, tuple(sorted(names)), bool(center))
+    table = index.query(query["up"], query["down"], progress=lambda f, m: report(0.95 * f, m))
+    return {"table": table}
+
+
+#: The connectivity table of one query over the chosen signature sets: ``search.run(set_progress,
+#: query=, sets=, epochs=, width=, center=, source=)`` with ``query`` from :func:`build_query` (its ``up`` and
+#: ``down`` lists), ``sets`` from :func:`set_names` (unavailable ones are refused), the stored
+#: TranscriptionNet models' ``epochs`` and ``width`` and ``center`` (see :func:`libraries`);
+#: ``search.result(...)`` is the table.
+search = CachedJob(NAMESPACE, KIND, _search, key_params=_search_key, code_version=CODE_VERSION,
+                   load=lambda payload, **_: payload["table"])
 
 
 def gene_link(gene: str, source: str = DEFAULT_DATASET) -> str:

@@ -12,17 +12,18 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import shutil
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable
 
+from core.cache import remove_stale
 from core.config import get_settings
-from core.datasets.registry import SPECS, Registration, ValidationReport, resolve_inside
+from core.datasets.registry import Registration, ValidationReport
 from core.errors import InputError
 from dashboard import security
 from dashboard import services
+from dashboard.services.dataset_forms import FORMS, SPECS
 
 STAGING_DIR = ".staging"
 STAGING_MAX_AGE_S = 24 * 3600
@@ -37,16 +38,6 @@ def safe_filename(filename: str | None) -> str:
     name = re.split(r"[\\/]", filename or "")[-1].strip()
     name = re.sub(r"[^A-Za-z0-9._()+-]", "_", name)[:120].lstrip(".")
     return name or "upload"
-
-
-def _clean_staging(root: Path) -> None:
-    now = time.time()
-    for folder in root.glob("*"):
-        try:
-            if now - folder.stat().st_mtime > STAGING_MAX_AGE_S:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue
 
 
 def stage_upload(contents: str | None, filename: str | None) -> dict[str, Any]:
@@ -78,11 +69,38 @@ def stage_upload(contents: str | None, filename: str | None) -> dict[str, Any]:
         raise InputError(f"{name}: larger than the upload limit of {limit / 2**20:,.0f} MB")
     root = staging_root()
     root.mkdir(parents=True, exist_ok=True)
-    _clean_staging(root)
+    remove_stale(root, "*", STAGING_MAX_AGE_S)
     folder = root / uuid.uuid4().hex
     folder.mkdir()
     (folder / name).write_bytes(data)
     return {"token": f"{folder.name}/{name}", "name": name, "bytes": len(data)}
+
+
+def resolve_inside(root: str | Path, user_path: str) -> Path:
+    """Resolve a user-given path so that it cannot leave ``root``.
+
+    Relative paths are taken from ``root``; absolute ones must lie inside it.
+    Symbolic links are followed before the check, so a link pointing outside is
+    refused too.
+
+    Raises
+    ------
+    core.errors.InputError
+        Empty path, a path outside ``root``, or one that does not exist.
+    """
+    text = (user_path or "").strip()
+    if not text:
+        raise InputError("give a path to a file inside the data folder")
+    if "\x00" in text:
+        raise InputError("the path contains a NUL character")
+    base = Path(root).resolve()
+    candidate = Path(text).expanduser()
+    target = (candidate if candidate.is_absolute() else base / candidate).resolve()
+    if not target.is_relative_to(base):
+        raise InputError(f"{text}: only paths inside the data folder {base} can be read; copy the file there first")
+    if not target.exists():
+        raise InputError(f"{text}: no such file or folder inside {base}")
+    return target
 
 
 def staged_path(token: str) -> Path:
@@ -96,12 +114,17 @@ def staged_path(token: str) -> Path:
                          "upload it again") from None
 
 
+def import_dir() -> Path:
+    """The server folder whose files users may register by path (``PERTURBSCOPE_IMPORT_DIR``)."""
+    return get_settings().import_dir
+
+
 def server_paths(text: str | None, multiple: bool) -> list[Path]:
     """Paths typed by the user (``;``-separated when several), each inside the import folder."""
     parts = [p.strip() for p in (text or "").split(";") if p.strip()]
     if len(parts) > 1 and not multiple:
         raise InputError("give one path here (several are only allowed for network layers)")
-    return [resolve_inside(get_settings().import_dir, part) for part in parts]
+    return [resolve_inside(import_dir(), part) for part in parts]
 
 
 def collect_files(kind: str, staged: dict[str, list[dict]], typed: dict[str, str]) -> tuple[dict, dict]:
@@ -156,8 +179,8 @@ def register(kind: str, name: str | None, staged: dict[str, list[dict]], typed: 
 
 def open_href(entry: Registration) -> str:
     """Where a registration is used: its page with ``?data=<id>``, or the page alone for a library it offers."""
-    spec = SPECS[entry.kind]
-    return f"{spec.page}?data={entry.ident}" if spec.opens_by_id else spec.page
+    form = FORMS[entry.kind]
+    return f"{form.page}?data={entry.ident}" if form.opens_by_id else form.page
 
 
 def registrations() -> list[dict[str, Any]]:

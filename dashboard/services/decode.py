@@ -15,9 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.cache import make_key
 from core.errors import InputError
-from dashboard.services import DEFAULT_DATASET, JobOutcome, dataset, dataset_hash, is_demo, run_cached_job, store
+from dashboard.services import DEFAULT_DATASET, CachedJob, clamp_int, dataset, is_demo, store
 
 KIND = "decode"
 TRAIN, ATTRIBUTION, COEXPRESSION = "decode.train", "decode.attribution", "decode.coexpression"
@@ -61,18 +60,11 @@ def training_params(restarts: Any = None, epochs: Any = None, test_chromosome: A
     for key, value in (("n_restarts", restarts), ("max_epochs", epochs), *extra.items()):
         if value in (None, ""):
             continue
-        try:
-            lo, hi = LIMITS[key]
-            params[key] = max(lo, min(hi, int(float(value))))
-        except (TypeError, ValueError, KeyError):
-            continue
+        if key in LIMITS:
+            params[key] = clamp_int(value, params[key], *LIMITS[key])
     counts = chromosome_counts(source)
     params["test_chromosome"] = test_chromosome if test_chromosome in counts else default_test_chromosome(source)
     return params
-
-
-def _key(namespace: str, params: dict[str, Any], source: str) -> str:
-    return make_key(namespace, dataset_hash(KIND, source), params, CODE_VERSION)
 
 
 # --- the gene split -------------------------------------------------------------
@@ -138,37 +130,20 @@ def page_query(source: str, gene: str, params: dict[str, Any]) -> dict[str, Any]
 
 # --- training -----------------------------------------------------------------
 
-def train_job(params: dict[str, Any], set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: train the CNN and the ridge baseline on one dataset; evaluate on its test genes.
-
-    Parameters
-    ----------
-    params
-        From :func:`training_params` (for the same ``source``).
-    set_progress
-        Dash's progress setter, or None.
-    source
-        The dataset (``"demo"`` or a registered id); part of the cache key.
-
-    Returns
-    -------
-    JobOutcome
-    """
+def _train(report, *, source: str, params: dict[str, Any]) -> dict:
+    """Train the CNN and the ridge baseline on one dataset; evaluate on its test genes."""
     from core.decode.estimator import DecodeCNN
     from core.decode.evaluate import train_decode
 
-    def compute(report):
-        cnn = DecodeCNN(n_restarts=params["n_restarts"], max_epochs=params["max_epochs"],
-                        patience=params["patience"], random_state=params["seed"])
-        return train_decode(dataset(KIND, source), make_gene_split(params, source), min_genes=params["min_genes"],
-                            cnn=cnn, progress=report).to_payload()
-
-    return run_cached_job(TRAIN, KIND, params, compute, set_progress, CODE_VERSION, source=source)
+    cnn = DecodeCNN(n_restarts=params["n_restarts"], max_epochs=params["max_epochs"],
+                    patience=params["patience"], random_state=params["seed"])
+    return train_decode(dataset(KIND, source), make_gene_split(params, source), min_genes=params["min_genes"],
+                        cnn=cnn, progress=report).to_payload()
 
 
-def is_trained(params: dict[str, Any], source: str = DEFAULT_DATASET) -> bool:
-    """Whether a model for these parameters and this dataset is stored."""
-    return store().get(_key(TRAIN, params, source)) is not None
+#: The trained model of a dataset: ``training.run(set_progress, params=, source=)`` with ``params`` from
+#: :func:`training_params` (for the same ``source``); see :func:`load_fit` for the model itself.
+training = CachedJob(TRAIN, KIND, _train, key_params=lambda params, source: params, code_version=CODE_VERSION)
 
 
 @functools.lru_cache(maxsize=4)
@@ -184,7 +159,7 @@ def _load_fit(key: str):
 
 def load_fit(params: dict[str, Any], source: str = DEFAULT_DATASET):
     """The trained :class:`~core.decode.evaluate.DecodeFit` of a dataset (kept in memory per process), or None."""
-    key = _key(TRAIN, params, source)
+    key = training.key(params=params, source=source)
     fit = _load_fit(key)
     if fit is None:
         _load_fit.cache_clear()  # do not remember a miss
@@ -200,27 +175,19 @@ def _require_fit(params: dict[str, Any], source: str):
 
 # --- attribution --------------------------------------------------------------
 
-def _attribution_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {**params, "genes": "test"}
-
-
-def attribution_job(params: dict[str, Any], set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: mean DeepLIFT regulator scores per tissue over the test genes of one dataset."""
+def _attribution(report, *, source: str, params: dict[str, Any]) -> dict:
     from core.decode.attribution import regulator_attribution
 
-    def compute(report):
-        fit = _require_fit(params, source)
-        X = fit.preprocessor.transform(dataset(KIND, source), fit.split.test)
-        return {"scores": regulator_attribution(fit.cnn, fit.preprocessor, X, progress=report)}
-
-    return run_cached_job(ATTRIBUTION, KIND, _attribution_params(params), compute, set_progress, CODE_VERSION,
-                          source=source)
+    fit = _require_fit(params, source)
+    X = fit.preprocessor.transform(dataset(KIND, source), fit.split.test)
+    return {"scores": regulator_attribution(fit.cnn, fit.preprocessor, X, progress=report)}
 
 
-def attribution_result(params: dict[str, Any], source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
-    """Stored regulator x tissue attribution scores, or None."""
-    payload = store().get(_key(ATTRIBUTION, _attribution_params(params), source))
-    return None if payload is None else payload["scores"]
+#: Mean DeepLIFT regulator scores per tissue over the test genes of a trained model:
+#: ``attribution.run(set_progress, params=, source=)``; ``attribution.result(...)`` is the regulator x tissue table.
+attribution = CachedJob(ATTRIBUTION, KIND, _attribution, code_version=CODE_VERSION,
+                        key_params=lambda params, source: {**params, "genes": "test"},
+                        load=lambda payload, **_: payload["scores"])
 
 
 def gene_attribution(params: dict[str, Any], gene: str, task: str, source: str = DEFAULT_DATASET):
@@ -295,29 +262,32 @@ def coexpression_params(params: dict[str, Any], gene_a: str, gene_b: str, n: int
     return {**params, "gene_a": gene_a, "gene_b": gene_b, "n": int(n)}
 
 
-def coexpression_job(params: dict[str, Any], gene_a: str, gene_b: str, n: int, set_progress=None, *,
-                     source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: N random disruptions of gene A and the regression of A-B co-expression."""
+def _coexpression(report, *, source: str, params: dict[str, Any], gene: str, partner: str, n: int) -> dict:
     from core.decode.edits import coexpression_experiment
 
-    def compute(report):
-        n_tissues = len(tissues(source, with_median=False))
-        if n_tissues < MIN_COEXPRESSION_TISSUES:
-            raise InputError(f"this dataset has {n_tissues} tissue(s); co-expression is a correlation over tissues "
-                             f"and needs at least {MIN_COEXPRESSION_TISSUES}")
-        fit = _require_fit(params, source)
-        res = coexpression_experiment(fit.cnn, fit.preprocessor, dataset(KIND, source), gene_a, gene_b, n=int(n),
-                                      seed=params["seed"], progress=report)
-        return {"effects": res.effects, "correlations": res.correlations, "baseline": res.baseline}
-
-    return run_cached_job(COEXPRESSION, KIND, coexpression_params(params, gene_a, gene_b, n), compute,
-                          set_progress, CODE_VERSION, source=source)
+    n_tissues = len(tissues(source, with_median=False))
+    if n_tissues < MIN_COEXPRESSION_TISSUES:
+        raise InputError(f"this dataset has {n_tissues} tissue(s); co-expression is a correlation over tissues "
+                         f"and needs at least {MIN_COEXPRESSION_TISSUES}")
+    fit = _require_fit(params, source)
+    res = coexpression_experiment(fit.cnn, fit.preprocessor, dataset(KIND, source), gene, partner, n=int(n),
+                                  seed=params["seed"], progress=report)
+    return {"effects": res.effects, "correlations": res.correlations, "baseline": res.baseline}
 
 
-def coexpression_result(params: dict[str, Any], gene_a: str, gene_b: str, n: int,
-                        source: str = DEFAULT_DATASET) -> dict[str, Any] | None:
-    """A stored co-expression experiment, or None."""
-    return store().get(_key(COEXPRESSION, coexpression_params(params, gene_a, gene_b, n), source))
+#: N random disruptions of ``gene`` and the regression of its co-expression with ``partner``:
+#: ``coexpression.run(set_progress, params=, gene=, partner=, n=, source=)``.
+coexpression = CachedJob(COEXPRESSION, KIND, _coexpression, code_version=CODE_VERSION,
+                         key_params=lambda params, gene, partner, n, source: coexpression_params(params, gene,
+                                                                                                 partner, n))
+
+MAX_DISRUPTIONS = 100_000
+DEFAULT_DISRUPTIONS = 1000
+
+
+def disruptions_value(value) -> int:
+    """Random disruptions of the co-expression experiment for a control (clipped), or the default."""
+    return clamp_int(value, DEFAULT_DISRUPTIONS, 20, MAX_DISRUPTIONS)
 
 
 def few_tissues_note(source: str = DEFAULT_DATASET) -> str | None:
@@ -334,7 +304,7 @@ def few_tissues_note(source: str = DEFAULT_DATASET) -> str | None:
 def planted_regulators(source: str = DEFAULT_DATASET) -> list[str]:
     """Promoter regulators the demo simulator planted (none for registered data)."""
     data = dataset(KIND, source)
-    if not is_demo(source) or data.truth.empty:
+    if not is_demo(source) or data.truth is None or data.truth.empty:
         return []
     features = set(map(str, data.promoter_features))
     return [str(r) for r in data.truth.get("regulator", []) if str(r) in features]

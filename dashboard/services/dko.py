@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from dashboard.services import DEFAULT_DATASET, JobOutcome, cached_result, dataset, run_cached_job
+from dashboard.services import DEFAULT_DATASET, CachedJob, check_int, clamp_int, dataset
 
 KIND = "dko"
 SWEEP = "dko.sweep"
 DOUBLE = "dko.double"
 DEFAULT_STEPS = 2000
+STEPS_RANGE = (50, 20000)
 VAL_EVERY = 5
 SEED = 0
 N_CLUSTERS = 8
@@ -33,15 +34,14 @@ def sweep_params(steps: int) -> dict:
     return {"n_steps": int(steps), "val_every": VAL_EVERY, "seed": SEED, "n_clusters": N_CLUSTERS}
 
 
+def steps_value(value) -> int:
+    """Training steps for a control: its value clipped to the allowed range, or the default."""
+    return clamp_int(value, DEFAULT_STEPS, *STEPS_RANGE)
+
+
 def check_steps(steps) -> int:
     """Training steps from a control value (InputError when out of range)."""
-    try:
-        value = int(steps)
-    except (TypeError, ValueError):
-        raise InputError(f"training steps must be a whole number, got {steps!r}") from None
-    if not 50 <= value <= 20000:
-        raise InputError(f"training steps must be between 50 and 20,000 (the authors use 5,000), got {value}")
-    return value
+    return check_int(steps, "training steps", *STEPS_RANGE, " (the authors use 5,000)")
 
 
 def n_clusters(matrix: pd.DataFrame) -> int:
@@ -60,61 +60,40 @@ def max_clusters(n_cells: int) -> int:
     return max(1, min(N_CLUSTERS, n_cells // MIN_CLUSTER_CELLS))
 
 
-def dko_sweep(steps: int, set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: held-out evaluation, training on all cells, all single knockouts, clustering.
+def _sweep(report, *, source: str, steps: int) -> dict:
+    """Held-out evaluation, training on all cells, all single knockouts, clustering (see :data:`sweep`)."""
+    from core.dko import DKO, cell_embedding, cluster_impacts, heldout_evaluation, impact_matrix, knockout_impacts
 
-    Parameters
-    ----------
-    steps
-        Adam steps of both trainings (see :func:`check_steps`).
-    set_progress
-        Dash's progress setter, or None.
-    source
-        The dataset: ``"demo"`` or a registered dataset's id.
-
-    Returns
-    -------
-    JobOutcome
-    """
-    params = sweep_params(steps)
-
-    def compute(report):
-        from core.dko import DKO, cell_embedding, cluster_impacts, heldout_evaluation, impact_matrix, knockout_impacts
-
-        n_steps = check_steps(steps)
-        expr = dataset(KIND, source).expression
-        held = heldout_evaluation(expr, seed=SEED, n_steps=n_steps, val_every=VAL_EVERY,
-                                  progress=lambda f, m: report(0.4 * f, f"step 1 (held-out cells): {m}"))
-        model = DKO(n_steps=n_steps, val_every=VAL_EVERY, random_state=SEED).fit(
-            expr, progress=lambda f, m: report(0.4 + 0.4 * f, f"step 2 (all cells): {m}"))
-        table = knockout_impacts(model, expr, progress=lambda f, m: report(0.8 + 0.15 * f, m))
-        report(0.96, "clustering cells by impact")
-        matrix = impact_matrix(table, expr.index, expr.columns)
-        clusters = cluster_impacts(matrix, n_clusters=n_clusters(matrix), seed=SEED)
-        weights = model.weights()
-        return {
-            "per_cell": held.per_cell, "per_gene": held.per_gene,
-            "heldout_predicted": held.predicted.to_numpy(), "heldout_cells": list(map(str, held.predicted.columns)),
-            "W1": weights["W1"], "b1": weights["b1"], "W2": weights["W2"], "b2": weights["b2"],
-            "history": model.history_, "table": table,
-            "cell_cluster": clusters.cell_cluster.rename_axis("cell").reset_index(),
-            "cell_order": list(map(str, clusters.cell_order)), "gene_order": list(map(str, clusters.gene_order)),
-            "embedding": cell_embedding(expr),
-            "summary": {"n_steps": n_steps, "best_step": model.best_step_, "best_val_loss": model.best_val_loss_,
-                        "fit_seconds": round(model.fit_seconds_, 2), "n_knockouts": int(len(table)),
-                        "heldout_median": float(held.per_cell["bray_curtis"].median()),
-                        "heldout_model_best_step": held.model.best_step_},
-        }
-
-    return run_cached_job(SWEEP, KIND, params, compute, set_progress, CODE_VERSION, source=source)
+    n_steps = check_steps(steps)
+    expr = dataset(KIND, source).expression
+    held = heldout_evaluation(expr, seed=SEED, n_steps=n_steps, val_every=VAL_EVERY,
+                              progress=lambda f, m: report(0.4 * f, f"step 1 (held-out cells): {m}"))
+    model = DKO(n_steps=n_steps, val_every=VAL_EVERY, random_state=SEED).fit(
+        expr, progress=lambda f, m: report(0.4 + 0.4 * f, f"step 2 (all cells): {m}"))
+    table = knockout_impacts(model, expr, progress=lambda f, m: report(0.8 + 0.15 * f, m))
+    report(0.96, "clustering cells by impact")
+    matrix = impact_matrix(table, expr.index, expr.columns)
+    clusters = cluster_impacts(matrix, n_clusters=n_clusters(matrix), seed=SEED)
+    weights = model.weights()
+    return {
+        "per_cell": held.per_cell, "per_gene": held.per_gene,
+        "heldout_predicted": held.predicted.to_numpy(), "heldout_cells": list(map(str, held.predicted.columns)),
+        "W1": weights["W1"], "b1": weights["b1"], "W2": weights["W2"], "b2": weights["b2"],
+        "history": model.history_, "table": table,
+        "cell_cluster": clusters.cell_cluster.rename_axis("cell").reset_index(),
+        "cell_order": list(map(str, clusters.cell_order)), "gene_order": list(map(str, clusters.gene_order)),
+        "embedding": cell_embedding(expr),
+        "summary": {"n_steps": n_steps, "best_step": model.best_step_, "best_val_loss": model.best_val_loss_,
+                    "fit_seconds": round(model.fit_seconds_, 2), "n_knockouts": int(len(table)),
+                    "heldout_median": float(held.per_cell["bray_curtis"].median()),
+                    "heldout_model_best_step": held.model.best_step_},
+    }
 
 
-def sweep_result(steps: int, source: str = DEFAULT_DATASET) -> dict | None:
-    """The stored sweep for these steps on this dataset, or None."""
-    try:
-        return cached_result(SWEEP, KIND, sweep_params(check_steps(steps)), CODE_VERSION, source=source)
-    except InputError:
-        return None
+#: Training (held-out cells, then all cells) and every single knockout: ``sweep.run(set_progress, steps=,
+#: source=)``, ``sweep.result(steps=, source=)`` (the payload dict, or None).
+sweep = CachedJob(SWEEP, KIND, _sweep, key_params=lambda steps, source: sweep_params(check_steps(steps)),
+                  code_version=CODE_VERSION)
 
 
 def cluster_names(payload: dict | None, source: str = DEFAULT_DATASET) -> list[str]:
@@ -181,38 +160,24 @@ def double_params(steps: int, genes) -> dict:
     return {**sweep_params(steps), "genes": list(genes)}
 
 
-def dko_double(steps: int, genes, set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: all pairs of a gene set knocked out together in every cell.
+def _double(report, *, source: str, steps: int, genes) -> dict:
+    from core.dko import double_knockout_impacts
 
-    Needs the stored sweep of the same ``steps`` and ``source`` (its all-cells model).
-    """
-
-    def compute(report):
-        from core.dko import double_knockout_impacts
-
-        chosen = check_gene_set(genes, source)
-        payload = sweep_result(steps, source)
-        if payload is None:
-            raise InputError("train the model first (Train and knock out), then run the double knockouts")
-        table = double_knockout_impacts(model_from(payload, source), dataset(KIND, source).expression,
-                                        genes=chosen, progress=report)
-        return {"table": table}
-
-    try:
-        params = double_params(check_steps(steps), check_gene_set(genes, source))
-    except InputError as exc:
-        return JobOutcome(key=None, error=str(exc))
-    return run_cached_job(DOUBLE, KIND, params, compute, set_progress, CODE_VERSION, source=source)
+    chosen = check_gene_set(genes, source)
+    payload = sweep.result(steps=steps, source=source)
+    if payload is None:
+        raise InputError("train the model first (Train and knock out), then run the double knockouts")
+    table = double_knockout_impacts(model_from(payload, source), dataset(KIND, source).expression,
+                                    genes=chosen, progress=report)
+    return {"table": table}
 
 
-def double_result(steps: int, genes, source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
-    """The stored double-knockout table, or None."""
-    try:
-        params = double_params(check_steps(steps), check_gene_set(genes, source))
-    except InputError:
-        return None
-    payload = cached_result(DOUBLE, KIND, params, CODE_VERSION, source=source)
-    return None if payload is None else payload["table"]
+#: All pairs of a gene set knocked out together in every cell, with the stored sweep's model (same ``steps``
+#: and ``source``): ``double.run(set_progress, steps=, genes=, source=)``, ``double.result(...)`` (the table).
+double = CachedJob(DOUBLE, KIND, _double, code_version=CODE_VERSION,
+                   key_params=lambda steps, genes, source: double_params(check_steps(steps),
+                                                                         check_gene_set(genes, source)),
+                   load=lambda payload, **_: payload["table"])
 
 
 def epistasis_matrix(table: pd.DataFrame, genes) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -234,7 +199,7 @@ def full_impact_table(steps: int, source: str = DEFAULT_DATASET, grouping: str |
     """
     from core.dko import impact_export
 
-    payload = sweep_result(steps, source)
+    payload = sweep.result(steps=steps, source=source)
     if payload is None:
         return None
     expr = dataset(KIND, source).expression

@@ -104,7 +104,7 @@ def atlas_top_terms(source: str = DEFAULT_DATASET, choice: str | None = None) ->
     from core.essentiality import top_terms
     from dashboard.services import essentiality as ess_service
 
-    atlas = ess_service.atlas_result(source)
+    atlas = ess_service.atlas.result(source=source)
     if atlas is None:
         return None, "no atlas yet"
     offered = libraries(source)

@@ -13,9 +13,7 @@ import pandas as pd
 from core.cache import make_key
 from core.config import get_settings
 from core.errors import InputError
-from dashboard.services import (
-    DEFAULT_DATASET, JobOutcome, cached_result, dataset, dataset_hash, run_cached_job, store,
-)
+from dashboard.services import DEFAULT_DATASET, CachedJob, clamp_int, dataset, dataset_hash, store
 
 KIND = "essentiality"
 SCREEN = "essentiality.screen"
@@ -81,29 +79,27 @@ def _target_data(target: str, source: str):
 
 # --- correlation screen -------------------------------------------------------------------
 
-def essentiality_screen(target: str, n_permutations: int, set_progress=None, *,
-                        source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: correlate ``target``'s effect with every gene's expression in dataset ``source``."""
+def _screen(report, *, source: str, target: str, n_permutations: int) -> dict:
     from core.essentiality import correlation_screen
 
-    params = {"target": target, "n_permutations": int(n_permutations)}
-
-    def compute(report):
-        data = _target_data(target, source)
-        table = correlation_screen(
-            data.expression, data.effect[target], n_permutations=int(n_permutations), progress=report
-        )
-        return {"table": table}
-
-    return run_cached_job(SCREEN, KIND, params, compute, set_progress, source=source)
+    data = _target_data(target, source)
+    table = correlation_screen(data.expression, data.effect[target], n_permutations=int(n_permutations),
+                               progress=report)
+    return {"table": table}
 
 
-def essentiality_screen_result(target: str, n_permutations: int, *,
-                               source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
-    """The stored screen for these parameters and dataset, or None."""
-    params = {"target": target, "n_permutations": int(n_permutations)}
-    payload = cached_result(SCREEN, KIND, params, source=source)
-    return None if payload is None else payload["table"]
+#: Correlate a target's effect with every gene's expression: ``screen.run(set_progress, target=,
+#: n_permutations=, source=)``; ``screen.result(...)`` is the table.
+screen = CachedJob(SCREEN, KIND, _screen, load=lambda payload, **_: payload["table"],
+                   key_params=lambda target, n_permutations, source: {"target": target,
+                                                                      "n_permutations": int(n_permutations)})
+
+DEFAULT_PERMUTATIONS, MAX_PERMUTATIONS = 200, 100_000
+
+
+def permutations_value(value) -> int:
+    """Screen permutations for a control: its value clipped to 0..100,000, or the default."""
+    return clamp_int(value, DEFAULT_PERMUTATIONS, 0, MAX_PERMUTATIONS)
 
 
 # --- per-target analysis (Rosenski et al. 2023) ----------------------------------
@@ -141,38 +137,35 @@ def _analysis_params(target: str, models: str) -> dict:
     return {"target": target, "models": models, "test_size": 0.25, "random_state": 0}
 
 
-def run_analysis(target: str, models: str = "all", set_progress=None, *,
-                 source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: modifiers, model zoo, lineage weights, tree and held-out lineages.
+def _analysis(report, *, source: str, target: str, models: str) -> dict:
+    """Modifiers, model zoo, lineage weights, tree and held-out lineages of one target.
 
     Unannotated cell lines form one lineage group for the weights and only
     ever train in the held-out-lineage comparison.
     """
     from core.essentiality import evaluate_gene, fit_tree, heldout_lineage_errors, lineage_weights
 
-    def compute(report):
-        data = _target_data(target, source)
-        effect, lineage = data.effect[target], lineages(data)
-        gene_report = evaluate_gene(
-            data.expression, effect, lineage=lineage, models=_models(models), random_state=0,
-            progress=lambda f, m: report(0.6 * f, m),
-        )
-        report(0.62, "per-lineage weights")
-        weights = lineage_weights(data.expression, effect, gene_report.modifiers, lineage)
-        report(0.65, "decision tree")
-        tree = fit_tree(data.expression, effect, gene_report.modifiers, random_state=0)
-        heldout = heldout_lineage_errors(
-            data.expression, effect, annotated_lineages(data), random_state=0, progress=lambda f, m: report(0.67 + 0.33 * f, m)
-        )
-        payload = {f"report.{k}": v for k, v in gene_report.to_payload().items()}
-        payload.update({f"tree.{k}": v for k, v in tree.to_payload().items()})
-        payload.update({"weights": weights, "heldout": heldout})
-        return payload
-
-    return run_cached_job(ANALYSIS, KIND, _analysis_params(target, models), compute, set_progress, source=source)
+    data = _target_data(target, source)
+    effect, lineage = data.effect[target], lineages(data)
+    gene_report = evaluate_gene(
+        data.expression, effect, lineage=lineage, models=_models(models), random_state=0,
+        progress=lambda f, m: report(0.6 * f, m),
+    )
+    report(0.62, "per-lineage weights")
+    weights = lineage_weights(data.expression, effect, gene_report.modifiers, lineage)
+    report(0.65, "decision tree")
+    tree = fit_tree(data.expression, effect, gene_report.modifiers, random_state=0)
+    heldout = heldout_lineage_errors(
+        data.expression, effect, annotated_lineages(data), random_state=0,
+        progress=lambda f, m: report(0.67 + 0.33 * f, m),
+    )
+    payload = {f"report.{k}": v for k, v in gene_report.to_payload().items()}
+    payload.update({f"tree.{k}": v for k, v in tree.to_payload().items()})
+    payload.update({"weights": weights, "heldout": heldout})
+    return payload
 
 
-def _analysis_from(payload: dict, models: str) -> Analysis:
+def _analysis_from(payload: dict, models: str, **_) -> Analysis:
     from core.essentiality import GeneReport, TreeResult
 
     part = lambda prefix: {k[len(prefix):]: v for k, v in payload.items() if k.startswith(prefix)}  # noqa: E731
@@ -185,12 +178,20 @@ def _analysis_from(payload: dict, models: str) -> Analysis:
     )
 
 
-def analysis_result(target: str, models: str = "all", *, source: str = DEFAULT_DATASET) -> Analysis | None:
-    """The stored analysis of a target in dataset ``source``, or None when it has not been run."""
-    if models == ATLAS_SET:
-        return quick_analysis(target, source=source)
-    payload = cached_result(ANALYSIS, KIND, _analysis_params(target, models), source=source)
-    return None if payload is None else _analysis_from(payload, models)
+class _AnalysisJob(CachedJob):
+    """The per-target analysis; its ``"atlas"`` model set is the instant view, computed on request."""
+
+    def result(self, *, source: str = DEFAULT_DATASET, target: str, models: str = "all") -> Analysis | None:
+        if models == ATLAS_SET:
+            return quick_analysis(target, source=source)
+        return super().result(source=source, target=target, models=models)
+
+
+#: A target's full analysis: ``analysis.run(set_progress, target=, models=, source=)``;
+#: ``analysis.result(...)`` is an :class:`Analysis` (for ``models="atlas"`` the instant view).
+analysis = _AnalysisJob(ANALYSIS, KIND, _analysis, load=_analysis_from,
+                        key_params=lambda target, models, source: {"target": target, "models": models,
+                                                                   "test_size": 0.25, "random_state": 0})
 
 
 # --- the instant view: the atlas's protocol for one target ----------------------------------
@@ -268,8 +269,8 @@ def dask_scheduler() -> str | None:
     return os.environ.get("PERTURBSCOPE_DASK_SCHEDULER", "").strip() or None
 
 
-def run_atlas(set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: the atlas of dataset ``source`` (resumable; Dask when configured).
+def _atlas(report, *, source: str) -> dict:
+    """Every target of dataset ``source`` (resumable; Dask when configured).
 
     Progress is also written to ``progress.json`` in :func:`atlas_folder`, so
     other processes (the Datasets and atlas pages) can say how far it has come
@@ -278,23 +279,25 @@ def run_atlas(set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome
     from core.essentiality import build_atlas
 
     folder = atlas_folder(source)
-
-    def compute(report):
-        data = dataset(KIND, source)
-        total = data.effect.shape[1]
-
-        def progress(fraction, message):
-            _write_json(folder / PROGRESS_FILE, {"done": int(round(fraction * total)), "total": total})
-            report(fraction, message)
-
-        params = atlas_params()
-        table = build_atlas(data.expression, data.effect, store=folder, scheduler=dask_scheduler(),
-                            progress=progress, models=params["models"], top_k=params["top_k"],
-                            fdr=params["fdr"], **ATLAS_SPLIT)
-        return {"table": table}
-
     folder.mkdir(parents=True, exist_ok=True)
-    return run_cached_job(ATLAS, KIND, atlas_params(), compute, set_progress, source=source)
+    data = dataset(KIND, source)
+    total = data.effect.shape[1]
+
+    def progress(fraction, message):
+        _write_json(folder / PROGRESS_FILE, {"done": int(round(fraction * total)), "total": total})
+        report(fraction, message)
+
+    params = atlas_params()
+    table = build_atlas(data.expression, data.effect, store=folder, scheduler=dask_scheduler(),
+                        progress=progress, models=params["models"], top_k=params["top_k"],
+                        fdr=params["fdr"], **ATLAS_SPLIT)
+    return {"table": table}
+
+
+#: The atlas of a dataset: ``atlas.run(set_progress, source=)``; ``atlas.result(source=)`` is the table
+#: indexed by target, or None while it is not built.
+atlas = CachedJob(ATLAS, KIND, _atlas, key_params=lambda source: atlas_params(),
+                  load=lambda payload: payload["table"].set_index("target", drop=False))
 
 
 PROGRESS_FILE, BUILDER_FILE = "progress.json", "builder.pid"
@@ -324,7 +327,7 @@ def start_atlas_build(source: str) -> bool:
     import subprocess
     import sys
 
-    if atlas_result(source) is not None or _builder_alive(source):
+    if atlas.result(source=source) is not None or _builder_alive(source):
         return False
     folder = atlas_folder(source)
     folder.mkdir(parents=True, exist_ok=True)
@@ -334,12 +337,6 @@ def start_atlas_build(source: str) -> bool:
                                    stdin=subprocess.DEVNULL, start_new_session=True)
     (folder / BUILDER_FILE).write_text(str(process.pid))
     return True
-
-
-def atlas_result(source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
-    """The stored atlas of dataset ``source`` (indexed by target), or None while it is not built."""
-    payload = cached_result(ATLAS, KIND, atlas_params(), source=source)
-    return None if payload is None else payload["table"].set_index("target", drop=False)
 
 
 def atlas_progress(source: str = DEFAULT_DATASET) -> tuple[int, int] | None:
@@ -353,7 +350,7 @@ def atlas_progress(source: str = DEFAULT_DATASET) -> tuple[int, int] | None:
 
 def atlas_state(source: str) -> str:
     """A short description of a dataset's atlas: built, building (how far), stopped or not started."""
-    if atlas_result(source) is not None:
+    if atlas.result(source=source) is not None:
         return "atlas built"
     progress = atlas_progress(source)
     if progress is None:
@@ -366,7 +363,7 @@ def atlas_state(source: str) -> str:
 
 def atlas_row(target: str, source: str = DEFAULT_DATASET) -> dict | None:
     """One target's atlas row, or None (no atlas yet, or not a target)."""
-    table = atlas_result(source)
+    table = atlas.result(source=source)
     if table is None or target not in table.index:
         return None
     return table.loc[target].to_dict()
@@ -407,15 +404,15 @@ def published_comparison(source: str = DEFAULT_DATASET) -> pd.DataFrame | None:
     Columns ``gene, atlas_test_pearson, atlas_chosen_model, published_test_pearson, published_model``.
     On the simulated demo the overlap holds only the planted real symbols, whose numbers are simulated.
     """
-    atlas = atlas_result(source)
-    if atlas is None:
+    table = atlas.result(source=source)
+    if table is None:
         return None
     performance = _published().performance
-    shared = atlas.index.intersection(performance.index)
+    shared = table.index.intersection(performance.index)
     frame = pd.DataFrame({
         "gene": shared,
-        "atlas_test_pearson": atlas.loc[shared, "test_pearson"].to_numpy(float),
-        "atlas_chosen_model": atlas.loc[shared, "chosen_model"].to_numpy(),
+        "atlas_test_pearson": table.loc[shared, "test_pearson"].to_numpy(float),
+        "atlas_chosen_model": table.loc[shared, "chosen_model"].to_numpy(),
         "published_test_pearson": performance.loc[shared, "test_pearson"].to_numpy(float),
         "published_model": performance.loc[shared, "model"].to_numpy(),
     })
@@ -441,46 +438,50 @@ def modifier_counts(target: str, models: str = ATLAS_SET, *, source: str = DEFAU
     """
     from core.essentiality import report_modifier_counts
 
-    analysis = analysis_result(target, models, source=source)
-    if analysis is None:
+    shown = analysis.result(target=target, models=models, source=source)
+    if shown is None:
         return None
     data = _target_data(target, source)
-    return report_modifier_counts(data.expression, data.effect[target], analysis.report), analysis
+    return report_modifier_counts(data.expression, data.effect[target], shown.report), shown
 
 
-def _cv_params(target: str, models: str) -> dict:
-    return {"target": target, "models": models, "cv": CV_FOLDS, "random_state": 0}
-
-
-def run_cv(target: str, models: str = "fast", set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: the target's analysis under 5-fold cross-validation (``evaluate_gene(cv=5)``).
+def _cv(report, *, source: str, target: str, models: str) -> dict:
+    """The target's analysis under 5-fold cross-validation (``evaluate_gene(cv=5)``).
 
     Every cell line is tested once; modifiers are selected and models chosen
     within each fold's training lines.
     """
     from core.essentiality import evaluate_gene
 
-    def compute(report):
-        data = _target_data(target, source)
-        gene_report = evaluate_gene(data.expression, data.effect[target], lineage=lineages(data), cv=CV_FOLDS,
-                                    models=_models(models), random_state=0, progress=report)
-        return {f"report.{k}": v for k, v in gene_report.to_payload().items()}
-
-    return run_cached_job(CV, KIND, _cv_params(target, models), compute, set_progress, source=source)
+    data = _target_data(target, source)
+    gene_report = evaluate_gene(data.expression, data.effect[target], lineage=lineages(data), cv=CV_FOLDS,
+                                models=_models(models), random_state=0, progress=report)
+    return {f"report.{k}": v for k, v in gene_report.to_payload().items()}
 
 
-def cv_result(target: str, models: str = "fast", *, source: str = DEFAULT_DATASET):
-    """The stored cross-validated report of a target and its per-fold table, or None when not run.
-
-    Returns
-    -------
-    (core.essentiality.GeneReport, DataFrame) or None
-        The report (pooled out-of-fold predictions) and :func:`core.essentiality.cv_folds`.
-    """
+def _cv_from(payload: dict, **_):
     from core.essentiality import GeneReport, cv_folds
 
-    payload = cached_result(CV, KIND, _cv_params(target, models), source=source)
-    if payload is None:
-        return None
     report = GeneReport.from_payload({k[len("report."):]: v for k, v in payload.items() if k.startswith("report.")})
     return report, cv_folds(report)
+
+
+#: A target's 5-fold cross-validation: ``cv.run(set_progress, target=, models=, source=)``; ``cv.result(...)``
+#: is the report (pooled out-of-fold predictions) and :func:`core.essentiality.cv_folds`'s table.
+cv = CachedJob(CV, KIND, _cv, load=_cv_from,
+               key_params=lambda target, models, source: {"target": target, "models": models, "cv": CV_FOLDS,
+                                                          "random_state": 0})
+
+
+def pooled_interval(report) -> tuple[float, float]:
+    """The 95% interval (Fisher z) of a report's test Pearson r over its test cell lines."""
+    from core.essentiality.counts import pearson_ci
+
+    return pearson_ci(report.test_pearson, int((report.predictions["split"] == "test").sum()))
+
+
+def published_citation() -> str:
+    """How texts cite the paper whose published results sit beside ours."""
+    from core.datasets.published import CITATION
+
+    return CITATION

@@ -122,7 +122,7 @@ def essentiality_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
     from dashboard.services import essentiality
 
     method = "essentiality"
-    atlas = essentiality.atlas_result(source)
+    atlas = essentiality.atlas.result(source=source)
     if atlas is None:
         return Section(method, False, "No atlas of this dataset yet; build it on the atlas page.")
     modifier_of = _modifier_of(gene, atlas)
@@ -188,7 +188,7 @@ def decode_section(gene: str, source: str = DEFAULT_DATASET, n_regulators: int =
     if gene not in genes_of(method, source):
         return Section(method, False, f"{gene} is not in the {_name(method, source)} dataset.")
     params = decode.training_params(source=source)
-    if not decode.is_trained(params, source):
+    if decode.training.result(params=params, source=source) is None:
         return Section(method, False, "No trained DEcode model yet; train it on the DEcode page.")
     profiles = decode.gene_profiles(params, gene, source)
     split = decode.gene_split(params, gene, source)
@@ -231,7 +231,7 @@ def _as_regulator(gene: str, params: dict, source: str) -> pd.DataFrame | None:
     """Per tissue: the gene's mean attribution as a binding feature and its rank by |score|, strongest first."""
     from dashboard.services import decode
 
-    scores = decode.attribution_result(params, source)
+    scores = decode.attribution.result(params=params, source=source)
     names = [n for n in (f"promoter:{gene}", f"mrna:{gene}") if scores is not None and n in scores.index]
     if not names:
         return None
@@ -253,7 +253,7 @@ def dko_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
     method = "dko"
     if gene not in genes_of(method, source):
         return Section(method, False, f"{gene} is not in the {_name(method, source)} dataset.")
-    payload = dko.sweep_result(dko.DEFAULT_STEPS, source)
+    payload = dko.sweep.result(steps=dko.DEFAULT_STEPS, source=source)
     if payload is None:
         return Section(method, False, "No trained DKO model yet; train it on the DKO page.")
     table = payload["table"]
@@ -316,7 +316,7 @@ def perturbation_section(gene: str, source: str = DEFAULT_DATASET, n_similar: in
     if gene not in perturbation.all_genes(source):
         return Section(method, False, f"{gene} is in none of the network layers of the "
                                       f"{_name(method, source)} dataset.")
-    payload = perturbation.result(perturbation.DEFAULT_EPOCHS, perturbation.DEFAULT_WIDTH, source)
+    payload = perturbation.default_training(source)
     if payload is None:
         return Section(method, False, "No trained signature model yet; train it on the perturbation page.")
     rows, signatures, similar = [], [], []
@@ -416,10 +416,10 @@ def _results_token(source: str) -> tuple:
     from dashboard.services import dataset_hash, decode, dko, essentiality, perturbation
 
     return (tuple(dataset_hash(m, source) for m in METHODS),
-            essentiality.atlas_result(source) is not None,
-            decode.is_trained(decode.training_params(source=source), source),
-            dko.sweep_result(dko.DEFAULT_STEPS, source) is not None,
-            perturbation.result(perturbation.DEFAULT_EPOCHS, perturbation.DEFAULT_WIDTH, source) is not None)
+            essentiality.atlas.result(source=source) is not None,
+            decode.training.result(params=decode.training_params(source=source), source=source) is not None,
+            dko.sweep.result(steps=dko.DEFAULT_STEPS, source=source) is not None,
+            perturbation.default_training(source) is not None)
 
 
 @functools.lru_cache(maxsize=64)
@@ -488,11 +488,11 @@ def _headlines(method: str, source: str) -> pd.Series | None:
     from dashboard.services import decode, dko, essentiality, perturbation
 
     if method == "essentiality":
-        atlas = essentiality.atlas_result(source)
+        atlas = essentiality.atlas.result(source=source)
         return None if atlas is None else atlas["test_pearson"].astype(float)
     if method == "decode":
         params = decode.training_params(source=source)
-        if not decode.is_trained(params, source):
+        if decode.training.result(params=params, source=source) is None:
             return None
         fit = decode.load_fit(params, source)
         tissues = [t for t in fit.tasks if t != "median"]
@@ -502,9 +502,9 @@ def _headlines(method: str, source: str) -> pd.Series | None:
         r = (pred * meas).sum(1) / np.sqrt((pred**2).sum(1) * (meas**2).sum(1))
         return pd.Series(r, index=fit.predictions.index)
     if method == "dko":
-        payload = dko.sweep_result(dko.DEFAULT_STEPS, source)
+        payload = dko.sweep.result(steps=dko.DEFAULT_STEPS, source=source)
         return None if payload is None else payload["table"].groupby("gene")["impact"].mean()
-    payload = perturbation.result(perturbation.DEFAULT_EPOCHS, perturbation.DEFAULT_WIDTH, source)
+    payload = perturbation.default_training(source)
     if payload is None:
         return None
     per_type = []

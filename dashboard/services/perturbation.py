@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from dashboard.services import DEFAULT_DATASET, JobOutcome, cached_result, dataset, run_cached_job
+from dashboard.services import DEFAULT_DATASET, CachedJob, check_int, clamp_int, dataset
 
 KIND = "perturbation"
 NAMESPACE = "perturbation.transcriptionnet"
@@ -35,12 +35,7 @@ def job_params(epochs: int, width: int) -> dict[str, Any]:
 
 def check_params(epochs, width) -> tuple[int, int]:
     """Validated (epochs, width) from UI values."""
-    try:
-        epochs = int(epochs)
-    except (TypeError, ValueError):
-        raise InputError(f"epochs must be a whole number between 1 and {MAX_EPOCHS}, got {epochs!r}") from None
-    if not 1 <= epochs <= MAX_EPOCHS:
-        raise InputError(f"epochs must be between 1 and {MAX_EPOCHS}, got {epochs}")
+    epochs = check_int(epochs, "epochs", 1, MAX_EPOCHS)
     try:
         width = int(width)
     except (TypeError, ValueError):
@@ -56,57 +51,50 @@ def types_of(source: str = DEFAULT_DATASET) -> tuple[str, ...]:
     return tuple(t for t in TYPES if t in signatures)
 
 
-def train(epochs, width, set_progress=None, *, source: str = DEFAULT_DATASET) -> JobOutcome:
-    """Background job: embed the network layers, train FunDNN + refiner + baselines, score held-out genes.
+def _train(report, *, source: str, epochs, width) -> dict:
+    """Embed the network layers, train FunDNN + refiner + baselines, score held-out genes.
 
-    Parameters
-    ----------
-    epochs, width
-        Maximum epochs and FunDNN width (see :func:`check_params`).
-    set_progress
-        Dash's progress setter, or None.
-    source
-        The dataset: ``"demo"`` or a registered dataset's id. Only the types it
-        measures are modelled; the refiner needs two of them.
-
-    Returns
-    -------
-    JobOutcome
+    Only the types the dataset measures are modelled; the refiner needs two of them.
     """
-    try:
-        epochs, width = check_params(epochs, width)
-    except InputError as exc:
-        return JobOutcome(key=None, error=str(exc))
+    from core.transcriptionnet import TranscriptionNet, network_embedding
 
-    def compute(report):
-        from core.transcriptionnet import TranscriptionNet, network_embedding
-
-        data = dataset(KIND, source)
-        embedding = network_embedding(data.layers, dim=EMBEDDING_DIM, seed=0,
-                                      progress=lambda f, m: report(0.08 * f, m))
-        model = TranscriptionNet(types=types_of(source), hidden=width, max_epochs=epochs, patience=5,
-                                 refine_folds=2, refine_epochs=max(5, epochs), refine_patience=5, random_state=0)
-        model.fit(embedding, data.signatures, progress=lambda f, m: report(0.08 + 0.9 * f, m))
-        payload: dict[str, Any] = {"summary": model.summary_, "per_gene": model.per_gene_,
-                                   "seconds": {k: round(v, 2) for k, v in model.seconds_.items()}}
-        status = {}
-        for t in model.types_:
-            predictions, status[t] = model.predict_all(t)
-            payload[f"predicted_{t}"] = predictions.astype(np.float32)
-        payload["status"] = pd.DataFrame(status)
-        return payload
-
-    return run_cached_job(NAMESPACE, KIND, job_params(epochs, width), compute, set_progress, CODE_VERSION,
-                          source=source)
+    epochs, width = check_params(epochs, width)
+    data = dataset(KIND, source)
+    embedding = network_embedding(data.layers, dim=EMBEDDING_DIM, seed=0,
+                                  progress=lambda f, m: report(0.08 * f, m))
+    model = TranscriptionNet(types=types_of(source), hidden=width, max_epochs=epochs, patience=5,
+                             refine_folds=2, refine_epochs=max(5, epochs), refine_patience=5, random_state=0)
+    model.fit(embedding, data.signatures, progress=lambda f, m: report(0.08 + 0.9 * f, m))
+    payload: dict[str, Any] = {"summary": model.summary_, "per_gene": model.per_gene_,
+                               "seconds": {k: round(v, 2) for k, v in model.seconds_.items()}}
+    status = {}
+    for t in model.types_:
+        predictions, status[t] = model.predict_all(t)
+        payload[f"predicted_{t}"] = predictions.astype(np.float32)
+    payload["status"] = pd.DataFrame(status)
+    return payload
 
 
-def result(epochs, width, source: str = DEFAULT_DATASET) -> dict | None:
-    """The stored training result for these parameters on this dataset, or None (never trains)."""
-    try:
-        epochs, width = check_params(epochs, width)
-    except InputError:
-        return None
-    return cached_result(NAMESPACE, KIND, job_params(epochs, width), CODE_VERSION, source=source)
+#: TranscriptionNet trained on a dataset: ``training.run(set_progress, epochs=, width=, source=)`` (maximum
+#: epochs and FunDNN width, see :func:`check_params`); ``training.result(...)`` is the payload dict.
+training = CachedJob(NAMESPACE, KIND, _train, code_version=CODE_VERSION,
+                     key_params=lambda epochs, width, source: job_params(*check_params(epochs, width)))
+
+
+def default_training(source: str = DEFAULT_DATASET) -> dict | None:
+    """The stored training with the page's default settings (what the gene card reads), or None."""
+    return training.result(epochs=DEFAULT_EPOCHS, width=DEFAULT_WIDTH, source=source)
+
+
+def epochs_value(value) -> int:
+    """Maximum epochs for a control: its value clipped to 1..MAX_EPOCHS, or the default."""
+    return clamp_int(value, DEFAULT_EPOCHS, 1, MAX_EPOCHS)
+
+
+def width_value(value) -> int:
+    """FunDNN width for a control: one of :data:`WIDTHS`, or the default."""
+    width = clamp_int(value, DEFAULT_WIDTH, 0, max(WIDTHS))
+    return width if width in WIDTHS else DEFAULT_WIDTH
 
 
 # --- views ---------------------------------------------------------------------------------

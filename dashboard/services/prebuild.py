@@ -31,21 +31,21 @@ def _essentiality() -> str:
     from core.datasets.genes import SHARED_SYMBOLS
     from dashboard.services import dataset, essentiality
 
-    outcome = essentiality.run_atlas()
+    outcome = essentiality.atlas.run()
     if outcome.error:
         raise RuntimeError(outcome.error)
     shared = [g for g in SHARED_SYMBOLS if g in dataset("essentiality").effect.columns]
     for gene in shared:
         essentiality.quick_analysis(gene)
-    return f"atlas of {len(essentiality.atlas_result()):,} targets, analyses of {len(shared)} shared targets"
+    return f"atlas of {len(essentiality.atlas.result()):,} targets, analyses of {len(shared)} shared targets"
 
 
 def _decode() -> str:
     from dashboard.services import decode
 
     params = decode.training_params()
-    for job in (decode.train_job, decode.attribution_job):
-        outcome = job(params)
+    for job in (decode.training, decode.attribution):
+        outcome = job.run(params=params)
         if outcome.error:
             raise RuntimeError(outcome.error)
     return "CNN and attributions"
@@ -54,7 +54,7 @@ def _decode() -> str:
 def _dko() -> str:
     from dashboard.services import dko
 
-    outcome = dko.dko_sweep(dko.DEFAULT_STEPS)
+    outcome = dko.sweep.run(steps=dko.DEFAULT_STEPS)
     if outcome.error:
         raise RuntimeError(outcome.error)
     return f"model ({dko.DEFAULT_STEPS:,} steps) and every knockout"
@@ -63,7 +63,7 @@ def _dko() -> str:
 def _perturbation() -> str:
     from dashboard.services import perturbation
 
-    outcome = perturbation.train(perturbation.DEFAULT_EPOCHS, perturbation.DEFAULT_WIDTH)
+    outcome = perturbation.training.run(epochs=perturbation.DEFAULT_EPOCHS, width=perturbation.DEFAULT_WIDTH)
     if outcome.error:
         raise RuntimeError(outcome.error)
     return "FunDNN, refiner and baselines"
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         from dashboard.services import essentiality
 
         started = time.perf_counter()
-        outcome = essentiality.run_atlas(source=args.atlas)
+        outcome = essentiality.atlas.run(source=args.atlas)
         if outcome.error:
             print(outcome.error, file=sys.stderr)
             return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.server import running_server
@@ -73,3 +74,32 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def wait_for_graphs(page, n: int, timeout: int = 120_000, filled: bool = False) -> None:
+    """Wait until at least ``n`` plotly graphs have drawn data (``filled``: traces with points or cells)."""
+    test = ("g._fullData && g._fullData.some(t => (t.x && t.x.length) || (t.z && t.z.length))" if filled
+            else "g.data && g.data.length")
+    page.wait_for_function(f"n => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(g => {test})"
+                           ".length >= n", arg=n, timeout=timeout)
+
+
+def run_job(page, prefix: str, timeout: int = 180_000, status: str = "^(Finished|Loaded)") -> None:
+    """Press a job panel's Run button and wait until its status matches ``status``."""
+    page.click(f"#{prefix}-run")
+    page.wait_for_function("([id, pattern]) => new RegExp(pattern).test(document.querySelector('#' + id).innerText)",
+                           arg=[f"{prefix}-status", status], timeout=timeout)
+
+
+def card_csv(page, card: str):
+    """Download a figure card's CSV: the frame and the download."""
+    with page.expect_download() as info:
+        page.click(f"#card-{card} button:has-text('CSV')")
+    return pd.read_csv(info.value.path()), info.value
+
+
+def settle_and_shoot(page, name: str, pause_ms: int = 500) -> None:
+    """Let the figures finish drawing, take the screenshot, and check the console stayed clean."""
+    page.wait_for_timeout(pause_ms)
+    screenshot(page, name)
+    assert page.console_errors == []

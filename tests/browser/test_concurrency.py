@@ -341,7 +341,7 @@ def test_cached_gene_views_answer_16_clients_correctly(scenario, page, server):
     lineage = loadgen.find_payload(captured, "ess-target", "ess-lineage")
     screen = loadgen.find_payload(captured, "ess-result", "ess-top")
     stored = loadgen.input_value(screen, "ess-result")
-    assert stored["target"] == target and stored["perms"] == perms and stored["cached"] is True
+    assert stored["target"] == target and stored["n_permutations"] == perms and stored["cached"] is True
 
     def lineage_check(gene):
         return lambda body: loadgen.figure_problem(loadgen.figures_in(body).get("ess-lineage"), gene)
@@ -362,7 +362,7 @@ def test_cached_gene_views_answer_16_clients_correctly(scenario, page, server):
         plan.append(loadgen.Request(f"lineage {gene}", loadgen.with_input(lineage, "ess-target", gene),
                                     lineage_check(gene)))
         plan.append(loadgen.Request(f"screen {gene}", loadgen.with_input(
-            screen, "ess-result", {**stored, "target": gene, "perms": n}), screen_check(gene)))
+            screen, "ess-result", {**stored, "target": gene, "n_permutations": n}), screen_check(gene)))
     result = loadgen.run_load(server, plan, clients=16, per_client=5)
     assert result.failures == []
     assert result.requests == 80

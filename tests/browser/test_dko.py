@@ -7,18 +7,11 @@ import pandas as pd
 import pytest
 
 from core.datasets import load_demo
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import card_csv, run_job, settle_and_shoot, wait_for_graphs
 
 pytestmark = pytest.mark.browser
 
 STEPS = 200  # a short training keeps the test fast; the page default is 2,000
-
-
-def wait_for_graphs(page, n: int) -> None:
-    page.wait_for_function(
-        "n => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(g => g.data && g.data.length).length >= n",
-        arg=n, timeout=120_000,
-    )
 
 
 def test_dko_sweep_figures_exports_and_double_knockouts(page, server):
@@ -26,18 +19,13 @@ def test_dko_sweep_figures_exports_and_double_knockouts(page, server):
     page.wait_for_selector("#dko-sweep-run")
     wait_for_graphs(page, 1)  # the dataset card draws before any job
     assert "Simulated demo data" in page.inner_text(".simulated-banner")
-    page.click("#dko-sweep-run")
-    page.wait_for_function("() => document.querySelector('#dko-sweep-status').innerText.startsWith('Finished')",
-                           timeout=300_000)
+    run_job(page, "dko-sweep", timeout=300_000, status="^Finished")
     wait_for_graphs(page, 7)
-    page.wait_for_timeout(800)
-    screenshot(page, "dko-sweep-finished")
+    settle_and_shoot(page, "dko-sweep-finished", pause_ms=800)
     assert "single knockouts scored" in page.inner_text("#dko-summary")
 
     # CSV of the top-k card is exactly what is drawn
-    with page.expect_download() as info:
-        page.click("#card-dko-topk button:has-text('CSV')")
-    frame = pd.read_csv(info.value.path())
+    frame, _ = card_csv(page, "dko-topk")
     drawn = page.evaluate("() => { const g = document.querySelector('#card-dko-topk .js-plotly-plot'); "
                           "return {x: Array.from(g._fullData[0].x), y: Array.from(g._fullData[0].y)}; }")
     assert len(frame) == len(drawn["x"]) == 12
@@ -63,13 +51,9 @@ def test_dko_sweep_figures_exports_and_double_knockouts(page, server):
         " return g && g.data && g.data.length && String(g.data[0].x[0]).startsWith('SIMCELL'); }", timeout=60_000)
 
     # double knockouts of the default gene set
-    page.click("#dko-double-run")
-    page.wait_for_function("() => document.querySelector('#dko-double-status').innerText.startsWith('Finished')",
-                           timeout=120_000)
+    run_job(page, "dko-double", timeout=120_000, status="^Finished")
     page.wait_for_function(
         "() => { const g = document.querySelector('#card-dko-double .js-plotly-plot');"
         " return g && g.data && g.data.length && g.data[0].type === 'heatmap'; }")
-    page.wait_for_timeout(800)
-    screenshot(page, "dko-drilldown-double")
-    assert page.console_errors == []
+    settle_and_shoot(page, "dko-drilldown-double", pause_ms=800)
 

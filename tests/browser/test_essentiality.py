@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import card_csv, run_job, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -20,17 +19,13 @@ def test_modifier_page_analysis_venn_and_export(page, server):
     page.goto(server + "/essentiality?gene=RPP25L&models=fast")
     page.wait_for_selector("#ess-analysis-run")
     _wait_status(page, "ess-analysis")  # the instant view first
-    page.click("#ess-analysis-run")
-    page.wait_for_function("() => /^Finished/.test(document.querySelector('#ess-analysis-status').innerText)",
-                           timeout=240_000)
+    run_job(page, "ess-analysis", timeout=240_000, status="^Finished")
     assert "Fast" not in page.inner_text("#ess-summary") or "instant view" not in page.inner_text("#ess-summary")
     page.wait_for_function("() => document.querySelector('#card-ess-venn .js-plotly-plot')?.data?.length > 0")
     assert "RPP25" in page.inner_text("#card-ess-venn")
     page.wait_for_timeout(800)
     screenshot(page, "essentiality-analysis")
-    with page.expect_download() as info:
-        page.click("#card-ess-rmse button:has-text('CSV')")
-    frame = pd.read_csv(info.value.path())
+    frame, _ = card_csv(page, "ess-rmse")
     drawn = page.evaluate("() => { const g = document.querySelector('#card-ess-rmse .js-plotly-plot'); "
                           "return {x: Array.from(g._fullData[0].x), y: Array.from(g._fullData[0].y)}; }")
     assert frame["x"].tolist() == drawn["x"] and frame["y"].to_numpy() == pytest.approx(drawn["y"])

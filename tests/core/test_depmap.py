@@ -73,7 +73,7 @@ def test_loaded_data_runs_through_selection_and_roundtrips(tmp_path):
                                                                              "OncotreeLineage"]),
     (BAD / "CRISPRGeneEffect_text.csv", CUR / EXPR, None, ["CRISPRGeneEffect_text.csv", "TP53 (7157)", "NA?"]),
     (BAD / "CRISPRGeneEffect_symbols_only.csv", CUR / EXPR, None, ["SYMBOL (ENTREZ)", "RPP25"]),
-    (BAD / "empty.csv", CUR / EXPR, None, ["empty.csv", "not a readable CSV"]),
+    (BAD / "empty.csv", CUR / EXPR, None, ["empty.csv", "the file is empty"]),
     (CUR / "missing.csv", CUR / EXPR, None, ["missing.csv", "not found"]),
     (CUR / "CRISPRGeneEffect.csv", CUR / EXPR, CUR / "CRISPRGeneEffect.csv", ["OncotreeLineage", "Model.csv"]),
 ])

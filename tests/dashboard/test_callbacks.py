@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 import app  # noqa: F401  (registers pages and callbacks)
-from dashboard import app_callbacks, exports
+from dashboard import app_callbacks, exports, services
 from dashboard.pages import essentiality, perturbation
+from tests.dashboard.helpers import find_component, notice_text
 
 
 def test_gene_options_keep_current_value():
@@ -28,7 +29,8 @@ def test_lineage_figure_has_provenance_and_export_name():
     assert meta["gene"] == "RPP25L" and meta["simulated"] is True
     assert config["toImageButtonOptions"]["filename"].startswith("RPP25L_effect-by-lineage_")
     assert config["toImageButtonOptions"]["scale"] >= 2
-    assert "RPP25L" in methods
+    assert "RPP25L" in methods and methods.endswith(f"Data: {meta['dataset']}. {meta['app']}.")
+    assert methods.count("Data: ") == 1  # render_card adds the provenance sentence, once
     n = sum(len(t.y) for t in fig.data)
     assert n > 900
 
@@ -44,5 +46,12 @@ def test_csv_export_is_exactly_the_numbers_drawn():
 
 
 def test_page_layouts_accept_url_parameters():
-    assert essentiality.layout(gene="FAM50A", perms="300") is not None
-    assert perturbation.layout(gene="nonexistent", type="OE") is not None
+    layout = essentiality.layout(gene="FAM50A", perms="300")
+    assert find_component(layout, "ess-target").value == "FAM50A" and find_component(layout, "q-perms").value == 300
+    assert notice_text(layout) == ""
+    layout = perturbation.layout(gene="nonexistent", type="OE")
+    default = services.perturbation.default_gene()
+    assert find_component(layout, "pert-gene").value == default and find_component(layout, "q-type").value == "OE"
+    assert notice_text(layout) == f"nonexistent is in none of the network layers of this dataset; showing {default}."
+    fallback = essentiality.layout(gene="FAM50A", perms="a lot")
+    assert find_component(fallback, "q-perms").value == services.essentiality.DEFAULT_PERMUTATIONS

@@ -64,14 +64,15 @@ def test_signature_query_takes_the_centred_top_and_bottom_genes(data):
 def test_search_ranks_the_query_gene_first_and_the_page_shows_it(data):
     gene = str(data.signatures["RNAi"].index[7])
     query = conn.build_query("demo", "signature", gene=gene, kind="RNAi")
-    outcome = conn.search(query, MEASURED, tnet.DEFAULT_EPOCHS, tnet.DEFAULT_WIDTH)
+    outcome = conn.search.run(query=query, sets=MEASURED, epochs=tnet.DEFAULT_EPOCHS, width=tnet.DEFAULT_WIDTH)
     assert outcome.error is None, outcome.error
     params = conn.job_params(query, MEASURED, tnet.DEFAULT_EPOCHS, tnet.DEFAULT_WIDTH)
-    table = conn.result(params)
+    table = conn.search.result(query=query, sets=MEASURED, epochs=tnet.DEFAULT_EPOCHS, width=tnet.DEFAULT_WIDTH)
     assert len(table) == sum(len(data.signatures[t]) for t in tnet.types_of())
     assert table.index[0] == gene and table["set"].iloc[0] == "RNAi measured"
     assert list(table["score"]) == sorted(table["score"], reverse=True)
-    assert conn.search(query, MEASURED, tnet.DEFAULT_EPOCHS, tnet.DEFAULT_WIDTH).seconds < 5  # stored
+    again = conn.search.run(query=query, sets=MEASURED, epochs=tnet.DEFAULT_EPOCHS, width=tnet.DEFAULT_WIDTH)
+    assert again.key == outcome.key and again.seconds < 5  # stored
     fig, _config, methods, rows, summary, status = page.show_search(
         {"params": params, "label": query["label"], "unknown": ["XYZ"], "seconds": 1.0})
     assert rows[0]["gene"] == f"[{gene}](/gene?gene={gene})" and rows[0]["signature"] == "measured"
@@ -87,8 +88,9 @@ def test_search_ranks_the_query_gene_first_and_the_page_shows_it(data):
 def test_search_refuses_missing_sets_and_the_callback_reports_errors():
     query = conn.build_query("demo", "signature", gene=str(dataset("perturbation").signatures["OE"].index[0]),
                              kind="OE")
-    assert "no stored models" in conn.search(query, ["OE predicted"], 3, 128).error
-    assert "at least one" in conn.search(query, [], tnet.DEFAULT_EPOCHS, tnet.DEFAULT_WIDTH).error
+    assert "no stored models" in conn.search.run(query=query, sets=["OE predicted"], epochs=3, width=128).error
+    assert "at least one" in conn.search.run(query=query, sets=[], epochs=tnet.DEFAULT_EPOCHS,
+                                             width=tnet.DEFAULT_WIDTH).error
     out = page.run_search(None, 1, "lists", "", "", None, "RNAi", 50, MEASURED, tnet.DEFAULT_EPOCHS,
                           tnet.DEFAULT_WIDTH, ["center"])
     assert "paste both" in out[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 
 import plotly
@@ -20,13 +21,11 @@ def _data_url(payload: bytes) -> str:
 
 
 def test_layout_has_a_slot_per_role_for_every_kind():
-    from core.datasets.registry import SPECS
-
-    for kind, spec in SPECS.items():
+    for kind, spec in service.SPECS.items():
         text = json.dumps(page.layout(kind=kind), cls=plotly.utils.PlotlyJSONEncoder)
         for role in spec.roles:
             assert json.dumps({"type": "ds-upload", "role": role.key})[1:-1].split(",")[0] in text
-            assert role.label in text
+            assert role.label in text and service.FORMS[kind].hints.get(role.key, "") in text
     assert "DepMap release" in json.dumps(page.layout(kind="<script>"), cls=plotly.utils.PlotlyJSONEncoder)
 
 
@@ -88,14 +87,14 @@ def test_a_registered_depmap_release_gets_its_atlas_in_the_background(user_files
 
     entry, report, _ = services.registry().register("essentiality", "Background atlas", user_files["essentiality"])
     assert entry is not None, report.checks
-    if ess_service.atlas_result(entry.ident) is None:
+    if ess_service.atlas.result(source=entry.ident) is None:
         assert ess_service.start_atlas_build(entry.ident)
         assert not ess_service.start_atlas_build(entry.ident)  # one builder at a time
     deadline = time.time() + 120
     while ess_service.atlas_state(entry.ident) != "atlas built":
         assert time.time() < deadline, ess_service.atlas_state(entry.ident)
         time.sleep(0.5)
-    table = ess_service.atlas_result(entry.ident)
+    table = ess_service.atlas.result(source=entry.ident)
     assert len(table) == 70 and table["error"].eq("").sum() > 50
     assert any("atlas built" in row["summary"] for row in service.registrations())
 
@@ -112,3 +111,17 @@ def test_a_gene_set_library_registers_from_an_upload_and_links_to_the_enrichment
     assert '"href": "/essentiality"' in view and "gene-set menu" in view
     text = json.dumps(page.layout(kind="genesets"), cls=plotly.utils.PlotlyJSONEncoder)
     assert "MSigDB" in text and "gene symbols" in text
+
+
+def test_paths_cannot_leave_the_root(tmp_path):
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "ok.csv").write_text("x")
+    outside = tmp_path / "secret.csv"
+    outside.write_text("secret")
+    os.symlink(outside, root / "link.csv")
+    assert service.resolve_inside(root, "sub/ok.csv") == (root / "sub" / "ok.csv").resolve()
+    assert service.resolve_inside(root, str(root / "sub" / "ok.csv")) == (root / "sub" / "ok.csv").resolve()
+    for bad in ["../secret.csv", str(outside), "link.csv", "sub/../../secret.csv", "", "a\x00b", "missing.csv"]:
+        with pytest.raises(InputError):
+            service.resolve_inside(root, bad)

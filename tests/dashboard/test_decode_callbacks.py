@@ -20,7 +20,7 @@ from dashboard.export import callbacks as exports  # noqa: E402
 from dashboard.pages import decode as page  # noqa: E402
 from dashboard.pages import decode_disruption as disruption  # noqa: E402
 from dashboard.services import decode as svc  # noqa: E402
-from tests.dashboard.helpers import find_component
+from tests.dashboard.helpers import find_component, notice_text
 
 RESTARTS, EPOCHS = 1, 3
 DEMO = "demo"
@@ -30,7 +30,7 @@ DEMO = "demo"
 def model():
     params = svc.training_params(RESTARTS, EPOCHS)
     progress = []
-    outcome = svc.train_job(params, progress.append)
+    outcome = svc.training.run(progress.append, params=params)
     assert outcome.error is None, outcome.error
     assert progress and progress[-1][0] == 100
     return {"params": params}
@@ -45,16 +45,30 @@ def test_training_params_clip_and_default():
 
 
 def test_layouts_accept_url_parameters():
-    assert page.layout(**{"gene": "SIM0001", "dec-restarts": "2", "dec-epochs": "5", "dec-testchr": "chr2",
-                          "dec-tissue": "Liver", "dec-topk": "10"}) is not None
-    assert page.layout(**{"gene": "nonexistent", "dec-tissue": "nowhere", "dec-topk": "x"}) is not None
-    assert disruption.layout(**{"gene": "SIM0002", "dec-partner": "SIM0003", "dec-n": "500"}) is not None
-    assert disruption.layout(**{"gene": "SIM0002", "dec-partner": "SIM0002"}) is not None
+    layout = page.layout(**{"gene": "SIM0001", "dec-restarts": "2", "dec-epochs": "5", "dec-testchr": "chr2",
+                            "dec-tissue": "Liver", "dec-topk": "10"})
+    chosen = {i: find_component(layout, i).value for i in ("dec-gene", "q-dec-restarts", "q-dec-epochs",
+                                                           "q-dec-testchr", "q-dec-tissue", "q-dec-topk")}
+    assert chosen == {"dec-gene": "SIM0001", "q-dec-restarts": 2, "q-dec-epochs": 5, "q-dec-testchr": "chr2",
+                      "q-dec-tissue": "Liver", "q-dec-topk": 10}
+    assert notice_text(layout) == ""
+    fallback = page.layout(**{"gene": "nonexistent", "dec-tissue": "nowhere", "dec-topk": "x"})
+    default = svc.default_gene()
+    assert find_component(fallback, "dec-gene").value == default
+    assert notice_text(fallback) == f"nonexistent is not in the DEcode demo dataset; showing {default}."
+    assert find_component(fallback, "q-dec-tissue").value == "Liver"  # the default tissue
+    assert find_component(fallback, "q-dec-topk").value == page.DEFAULT_TOPK
+    edits = disruption.layout(**{"gene": "SIM0002", "dec-partner": "SIM0003", "dec-n": "500"})
+    assert find_component(edits, "dis-gene").value == "SIM0002"
+    assert find_component(edits, "q-dec-partner").value == "SIM0003" and find_component(edits, "q-dec-n").value == 500
+    same = disruption.layout(**{"gene": default, "dec-partner": default, "dec-n": "many"})
+    assert find_component(same, "q-dec-partner").value == svc.default_partner() != default  # never the gene
+    assert find_component(same, "q-dec-n").value == svc.DEFAULT_DISRUPTIONS
 
 
 def test_pages_before_training_explain_what_to_do():
     params = svc.training_params(7, 77)
-    assert page.load_cached_model(7, 77, None, DEMO) is None and not svc.is_trained(params)
+    assert page.load_cached_model(7, 77, None, DEMO) is None and svc.training.result(params=params) is None
     fig, _, _, fig2, _, _, status = page.show_performance(None, DEMO)
     assert "Train the model" in fig.layout.annotations[0].text and status.startswith("Idle")
     assert "Train the model" in disruption.show_edit(None, "SIM0001", "promoter", [15, 24], [0, 3], 1.0, [], DEMO)[0] \
@@ -62,8 +76,9 @@ def test_pages_before_training_explain_what_to_do():
 
 
 def test_performance_cards_after_training(model):
-    assert svc.is_trained(model["params"])
-    assert page.load_cached_model(RESTARTS, EPOCHS, "chr1", DEMO) == {"params": model["params"], "cached": True}
+    assert svc.training.result(params=model["params"]) is not None
+    assert page.load_cached_model(RESTARTS, EPOCHS, "chr1", DEMO) == {"params": model["params"], "source": DEMO,
+                                                                    "cached": True}
     fig, config, methods, corr, _, corr_methods, status = page.show_performance({**model, "cached": True}, DEMO)
     fit = svc.load_fit(model["params"])
     assert [t.name for t in fig.data] == ["ridge baseline (binding totals)", "DEcode CNN"]
@@ -90,11 +105,11 @@ def test_gene_profile_and_attribution_map(model):
 
 def test_attribution_job_and_heatmap(model):
     assert page.load_cached_attribution(model, DEMO) is None
-    outcome = svc.attribution_job(model["params"])
+    outcome = svc.attribution.run(params=model["params"])
     assert outcome.error is None
-    assert page.load_cached_attribution(model, DEMO) == {"params": model["params"], "cached": True}
+    assert page.load_cached_attribution(model, DEMO) == {"params": model["params"], "source": DEMO, "cached": True}
     fig, _, methods, status = page.show_regulators({"params": model["params"], "cached": True}, 8, DEMO)
-    scores = svc.attribution_result(model["params"])
+    scores = svc.attribution.result(params=model["params"])
     assert np.asarray(fig.data[0].z).shape == (8, scores.shape[1]) and fig.data[0].zmid == 0
     top = scores.abs().max(axis=1).sort_values(ascending=False).index[:8]
     assert list(fig.data[0].y) == list(top)
@@ -119,18 +134,18 @@ def test_disruption_edit_and_binding_maps(model):
 
 def test_coexpression_job_and_effect_plots(model):
     gene, partner = svc.default_gene(), svc.default_partner()
-    outcome = svc.coexpression_job(model["params"], gene, partner, 100)
+    outcome = svc.coexpression.run(params=model["params"], gene=gene, partner=partner, n=100)
     assert outcome.error is None
     stored = disruption.load_cached_coexpression(model, gene, partner, 100, DEMO)
     assert stored["cached"]
     regions, _, methods, regulators, _, _, status = disruption.show_coexpression(stored, DEMO)
-    effects = svc.coexpression_result(model["params"], gene, partner, 100)["effects"]
+    effects = svc.coexpression.result(params=model["params"], gene=gene, partner=partner, n=100)["effects"]
     drawn = dict(zip(regulators.data[0].y, regulators.data[0].x))
     for term, effect in effects[effects["kind"] == "regulator"].set_index("term")["effect"].items():
         if term in drawn:
             assert drawn[term] == pytest.approx(effect)
     assert "Bonferroni" in methods and status.startswith("Loaded")
-    error = svc.coexpression_job(model["params"], gene, gene, 100).error
+    error = svc.coexpression.run(params=model["params"], gene=gene, partner=gene, n=100).error
     assert "two different genes" in error
 
 
@@ -156,7 +171,7 @@ def _text(component) -> str:
 def registered_model(registered):
     source = registered["decode"]
     params = svc.training_params(1, REG_EPOCHS, source=source)
-    outcome = svc.train_job(params, source=source)  # a cache hit after the first test
+    outcome = svc.training.run(params=params, source=source)  # a cache hit after the first test
     assert outcome.error is None, outcome.error
     return source, {"params": params}
 
@@ -195,13 +210,14 @@ def test_training_on_registered_data_is_its_own_model(registered_model):
     source, model = registered_model
     params = model["params"]
     data = svc.dataset("decode", source)
-    assert svc._key(svc.TRAIN, params, source) != svc._key(svc.TRAIN, params, DEMO)
-    assert svc.is_trained(params, source) and not svc.is_trained(params, DEMO)
+    assert svc.training.key(params=params, source=source) != svc.training.key(params=params, source=DEMO)
+    assert svc.training.result(params=params, source=source) is not None
+    assert svc.training.result(params=params, source=DEMO) is None
     fit = svc.load_fit(params, source)
     assert list(fit.predictions.index) == list(map(str, data.genes)) and fit.tasks == svc.tissues(source)
     assert set(fit.split.test) == set(data.chromosome.index[data.chromosome == "chr1"])
     assert svc.load_fit(params, DEMO) is None  # the in-memory model is not shared across datasets
-    assert page.load_cached_model(1, REG_EPOCHS, None, source) == {"params": params, "cached": True}
+    assert page.load_cached_model(1, REG_EPOCHS, None, source) == {"params": params, "source": source, "cached": True}
     fig, _, methods, corr, _, _, status = page.show_performance({**model, "cached": True}, source)
     assert set(fig.data[1].y) == set(svc.tissues(source)) and np.asarray(corr.data[0].z).shape == (6, 6)
     assert "registered:decode" in methods and "simulated" not in methods and status.startswith("Loaded")
@@ -221,9 +237,9 @@ def test_edits_and_coexpression_on_registered_data(registered_model):
     fig, _, edit_methods = disruption.show_edit(model, gene, "none", [15, 24], [0, 3], 1.0, [regulator], source)
     frame = svc.edit_profile(model["params"], gene, "none", None, None, 1.0, [regulator], source)
     assert list(frame.index) == svc.tissues(source) and f"knocking out {regulator}" in edit_methods
-    outcome = svc.coexpression_job(model["params"], gene, partner, 60, source=source)
+    outcome = svc.coexpression.run(params=model["params"], gene=gene, partner=partner, n=60, source=source)
     assert outcome.error is None, outcome.error
-    assert svc.coexpression_result(model["params"], gene, partner, 60, DEMO) is None
+    assert svc.coexpression.result(params=model["params"], gene=gene, partner=partner, n=60, source=DEMO) is None
     stored = disruption.load_cached_coexpression(model, gene, partner, 60, source)
     regions, _, coexp_methods, _, _, _, status = disruption.show_coexpression(stored, source)
     assert "registered:decode" in coexp_methods and status.startswith("Loaded")

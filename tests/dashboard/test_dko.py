@@ -12,23 +12,24 @@ from dashboard import services
 from dashboard.export import callbacks as exports
 from dashboard.pages import dko as page
 from dashboard.services import dko as dko_service
-from tests.dashboard.helpers import find_component
+from tests.dashboard.helpers import find_component, notice_text
 
 torch.set_num_threads(1)
+DEMO = "demo"
 STEPS = 150
 GENES = ["SIM0033", "SIM0061", "SIM0076", "SIM0001"]
 
 
 @pytest.fixture(scope="module")
 def result():
-    outcome = dko_service.dko_sweep(STEPS)
+    outcome = dko_service.sweep.run(steps=STEPS)
     assert outcome.error is None, outcome.error
     return {"steps": STEPS, "seconds": outcome.seconds}
 
 
 @pytest.fixture(scope="module")
 def payload(result):
-    return dko_service.sweep_result(STEPS)
+    return dko_service.sweep.result(steps=STEPS)
 
 
 def _csv(fig):
@@ -37,14 +38,19 @@ def _csv(fig):
 
 
 def test_layout_reads_url_parameters():
-    assert page.layout(gene="nonexistent", cell="SIMCELL-0003", k="7", steps="abc", set="SIM0033,NOPE") is not None
+    layout = page.layout(gene="nonexistent", cell="SIMCELL-0003", k="7", steps="abc", set="SIM0033,NOPE")
+    chosen = {i: find_component(layout, i).value for i in ("dko-gene", "q-cell", "q-k", "q-steps", "q-set")}
+    default = chosen.pop("dko-gene")
+    assert chosen == {"q-cell": "SIMCELL-0003", "q-k": 7, "q-steps": dko_service.DEFAULT_STEPS, "q-set": ["SIM0033"]}
+    assert notice_text(layout) == f"nonexistent is not in the DKO demo dataset; showing {default}."
+    assert find_component(page.layout(k="1000", steps="10"), "q-k").value == 60
     assert page._gene_set("SIM0033,NOPE,SIM0061") == ["SIM0033", "SIM0061"]
-    assert page._steps("99999") == 20000 and page._steps(None) == dko_service.DEFAULT_STEPS
+    assert dko_service.steps_value("99999") == 20000 and dko_service.steps_value(None) == dko_service.DEFAULT_STEPS
 
 
 def test_cached_sweep_is_found_and_missing_one_is_not(result):
-    assert page.load_cached_sweep(STEPS) == {"steps": STEPS, "cached": True}
-    assert page.load_cached_sweep(STEPS + 50) is None
+    assert page.load_cached_sweep(STEPS, DEMO) == {"steps": STEPS, "source": DEMO, "cached": True}
+    assert page.load_cached_sweep(STEPS + 50, DEMO) is None
     summary, status, fig, _config, methods = page.show_training({"steps": STEPS, "cached": True})
     n_present = int((services.dataset("dko").expression > 0).to_numpy().sum())  # every present gene in every cell
     assert status == "Loaded the stored result." and f"{n_present:,} single knockouts" in summary
@@ -102,13 +108,13 @@ def test_top_genes_are_the_largest_impacts(result, payload):
 
 
 def test_double_knockout_job_and_matrix(result):
-    outcome = dko_service.dko_double(STEPS, GENES)
+    outcome = dko_service.double.run(steps=STEPS, genes=GENES)
     assert outcome.error is None
-    assert page.load_cached_double(STEPS, GENES)["cached"] is True
+    assert page.load_cached_double(STEPS, GENES, DEMO)["cached"] is True
     fig, _c, methods, status = page.show_double({"steps": STEPS, "genes": GENES})
     z = np.asarray(fig.data[0].z, dtype=float)
     np.testing.assert_allclose(z, z.T)
-    table = dko_service.double_result(STEPS, GENES)
+    table = dko_service.double.result(steps=STEPS, genes=GENES)
     genes = list(fig.data[0].x)
     pair = table[(table["gene1"] == genes[0]) & (table["gene2"] == genes[1])]
     assert z[0, 1] == pytest.approx(pair["epistasis"].mean())
@@ -116,9 +122,9 @@ def test_double_knockout_job_and_matrix(result):
 
 
 def test_bad_input_gives_messages_not_crashes(result):
-    assert "at least 2 genes" in dko_service.dko_double(STEPS, ["SIM0033"]).error
-    assert "between 50 and 20,000" in dko_service.dko_double(10, GENES).error
-    assert "train the model first" in dko_service.dko_double(STEPS + 50, GENES).error.lower()
+    assert "at least 2 genes" in dko_service.double.run(steps=STEPS, genes=["SIM0033"]).error
+    assert "between 50 and 20,000" in dko_service.double.run(steps=10, genes=GENES).error
+    assert "train the model first" in dko_service.double.run(steps=STEPS + 50, genes=GENES).error.lower()
     _data, message = page.download_table(1, STEPS + 50)
     assert "Train and knock out first" in message
 
@@ -164,13 +170,13 @@ def test_registered_dataset_before_a_sweep(registered):
 def test_registered_dataset_sweep_and_double_knockouts(registered, result):
     source = registered["dko"]
     expr = services.dataset("dko", source).expression
-    outcome = dko_service.dko_sweep(STEPS, source=source)
+    outcome = dko_service.sweep.run(steps=STEPS, source=source)
     assert outcome.error is None, outcome.error
-    assert outcome.key != dko_service.dko_sweep(STEPS).key  # the demo's stored sweep, not this one
-    payload = dko_service.sweep_result(STEPS, source)
+    assert outcome.key != dko_service.sweep.run(steps=STEPS).key  # the demo's stored sweep, not this one
+    payload = dko_service.sweep.result(steps=STEPS, source=source)
     assert len(payload["table"]) == int((expr > 0).to_numpy().sum())
     assert len(payload["cell_cluster"]) == expr.shape[1] and set(payload["table"]["gene"]) <= set(expr.index)
-    mine = {"steps": STEPS, "cached": True}
+    mine = {"steps": STEPS, "source": source, "cached": True}
     assert page.load_cached_sweep(STEPS, source) == mine
     clusters = [o["value"] for o in page.show_cluster_choices(mine, source)]
     assert clusters[0] == "all" and 1 <= len(clusters) - 1 <= dko_service.max_clusters(expr.shape[1])
@@ -187,7 +193,7 @@ def test_registered_dataset_sweep_and_double_knockouts(registered, result):
     assert message == "" and len(pd.read_csv(io.StringIO(data["content"]))) == len(payload["table"])
 
     genes = dko_service.default_gene_set(payload, 3, source)
-    assert dko_service.dko_double(STEPS, genes, source=source).error is None
-    assert dko_service.double_result(STEPS, genes) is None  # not the demo's
+    assert dko_service.double.run(steps=STEPS, genes=genes, source=source).error is None
+    assert dko_service.double.result(steps=STEPS, genes=genes) is None  # not the demo's
     fig, _c, methods, status = page.show_double({"steps": STEPS, "genes": genes}, source)
     assert sorted(fig.data[0].x) == sorted(genes) and "My dko data" in methods

@@ -21,7 +21,7 @@ def planted_target():
 def test_card_ranks_the_planted_pathway_first_with_modifiers_on_hover(planted_target):
     result = {"target": planted_target, "models": ess_service.ATLAS_SET}  # the instant view the page opens with
     fig, _config, methods = page.show_enrichment(result)
-    analysis = ess_service.analysis_result(planted_target, ess_service.ATLAS_SET)
+    analysis = ess_service.analysis.result(target=planted_target, models=ess_service.ATLAS_SET)
     table, library = enrichment.modifier_enrichment(analysis.report.modifiers)
     bars = fig.data[0]
     assert list(bars.y)[::-1] == list(table["term"].head(5))
@@ -84,7 +84,7 @@ def test_atlas_table_gives_each_targets_top_term_as_the_card_would():
     from dashboard.pages import essentiality_sweep
 
     *_, note, rows, _summary, _status = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
-    atlas = ess_service.atlas_result()
+    atlas = ess_service.atlas.result()
     by_target = {r["target"].split("]")[0][1:]: r for r in rows}
     assert set(by_target) == set(atlas.index)
     planted = planted_modifier_sets(services.dataset("essentiality"))

@@ -14,7 +14,7 @@ from tests.dashboard.helpers import find_component
 
 @pytest.fixture(scope="module")
 def analysis_result():
-    outcome = ess_service.run_analysis("RPP25L", "fast")
+    outcome = ess_service.analysis.run(target="RPP25L", models="fast")
     assert outcome.error is None, outcome.error
     return {"target": "RPP25L", "models": "fast"}
 
@@ -61,10 +61,10 @@ def test_tree_highlights_a_cell_path(analysis_result):
 
 def test_atlas_page_shows_the_prebuilt_demo_atlas():
     """The demo's atlas comes with `make demo-data`: the atlas browser draws it without a build."""
-    assert ess_service.atlas_result() is not None
+    assert ess_service.atlas.result() is not None
     (hist, _, methods, single, _, _, published, _, published_methods,
      terms_note, rows, summary, status) = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
-    table = ess_service.atlas_result()
+    table = ess_service.atlas.result()
     assert sum(sum(t.y) for t in hist.data) == table["test_pearson"].notna().sum()
     assert sum(len(t.x) for t in single.data) == (table["test_pearson"].notna() & table["single_best_pearson"].notna()).sum()
     assert len(rows) == len(table) and rows[0]["target"].startswith("[") and "/essentiality?gene=" in rows[0]["target"]
@@ -80,9 +80,9 @@ def test_atlas_page_shows_the_prebuilt_demo_atlas():
 
 def test_noise_target_without_modifiers_renders_honestly():
     """A target with no significant modifier falls back to the training mean, and every view says so."""
-    atlas, truth = ess_service.atlas_result(), services.dataset("essentiality").truth.set_index("target")
+    atlas, truth = ess_service.atlas.result(), services.dataset("essentiality").truth.set_index("target")
     noise = next(g for g in atlas.index if truth.loc[g, "kind"] == "noise" and atlas.loc[g, "n_modifiers"] == 0)
-    outcome = ess_service.run_analysis(noise, "fast")
+    outcome = ess_service.analysis.run(target=noise, models="fast")
     assert outcome.error is None, outcome.error
     result = {"target": noise, "models": "fast"}
     outputs = essentiality.show_analysis(result, None)
@@ -136,9 +136,10 @@ def test_unknown_dataset_id_falls_back_to_the_demo_with_a_notice(registered):
 def test_analysis_screen_and_tree_on_registered_data(registered, analysis_result):
     source = registered["essentiality"]
     data = services.dataset("essentiality", source)
-    outcome = ess_service.run_analysis("RPP25L", "fast", source=source)
+    outcome = ess_service.analysis.run(target="RPP25L", models="fast", source=source)
     assert outcome.error is None, outcome.error
-    assert outcome.key != ess_service.run_analysis("RPP25L", "fast").key  # the demo's result is stored apart
+    demo = ess_service.analysis.run(target="RPP25L", models="fast")
+    assert outcome.key != demo.key  # the demo's result is stored apart
     result = {"target": "RPP25L", "models": "fast", "source": source}
     outputs = essentiality.show_analysis(result, None)
     venn, effect_scatter, _, predicted, _, weights, heldout = _figures(outputs, len(essentiality.ANALYSIS_CARDS))
@@ -157,12 +158,12 @@ def test_analysis_screen_and_tree_on_registered_data(registered, analysis_result
     assert any(t.name == f"path of {cell}" for t in fig.data) and data.cells.loc[cell, "lineage"] in text
     assert "registered:essentiality" in tree_methods
     # the correlation screen covers the registered genes only
-    assert ess_service.essentiality_screen("RPP25L", 0, source=source).error is None
-    top, _, _, scatter, _, _, rows, _ = essentiality.show_screen({"target": "RPP25L", "perms": 0, "source": source})
-    assert len(ess_service.essentiality_screen_result("RPP25L", 0, source=source)) == data.expression.shape[1]
+    assert ess_service.screen.run(target="RPP25L", n_permutations=0, source=source).error is None
+    top, _, _, scatter, _, _, rows, _ = essentiality.show_screen({"target": "RPP25L", "n_permutations": 0, "source": source})
+    assert len(ess_service.screen.result(target="RPP25L", n_permutations=0, source=source)) == data.expression.shape[1]
     assert {r["gene"] for r in rows} <= set(data.expression.columns)
-    assert ess_service.essentiality_screen_result("RPP25L", 0) is None or len(
-        ess_service.essentiality_screen_result("RPP25L", 0)) != data.expression.shape[1]
+    assert ess_service.screen.result(target="RPP25L", n_permutations=0) is None or len(
+        ess_service.screen.result(target="RPP25L", n_permutations=0)) != data.expression.shape[1]
     assert "RPP25L" in top.layout.title.text
 
 
@@ -173,7 +174,7 @@ def test_dataset_without_lineages_groups_all_cell_lines(registered, user_files):
     source = entry.ident
     fig, _, methods = essentiality.show_lineages("RPP25L", source)
     assert len(fig.data) == 1 and set(fig.data[0].x) == {"all cell lines"} and "no lineage annotation" in methods
-    assert ess_service.run_analysis("RPP25L", "fast", source=source).error is None
+    assert ess_service.analysis.run(target="RPP25L", models="fast", source=source).error is None
     outputs = essentiality.show_analysis({"target": "RPP25L", "models": "fast", "source": source}, None)
     *_, weights, heldout = _figures(outputs, len(essentiality.ANALYSIS_CARDS))
     screened = services.dataset("essentiality", source).effect["RPP25L"].notna().sum()
@@ -185,10 +186,10 @@ def test_dataset_without_lineages_groups_all_cell_lines(registered, user_files):
 
 def test_atlas_on_registered_data_builds_and_resumes(registered):
     source = registered["essentiality"]
-    if ess_service.atlas_result(source) is None:  # the same files may have had their atlas built in another test
+    if ess_service.atlas.result(source=source) is None:  # the same files may have had their atlas built in another test
         note, polling, _ = essentiality_sweep.atlas_progress(0, None, source)
         assert "No atlas yet" in note and polling is False
-    outcome = ess_service.run_atlas(source=source)
+    outcome = ess_service.atlas.run(source=source)
     assert outcome.error is None, outcome.error
     assert ess_service.atlas_folder(source) != ess_service.atlas_folder()
     assert ess_service.atlas_progress(source) == (70, 70) and ess_service.atlas_state(source) == "atlas built"
@@ -198,7 +199,7 @@ def test_atlas_on_registered_data_builds_and_resumes(registered):
     assert "registered:essentiality" in methods and status == "Loaded the stored atlas."
     # r against r per gene with the published table, for the genes of the release the paper has
     both = ess_service.published_comparison(source)
-    atlas = ess_service.atlas_result(source)
+    atlas = ess_service.atlas.result(source=source)
     gene = both["gene"].iloc[0]
     assert both.set_index("gene").loc[gene, "atlas_test_pearson"] == pytest.approx(atlas.loc[gene, "test_pearson"])
     # the gene page's instant view equals the target's atlas row

@@ -61,13 +61,13 @@ def test_sections_agree_with_independent_computations():
     expected = np.corrcoef(tissues["predicted_log2fc_cnn"], tissues["measured_log2fc"])[0, 1]
     assert card.sections["decode"].headline == pytest.approx(expected)
     # DKO: mean over the cells where the gene is present, and its rank among all genes' means
-    payload = services.dko.sweep_result(services.dko.DEFAULT_STEPS)
+    payload = services.dko.sweep.result(steps=services.dko.DEFAULT_STEPS)
     means = payload["table"].groupby("gene")["impact"].mean()
     assert card.sections["dko"].headline == pytest.approx(means[gene])
     rank = int((means > means[gene]).sum()) + 1
     assert dict(card.sections["dko"].facts)["rank among all knockouts"].startswith(f"{rank} of {len(means)}")
     # signatures: r between the stored prediction and the measured signature, averaged over types
-    result = services.perturbation.result(services.perturbation.DEFAULT_EPOCHS, services.perturbation.DEFAULT_WIDTH)
+    result = services.perturbation.default_training()
     data = services.dataset("perturbation")
     rs = [stats.pearsonr(result[f"predicted_{t}"].loc[gene], data.signatures[t].loc[gene])[0]
           for t in data.signatures if gene in data.signatures[t].index]

@@ -59,7 +59,7 @@ def test_layout_has_the_family_tab_and_says_the_data_are_simulated():
     assert "New samples" in text and "Genome-wide atlas" in text  # the family's tabs
     dropdown = find_component(layout, page.SAMPLES_ID)
     assert dropdown.value == ns.DEMO_SET
-    assert page.layout(gene="RPP25L", samples="nonsense") is not None
+    assert find_component(page.layout(gene="RPP25L", samples="nonsense"), page.SAMPLES_ID).value == ns.DEMO_SET
 
 
 def test_upload_without_a_modifier_gene_names_it_and_retrains():

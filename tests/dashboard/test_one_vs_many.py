@@ -19,7 +19,7 @@ INSTANT = ess_service.ATLAS_SET  # the view the page opens with
 @pytest.fixture(scope="module")
 def targets():
     """Targets of the demo atlas with at least 5 modifiers and a defined single-best r (no demo names hard-coded)."""
-    atlas = ess_service.atlas_result()
+    atlas = ess_service.atlas.result()
     rich = atlas[(atlas["n_modifiers"] >= 5) & atlas["single_best_pearson"].notna()]
     assert len(rich) >= 2
     return list(rich.index[:3])
@@ -27,7 +27,7 @@ def targets():
 
 def test_top_one_panel_is_the_atlas_single_best_modifier(targets):
     """The first panel's r is the number of the atlas's Fig. 1A scatter for that target, to rounding."""
-    atlas = ess_service.atlas_result()
+    atlas = ess_service.atlas.result()
     _, _, _, single, *_ = essentiality_sweep.show_sweep({"source": "demo", "cached": True})
     drawn = {t: x for trace in single.data for t, x in zip(trace.text, trace.x)}
     for target in targets:
@@ -71,9 +71,9 @@ def test_cards_explain_what_is_missing():
 
 def test_five_fold_cv_shows_pooled_and_per_fold_r(targets):
     target = targets[0]
-    outcome = ess_service.run_cv(target, INSTANT)
+    outcome = ess_service.cv.run(target=target, models=INSTANT)
     assert outcome.error is None, outcome.error
-    report, folds = ess_service.cv_result(target, INSTANT)
+    report, folds = ess_service.cv.result(target=target, models=INSTANT)
     fig, _config, methods, status = page.show_cv({"target": target, "models": INSTANT, "cached": True})
     test = report.predictions[report.predictions["split"] == "test"]
     assert len(test) == services.dataset("essentiality").effect[target].notna().sum()

@@ -91,9 +91,9 @@ def test_registered_with_raw_its_own_hvgs_annotations_and_umap(pbmc):
 def sweep(pbmc):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(services, "registry", lambda: pbmc["registry"])
-        outcome = dko_service.dko_sweep(STEPS, source=pbmc["source"])
+        outcome = dko_service.sweep.run(steps=STEPS, source=pbmc["source"])
         assert outcome.error is None, outcome.error
-        yield {"source": pbmc["source"], "payload": dko_service.sweep_result(STEPS, pbmc["source"]),
+        yield {"source": pbmc["source"], "payload": dko_service.sweep.result(steps=STEPS, source=pbmc["source"]),
                "result": {"steps": STEPS, "cached": True}, "registry": pbmc["registry"]}
 
 

@@ -12,7 +12,7 @@ from dashboard.export import callbacks as exports
 from dashboard.pages import perturbation as page
 from dashboard.services import dataset
 from dashboard.services import perturbation as tnet
-from tests.dashboard.helpers import find_component
+from tests.dashboard.helpers import find_component, notice_text
 
 torch.set_num_threads(1)
 EPOCHS, WIDTH = 2, 128
@@ -20,9 +20,9 @@ EPOCHS, WIDTH = 2, 128
 
 @pytest.fixture(scope="module")
 def trained():
-    outcome = tnet.train(EPOCHS, WIDTH)
+    outcome = tnet.training.run(epochs=EPOCHS, width=WIDTH)
     assert outcome.error is None, outcome.error
-    return tnet.result(EPOCHS, WIDTH)
+    return tnet.training.result(epochs=EPOCHS, width=WIDTH)
 
 
 def test_training_job_is_cached_and_covers_every_gene(trained):
@@ -32,14 +32,14 @@ def test_training_job_is_cached_and_covers_every_gene(trained):
         counts = trained["status"][kind].value_counts()
         assert counts["measured"] + counts["held-out"] == len(data.signatures[kind])
     assert set(trained["summary"]["model"]) == {"fundnn", "refined", "mean", "ridge", "knn"}
-    again = tnet.train(EPOCHS, WIDTH)  # served from the artifact store
+    again = tnet.training.run(epochs=EPOCHS, width=WIDTH)  # served from the artifact store
     assert again.key is not None and again.seconds < 5
 
 
 def test_bad_parameters_give_a_message_not_a_crash():
-    assert "epochs" in tnet.train(0, WIDTH).error
-    assert "width" in tnet.train(3, 100).error
-    assert tnet.result("x", WIDTH) is None
+    assert "epochs" in tnet.training.run(epochs=0, width=WIDTH).error
+    assert "width" in tnet.training.run(epochs=3, width=100).error
+    assert tnet.training.result(epochs="x", width=WIDTH) is None
 
 
 def test_results_callback_draws_the_stored_models(trained):
@@ -103,7 +103,12 @@ def test_similar_genes_are_ranked_by_cosine(trained):
 
 
 def test_page_without_training_and_network_view():
-    assert page.layout(gene="nonexistent", type="OE", epochs="x", width="7") is not None
+    layout = page.layout(gene="nonexistent", type="OE", epochs="x", width="7")
+    chosen = {i: find_component(layout, i).value for i in ("pert-gene", "q-type", "q-epochs", "q-width")}
+    assert chosen == {"pert-gene": tnet.default_gene(), "q-type": "OE", "q-epochs": tnet.DEFAULT_EPOCHS,
+                      "q-width": tnet.DEFAULT_WIDTH}
+    assert "nonexistent is in none of the network layers" in notice_text(layout)
+    assert find_component(page.layout(epochs="9999", width="256"), "q-epochs").value == tnet.MAX_EPOCHS
     out = page.show_results(None, "SIM0001", "CRISPR")
     assert out[-1] == "Idle." and out[-5] == [] and out[-2] == []
     fig, config, methods = page.show_network(tnet.default_gene())
@@ -132,10 +137,11 @@ def test_registered_dataset_trains_on_its_own_types_and_genes(registered, traine
     layers = {t.name.split(" (")[0] for t in fig.data if t.mode == "lines"}
     assert layers and layers <= set(data.layers) and "My perturbation data" in methods
 
-    outcome = tnet.train(EPOCHS, WIDTH, source=source)
+    outcome = tnet.training.run(epochs=EPOCHS, width=WIDTH, source=source)
     assert outcome.error is None, outcome.error
-    assert outcome.key != tnet.train(EPOCHS, WIDTH).key  # the demo's stored models are another entry
-    payload = tnet.result(EPOCHS, WIDTH, source)
+    demo = tnet.training.run(epochs=EPOCHS, width=WIDTH)
+    assert outcome.key != demo.key  # the demo's stored models are another entry
+    payload = tnet.training.result(epochs=EPOCHS, width=WIDTH, source=source)
     assert "predicted_CRISPR" not in payload
     assert payload["predicted_OE"].shape[1] == len(data.landmarks) == 50
     assert set(payload["predicted_OE"].index) <= set(data.genes.index)

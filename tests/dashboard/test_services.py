@@ -28,17 +28,17 @@ def test_pick_gene_explains_replacements():
 
 def test_screen_job_reports_progress_caches_and_survives_restart():
     seen = []
-    first = screen_service.essentiality_screen("RPP25L", 50, seen.append)
+    first = screen_service.screen.run(seen.append, target="RPP25L", n_permutations=50)
     assert first.error is None and first.key
     assert seen and seen[-1][0] == 100 and "elapsed" in seen[-1][2]
-    table = screen_service.essentiality_screen_result("RPP25L", 50)
+    table = screen_service.screen.result(target="RPP25L", n_permutations=50)
     assert table.iloc[0]["gene"] == "RPP25"
     # a new process has no in-memory state: the store alone must serve it
     services.dataset.cache_clear()
-    second = screen_service.essentiality_screen("RPP25L", 50)
+    second = screen_service.screen.run(target="RPP25L", n_permutations=50)
     assert second.key == first.key and second.seconds < first.seconds
 
 
 def test_job_errors_become_messages_not_exceptions():
-    outcome = screen_service.essentiality_screen("NOT_A_TARGET", 0)
+    outcome = screen_service.screen.run(target="NOT_A_TARGET", n_permutations=0)
     assert outcome.key is None and "pick one of the target genes" in outcome.error

@@ -9,6 +9,7 @@
 | ``PERTURBSCOPE_SEED`` | seed of the demo generators | ``0`` |
 | ``PERTURBSCOPE_N_JOBS`` | worker processes for parallel sweeps | ``1`` |
 | ``PERTURBSCOPE_JOB_THREADS`` | torch threads inside one background job | ``min(2, CPUs)`` |
+| ``PERTURBSCOPE_DASK_SCHEDULER`` | Dask scheduler address (``tcp://host:8786``) for atlas builds | unset: local |
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Settings:
     seed: int
     n_jobs: int
     job_threads: int
+    dask_scheduler: str | None = None
 
     @property
     def demo_dir(self) -> Path:
@@ -69,4 +71,5 @@ def get_settings() -> Settings:
         seed=_int_env("PERTURBSCOPE_SEED", 0),
         n_jobs=_int_env("PERTURBSCOPE_N_JOBS", 1),
         job_threads=max(1, _int_env("PERTURBSCOPE_JOB_THREADS", min(2, len(os.sched_getaffinity(0))))),
+        dask_scheduler=os.environ.get("PERTURBSCOPE_DASK_SCHEDULER", "").strip() or None,
     )

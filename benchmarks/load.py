@@ -82,11 +82,12 @@ def _plans(page, url: str):
     }
 
 
-def _response_kb(url: str, plan) -> float:
+def _response_kb(url: str, plan) -> tuple[float, float]:
+    """Mean answer size in KiB: plain JSON, and gzip-compressed as a browser receives it."""
     from tests.browser import loadgen
 
-    sizes = [len(loadgen.post_callback(url, item.payload)[2]) for item in plan]
-    return sum(sizes) / len(sizes) / 1024
+    sizes = [loadgen.sent_bytes(url, item.payload) for item in plan]
+    return tuple(sum(column) / len(column) / 1024 for column in zip(*sizes))
 
 
 @register("load")
@@ -125,7 +126,9 @@ def loopback_load():
                 print(f"load/{view}: 1 client {single.summary()}; {CLIENTS} clients {loaded.summary()}",
                       file=sys.stderr)
                 prefix = f"load_{view}"
-                yield measurement(f"{prefix}_response_size", _response_kb(url, plan), "KiB")
+                plain, compressed = _response_kb(url, plan)
+                yield measurement(f"{prefix}_response_size", plain, "KiB")
+                yield measurement(f"{prefix}_response_size_gzip", compressed, "KiB")
                 yield measurement(f"{prefix}_1client_requests_per_s", single.per_second, "req/s")
                 yield measurement(f"{prefix}_1client_p50_latency", 1000 * single.percentile(50), "ms")
                 yield measurement(f"{prefix}_{CLIENTS}clients_requests_per_s", loaded.per_second, "req/s")

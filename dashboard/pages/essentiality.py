@@ -9,6 +9,7 @@ from core.errors import InputError
 from dashboard import services
 from dashboard.services import enrichment as enrichment_service
 from dashboard.services import essentiality as screen_service
+from dashboard.services.views import cached_view
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.essentiality_controls import (
@@ -186,6 +187,11 @@ def show_published(target, source=services.DEFAULT_DATASET):
 
 @callback(*figure_outputs("ess-lineage"), Input("ess-target", "value"), source_state("ess"))
 def show_lineages(target, source=services.DEFAULT_DATASET):
+    source = source or services.DEFAULT_DATASET
+    return cached_view(KIND, "effect-by-lineage", target, lambda: _lineage_card(target, source), source=source)
+
+
+def _lineage_card(target: str, source: str) -> tuple:
     data = services.dataset(KIND, source)
     lineage = screen_service.lineages(data)
     fig = effect_by_lineage_figure(data.effect[target], lineage, target)
@@ -215,15 +221,21 @@ register_cached_job(
     prevent_initial_call=True,
 )
 def show_screen(result):
-    empty = empty_figure("Run the screen to see the genes that track this target.")
-    if not result:
-        blank = (empty, PRIVATE_CONFIG, "")
-        return *blank, *blank, [], "Idle."
-    target, perms, source = result["target"], result["perms"], _source(result)
-    table = screen_service.essentiality_screen_result(target, perms, source=source)
+    table = None if not result else screen_service.essentiality_screen_result(
+        result["target"], result["perms"], source=_source(result))
     if table is None:
-        blank = (empty, PRIVATE_CONFIG, "")
-        return *blank, *blank, [], "The stored result is gone; run the screen again."
+        blank = (empty_figure("Run the screen to see the genes that track this target."), PRIVATE_CONFIG, "")
+        return *blank, *blank, [], "The stored result is gone; run the screen again." if result else "Idle."
+    target, perms, source = result["target"], result["perms"], _source(result)
+    view = cached_view(KIND, "screen", target, lambda: _screen_view(table, target, perms, source), source=source,
+                       n_permutations=perms)
+    status = ("Loaded the stored result." if result.get("cached")
+              else f"Finished in {result.get('seconds', 0):.1f} s.")
+    return *view, status
+
+
+def _screen_view(table, target: str, perms: int, source: str) -> tuple:
+    """The screen's two cards and its table rows."""
     data = services.dataset(KIND, source)
     params = {"n_permutations": perms}
     top_prov = services.provenance(KIND, "screen-top-genes", target, source=source, **params)
@@ -240,13 +252,7 @@ def show_screen(result):
                f"q < 0.05)" + (f"; family-wise error from {perms:,} permutations of the effect (max-|r| null)"
                                if perms else "") + f". Data: {top_prov['dataset']}. {top_prov['app']}.")
     rows = table.head(200)[TABLE_COLUMNS].to_dict("records")
-    status = ("Loaded the stored result." if result.get("cached")
-              else f"Finished in {result.get('seconds', 0):.1f} s.")
-    return (
-        *render_card(top_fig, top_prov, methods),
-        *render_card(scatter_fig, scatter_prov, methods),
-        rows, status,
-    )
+    return *render_card(top_fig, top_prov, methods), *render_card(scatter_fig, scatter_prov, methods), rows
 
 
 # --- per-target analysis ------------------------------------------------------------------

@@ -8,6 +8,7 @@ Every request goes to 127.0.0.1; :func:`post_callback` refuses any other host.
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 import statistics
 import threading
@@ -77,23 +78,39 @@ def with_input(payload: dict, input_id: str, value) -> dict:
 
 # --- sending and checking ------------------------------------------------------------------------
 
-def post_callback(base_url: str, payload: dict, timeout: float = 60) -> tuple[int, float, bytes]:
-    """POST a callback payload to a loopback server: (HTTP status, seconds, body)."""
+def _send(base_url: str, payload: dict, timeout: float, gzip_ok: bool) -> tuple[int, float, bytes, int]:
     parts = urlsplit(base_url)
     if parts.hostname != LOOPBACK:
         raise ValueError(f"load is only ever sent to {LOOPBACK}, not {parts.hostname!r}")
-    request = urllib.request.Request(
-        f"{parts.scheme}://{parts.netloc}{UPDATE_PATH}", data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"}, method="POST",
-    )
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if gzip_ok:
+        headers["Accept-Encoding"] = "gzip"
+    request = urllib.request.Request(f"{parts.scheme}://{parts.netloc}{UPDATE_PATH}",
+                                     data=json.dumps(payload).encode(), headers=headers, method="POST")
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-            status = response.status
+            body, status, encoding = response.read(), response.status, response.headers.get("Content-Encoding")
     except urllib.error.HTTPError as exc:
-        body, status = exc.read(), exc.code
-    return status, time.perf_counter() - start, body
+        body, status, encoding = exc.read(), exc.code, exc.headers.get("Content-Encoding")
+    wire = len(body)
+    if encoding == "gzip":
+        body = gzip.decompress(body)
+    return status, time.perf_counter() - start, body, wire
+
+
+def post_callback(base_url: str, payload: dict, timeout: float = 60, gzip_ok: bool = True) -> tuple[int, float, bytes]:
+    """POST a callback payload to a loopback server: (HTTP status, seconds, body).
+
+    Like a browser, it accepts a gzip-compressed answer (unless ``gzip_ok`` is
+    False) and unpacks it within the time measured; the body returned is plain.
+    """
+    return _send(base_url, payload, timeout, gzip_ok)[:3]
+
+
+def sent_bytes(base_url: str, payload: dict, timeout: float = 60) -> tuple[int, int]:
+    """Sizes of a callback's answer: (plain JSON bytes, bytes on the wire to a client accepting gzip)."""
+    return _send(base_url, payload, timeout, gzip_ok=False)[3], _send(base_url, payload, timeout, gzip_ok=True)[3]
 
 
 def figures_in(body: bytes) -> dict[str, dict]:

@@ -50,15 +50,21 @@ def cached_view(kind: str, view: str, gene: str, build: Callable[[], Sequence[An
 
     ``build`` returns the outputs (Plotly figures, Dash components and plain
     values); they come back as their JSON (dicts and lists), which Dash sends as
-    it would have sent the objects.
+    it would have sent the objects. Callers must not modify them: the parsed
+    outputs of recent views are shared.
     """
     from plotly.io.json import to_json_plotly
 
     artifacts = store()
     key = view_key(kind, view, gene, params, source)
     found = artifacts.get(key)
-    if found is not None:
-        return orjson.loads(found["outputs"])
-    text = to_json_plotly(list(build()))
-    artifacts.put(key, {"outputs": text})
-    return orjson.loads(text)
+    if found is None:
+        found = {"outputs": to_json_plotly(list(build()))}
+        artifacts.put(key, found)
+    return list(_parsed(key, found["outputs"]))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(key: str, text: str) -> tuple:
+    # keyed by the text too: a view stored anew (another process, a repaired entry) is parsed anew
+    return tuple(orjson.loads(text))

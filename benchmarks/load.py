@@ -25,6 +25,7 @@ instead of ``python app.py`` (views only: background jobs are not exercised).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -151,3 +152,65 @@ def loopback_load():
                 yield measurement(f"{prefix}_{CLIENTS}clients_requests_per_s", loaded.per_second, "req/s")
                 yield measurement(f"{prefix}_{CLIENTS}clients_p50_latency", 1000 * loaded.percentile(50), "ms")
                 yield measurement(f"{prefix}_{CLIENTS}clients_p95_latency", 1000 * loaded.percentile(95), "ms")
+
+
+def _callback_body(app, output_contains: str, input_id: str, value, source: str) -> dict:
+    """A callback request body as the page posts it, built from the app's callback map."""
+    output = next(key for key in app.callback_map if output_contains in key)
+    spec = app.callback_map[output]
+    outputs = []
+    for part in output.strip(".").split("..."):
+        ident, prop = part.rsplit(".", 1)
+        outputs.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop.split("@")[0]})
+    return {"output": output, "outputs": outputs,
+            "inputs": [{"id": i["id"], "property": i["property"], "value": value if i["id"] == input_id else None}
+                       for i in spec["inputs"]],
+            "state": [{"id": s["id"], "property": s["property"], "value": source if s["property"] == "data" else None}
+                      for s in spec["state"]],
+            "changedPropIds": [f"{input_id}.{spec['inputs'][0]['property']}"]}
+
+
+@register("view_cpu")
+def view_cpu():
+    """Server CPU per request of the two load-test views, stored vs drawn every time (in process, gzip accepted).
+
+    CPU time, unlike latency, hardly depends on what else the machine runs:
+    the load test's latencies on a shared machine are mostly queueing.
+    """
+    import time
+
+    with tempfile.TemporaryDirectory(prefix="perturbscope-cpu-") as folder:
+        os.environ["PERTURBSCOPE_CACHE_DIR"] = folder
+        import app as app_module
+        from dashboard.services import DEFAULT_DATASET, essentiality, views
+
+        for gene in GENES:
+            assert essentiality.essentiality_screen(gene, PERMS).error is None
+        client = app_module.server.test_client()
+        assert client.get("/_dash-dependencies").status_code == 200  # Dash fills its callback map on first request
+        plans = {
+            "lineage": [_callback_body(app_module.app, '"ess-lineage","type":"figure"}.figure', "ess-target", g,
+                                       DEFAULT_DATASET) for g in GENES],
+            "screen": [_callback_body(app_module.app, "ess-table.data", "ess-result",
+                                      {"target": g, "perms": PERMS, "source": DEFAULT_DATASET, "cached": True},
+                                      DEFAULT_DATASET) for g in GENES],
+        }
+
+        def cpu_ms(plan, rounds: int) -> float:
+            start = time.process_time()
+            for _ in range(rounds):
+                for body in plan:
+                    answer = client.post("/_dash-update-component", json=body, headers={"Accept-Encoding": "gzip"})
+                    assert answer.status_code == 200, answer.data[:300]
+            return 1000 * (time.process_time() - start) / (rounds * len(plan))
+
+        page = sys.modules["dashboard.pages.essentiality"]
+        for view, plan in plans.items():
+            cpu_ms(plan, 1)  # store the views
+            stored = cpu_ms(plan, 10)
+            page.cached_view = lambda kind, name, gene, build, **params: list(build())  # draw every time
+            try:
+                drawn = cpu_ms(plan, 2)
+            finally:
+                page.cached_view = views.cached_view
+            yield measurement(f"view_cpu_{view}_stored", stored, "ms", reference=drawn)

@@ -25,7 +25,6 @@ instead of ``python app.py`` (views only: background jobs are not exercised).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -154,22 +153,6 @@ def loopback_load():
                 yield measurement(f"{prefix}_{CLIENTS}clients_p95_latency", 1000 * loaded.percentile(95), "ms")
 
 
-def _callback_body(app, output_contains: str, input_id: str, value, source: str) -> dict:
-    """A callback request body as the page posts it, built from the app's callback map."""
-    output = next(key for key in app.callback_map if output_contains in key)
-    spec = app.callback_map[output]
-    outputs = []
-    for part in output.strip(".").split("..."):
-        ident, prop = part.rsplit(".", 1)
-        outputs.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop.split("@")[0]})
-    return {"output": output, "outputs": outputs,
-            "inputs": [{"id": i["id"], "property": i["property"], "value": value if i["id"] == input_id else None}
-                       for i in spec["inputs"]],
-            "state": [{"id": s["id"], "property": s["property"], "value": source if s["property"] == "data" else None}
-                      for s in spec["state"]],
-            "changedPropIds": [f"{input_id}.{spec['inputs'][0]['property']}"]}
-
-
 @register("view_cpu")
 def view_cpu():
     """Server CPU per request of the two load-test views, stored vs drawn every time (in process, gzip accepted).
@@ -178,6 +161,8 @@ def view_cpu():
     the load test's latencies on a shared machine are mostly queueing.
     """
     import time
+
+    from tests.browser import loadgen
 
     with tempfile.TemporaryDirectory(prefix="perturbscope-cpu-") as folder:
         os.environ["PERTURBSCOPE_CACHE_DIR"] = folder
@@ -189,9 +174,9 @@ def view_cpu():
         client = app_module.server.test_client()
         assert client.get("/_dash-dependencies").status_code == 200  # Dash fills its callback map on first request
         plans = {
-            "lineage": [_callback_body(app_module.app, '"ess-lineage","type":"figure"}.figure', "ess-target", g,
+            "lineage": [loadgen.callback_body(app_module.app, '"ess-lineage","type":"figure"}.figure', "ess-target", g,
                                        DEFAULT_DATASET) for g in GENES],
-            "screen": [_callback_body(app_module.app, "ess-table.data", "ess-result",
+            "screen": [loadgen.callback_body(app_module.app, "ess-table.data", "ess-result",
                                       {"target": g, "perms": PERMS, "source": DEFAULT_DATASET, "cached": True},
                                       DEFAULT_DATASET) for g in GENES],
         }

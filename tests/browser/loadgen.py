@@ -76,6 +76,28 @@ def with_input(payload: dict, input_id: str, value) -> dict:
     raise KeyError(input_id)
 
 
+def callback_body(app, output_contains: str, input_id: str, value, source: str) -> dict:
+    """A callback request body as the page posts it, built from the app's callback map (for in-process clients).
+
+    The callback is the first whose output spec contains ``output_contains``;
+    its input ``input_id`` holds ``value``, the other inputs None, and its
+    ``data`` states (the page's dataset id) ``source``. Dash fills the map on
+    the app's first request.
+    """
+    output = next(key for key in app.callback_map if output_contains in key)
+    spec = app.callback_map[output]
+    outputs = []
+    for part in output.strip(".").split("..."):
+        ident, prop = part.rsplit(".", 1)
+        outputs.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop.split("@")[0]})
+    return {"output": output, "outputs": outputs,
+            "inputs": [{"id": i["id"], "property": i["property"], "value": value if i["id"] == input_id else None}
+                       for i in spec["inputs"]],
+            "state": [{"id": s["id"], "property": s["property"], "value": source if s["property"] == "data" else None}
+                      for s in spec["state"]],
+            "changedPropIds": [f"{input_id}.{spec['inputs'][0]['property']}"]}
+
+
 # --- sending and checking ------------------------------------------------------------------------
 
 def _send(base_url: str, payload: dict, timeout: float, gzip_ok: bool) -> tuple[int, float, bytes, int]:

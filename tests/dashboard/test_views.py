@@ -11,6 +11,7 @@ import app as app_module
 from dashboard import services
 from dashboard.pages import essentiality
 from dashboard.services import views
+from tests.browser import loadgen
 
 
 @pytest.fixture
@@ -68,18 +69,6 @@ def test_a_screen_view_is_stored_with_its_permutations():
 
 # --- compression ----------------------------------------------------------------------------------
 
-def _lineage_request(gene: str) -> dict:
-    """The body the page posts for the lineage card (outputs: figure, config and methods of ``ess-lineage``)."""
-    ids = [{"name": "ess-lineage", "type": "figure"}] * 2 + [{"name": "ess-lineage", "type": "methods"}]
-    props = ["figure", "config", "children"]
-    output = ".." + "...".join(f"{json.dumps(i, separators=(',', ':'), sort_keys=True)}.{p}"
-                               for i, p in zip(ids, props)) + ".."
-    return {"output": output, "outputs": [{"id": i, "property": p} for i, p in zip(ids, props)],
-            "inputs": [{"id": "ess-target", "property": "value", "value": gene}],
-            "state": [{"id": "ess-source", "property": "data", "value": services.DEFAULT_DATASET}],
-            "changedPropIds": ["ess-target.value"]}
-
-
 @pytest.fixture(scope="module")
 def client():
     with app_module.server.test_client() as test_client:
@@ -88,7 +77,8 @@ def client():
 
 
 def test_json_answers_are_gzipped_for_clients_that_accept_it(client):
-    body = _lineage_request("MCL1")
+    body = loadgen.callback_body(app_module.app, '"ess-lineage","type":"figure"}.figure', "ess-target", "MCL1",
+                                 services.DEFAULT_DATASET)
     zipped = client.post("/_dash-update-component", json=body, headers={"Accept-Encoding": "gzip, deflate, br"})
     assert zipped.status_code == 200 and zipped.headers["Content-Encoding"] == "gzip"
     assert "Accept-Encoding" in zipped.headers["Vary"]

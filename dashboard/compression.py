@@ -19,7 +19,7 @@ from flask import Flask, Response, request
 
 #: Smaller answers are sent as they are (the gzip header would eat the gain).
 MIN_BYTES = 1024
-#: zlib level: 5 gives nearly level 9's size at a third of its time on figure JSON.
+#: zlib level: on figure JSON, 5 comes within 1% of level 9's size in two thirds of its time.
 LEVEL = 5
 #: Compressed answers kept in memory, by digest of the plain answer (bytes, compressed).
 MEMORY_BYTES = 64 * 2**20

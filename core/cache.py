@@ -152,7 +152,8 @@ class ArtifactStore:
 
     def _remember(self, key: str, payload: Payload) -> None:
         size = sum(v.memory_usage(index=True).sum() if isinstance(v, pd.DataFrame) else
-                   v.nbytes if isinstance(v, np.ndarray) else 0 for v in payload.values())
+                   v.nbytes if isinstance(v, np.ndarray) else len(v) if isinstance(v, (str, bytes)) else 0
+                   for v in payload.values())
         if size > self.memory_bytes:
             return
         with self._lock:

@@ -14,6 +14,7 @@ from pathlib import Path
 import dash
 
 from dashboard import security
+from dashboard.compression import install_gzip
 from dashboard.jobs import keep_server_single_threaded, make_background_manager
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -66,6 +67,7 @@ def create_app() -> dash.Dash:
     app.layout = shell(dash.page_container)
     security.install_basic_auth(app.server)
     security.apply_upload_limit(app.server)
+    install_gzip(app.server)
     import dashboard.app_callbacks  # noqa: F401  (registers callbacks)
     import dashboard.export.callbacks  # noqa: F401
 

@@ -174,16 +174,21 @@ def test_register_of_invalid_files_prints_the_errors_and_exits_1(tmp_path, monke
 
 # --- atlas ----------------------------------------------------------------------------------------
 
-def test_atlas_of_a_registered_release_by_name(tmp_path, monkeypatch, capsys):
+def _register_small_depmap(tmp_path, monkeypatch) -> str:
     from core.datasets.registry import DatasetRegistry
-    from dashboard.services import essentiality
     from tests.user_files import depmap_files
 
     monkeypatch.setenv("PERTURBSCOPE_REGISTRY_DIR", str(tmp_path / "registry"))
     files = depmap_files(tmp_path / "in")
     assert cli.main(["register", "essentiality", *(f"{role}={paths[0]}" for role, paths in files.items()),
                      "--name", "small depmap"]) == 0
-    ident = DatasetRegistry(tmp_path / "registry").find("essentiality", "small depmap").ident
+    return DatasetRegistry(tmp_path / "registry").find("essentiality", "small depmap").ident
+
+
+def test_atlas_of_a_registered_release_by_name(tmp_path, monkeypatch, capsys):
+    from dashboard.services import essentiality
+
+    ident = _register_small_depmap(tmp_path, monkeypatch)
     capsys.readouterr()
     assert cli.main(["atlas", "small depmap", "-o", str(tmp_path / "atlas.csv")]) == 0
     captured = capsys.readouterr()
@@ -195,6 +200,30 @@ def test_atlas_of_a_registered_release_by_name(tmp_path, monkeypatch, capsys):
     assert np.allclose(written["test_pearson"], stored["test_pearson"], equal_nan=True)
     assert cli.main(["atlas", "no such release"]) == 2
     assert "no DepMap release dataset 'no such release' is registered" in capsys.readouterr().err
+
+
+def test_atlas_on_a_dask_cluster_named_by_the_environment(tmp_path, monkeypatch, capsys):
+    from distributed import LocalCluster
+
+    _register_small_depmap(tmp_path, monkeypatch)
+    monkeypatch.setenv("PERTURBSCOPE_CACHE_DIR", str(tmp_path / "local-cache"))
+    assert cli.main(["atlas", "small depmap", "-o", str(tmp_path / "local.csv")]) == 0
+    monkeypatch.setenv("PERTURBSCOPE_CACHE_DIR", str(tmp_path / "dask-cache"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        monkeypatch.setenv("PERTURBSCOPE_DASK_SCHEDULER", cluster.scheduler_address)
+        capsys.readouterr()
+        assert cli.main(["atlas", "small depmap", "-o", str(tmp_path / "dask.csv")]) == 0
+        ran = set(cluster.scheduler.task_prefixes)
+    assert "atlas_batch" in ran  # the batches ran there (Dask names a task prefix without its underscore)
+    err = capsys.readouterr().err
+    assert "targets" in err and "[##############################]" in err  # progress came back batch by batch
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "dask.csv"), pd.read_csv(tmp_path / "local.csv"),
+                                  check_exact=True)
+    monkeypatch.setenv("PERTURBSCOPE_DASK_SCHEDULER", "tcp://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setattr("core.cluster.CONNECT_TIMEOUT", 2)
+    monkeypatch.setenv("PERTURBSCOPE_CACHE_DIR", str(tmp_path / "unreachable"))
+    assert cli.main(["atlas", "small depmap"]) != 0
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in capsys.readouterr().err
 
 
 # --- knockouts ------------------------------------------------------------------------------------

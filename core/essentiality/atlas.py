@@ -10,8 +10,8 @@ as :func:`~core.essentiality.evaluate.evaluate_gene` does with that split.
 
 Targets run in batches. Each finished batch is written to ``store`` at once,
 so an interrupted build resumes; batches run in this process, in local
-processes (``n_jobs``), or on a Dask cluster (``scheduler``), to which the
-expression matrix is sent once.
+processes (``n_jobs``), or on a Dask cluster (``scheduler``), to whose
+workers the expression matrix is sent once (:func:`core.cluster.map_on_cluster`).
 """
 
 from __future__ import annotations
@@ -77,9 +77,13 @@ def _empty_row(target: str, error: str) -> dict:
     return row
 
 
-def _atlas_batch(values: np.ndarray, genes: list[str], cells: list[str], effect: np.ndarray, targets: list[str],
-                 train: list[str], test: list[str], options: dict) -> list[dict]:
-    """Worker: rows of one batch of targets (plain arrays in, JSON-able dicts out)."""
+def _atlas_batch(values: np.ndarray, genes: list[str], cells: list[str], train: list[str], test: list[str],
+                 options: dict, effect: np.ndarray, targets: list[str]) -> list[dict]:
+    """Worker: rows of one batch of targets (plain arrays in, JSON-able dicts out).
+
+    The arguments before ``effect`` are the same for every batch (sent to a
+    cluster's workers once); ``effect`` and ``targets`` are the batch's own.
+    """
     from threadpoolctl import threadpool_limits
 
     from core.essentiality.evaluate import evaluate_gene
@@ -178,8 +182,9 @@ def build_atlas(
         Folder for finished batches, in a subfolder named by a fingerprint of
         the data and settings: a rerun skips the finished batches.
     scheduler : str, optional
-        Address of a Dask scheduler; the batches then run on its workers and
-        the expression is scattered to them once.
+        Address of a Dask scheduler (``tcp://host:8786``); the batches then
+        run on its workers, the expression scattered to them once. The
+        workers need this project installed.
     progress : callable, optional
         ``progress(fraction, message)`` after every finished batch.
 
@@ -243,27 +248,25 @@ def build_atlas(
         n = sum(map(len, done.values()))
         report(len(done) / len(batches), f"{n:,} of {len(targets):,} targets")
 
-    def args(i: int, data) -> tuple:
-        return (data, genes, cell_list, eff[batches[i]].to_numpy(np.float64), batches[i], train_list, test_list,
-                options)
+    shared = (values, genes, cell_list, train_list, test_list, options)
+
+    def own(i: int) -> tuple:
+        return eff[batches[i]].to_numpy(np.float64), batches[i]
 
     if todo and scheduler is not None:
-        from distributed import Client, as_completed
+        from core.cluster import map_on_cluster
 
-        with Client(scheduler) as client:
-            [shared] = client.scatter([values], broadcast=True)
-            futures = {client.submit(_atlas_batch, *args(i, shared), pure=False): i for i in todo}
-            for future in as_completed(futures):
-                finished(futures[future], future.result())
+        for k, rows in map_on_cluster(scheduler, _atlas_batch, shared, [own(i) for i in todo]):
+            finished(todo[k], rows)
     elif todo and n_jobs != 1:
         from joblib import Parallel, delayed
 
-        tasks = (delayed(_numbered_batch)(i, *args(i, values)) for i in todo)
+        tasks = (delayed(_numbered_batch)(i, *shared, *own(i)) for i in todo)
         for i, rows in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
             finished(i, rows)
     else:
         for i in todo:
-            finished(i, _atlas_batch(*args(i, values)))
+            finished(i, _atlas_batch(*shared, *own(i)))
     table = pd.DataFrame([row for i in range(len(batches)) for row in done[i]])
     table = table.set_index("target", drop=False).loc[targets].reset_index(drop=True)
     table = add_target_q(table)

@@ -3,7 +3,8 @@
 Each finished target is written at once to ``store`` (one small JSON file per
 target, written atomically), so an interrupted sweep resumes where it stopped.
 Targets run in parallel with joblib (local processes), or on a Dask cluster
-when ``scheduler`` is given (joblib's dask backend).
+when ``scheduler`` is given, to whose workers the expression matrix is sent
+once (:func:`core.cluster.map_on_cluster`).
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def summarise_sweep(table: pd.DataFrame, alpha: float = 0.05) -> dict:
                                                  table["chosen_model"].value_counts().items() if k}}
 
 
-def _evaluate_one(values: np.ndarray, genes: list[str], cells: list[str], target: str, effect: np.ndarray,
-                  options: dict) -> dict:
+def _evaluate_one(values: np.ndarray, genes: list[str], cells: list[str], options: dict, target: str,
+                  effect: np.ndarray) -> dict:
     """Worker: one target's summary row (plain arrays in, JSON-able dict out)."""
     from core.essentiality.evaluate import evaluate_gene
 
@@ -139,7 +140,7 @@ def sweep(
         the same inputs skips the finished targets.
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:8786``); the targets then
-        run on that cluster.
+        run on that cluster, the expression scattered to its workers once.
     models : sequence of str, optional
         Zoo names (default all).
     progress : callable, optional
@@ -156,7 +157,7 @@ def sweep(
         ``baseline_test_rmse``, ``resumed`` (read from the store) and
         ``error`` (why a target could not be evaluated, else empty).
     """
-    from joblib import Parallel, delayed, parallel_config
+    from joblib import Parallel, delayed
 
     report = progress or (lambda fraction, message: None)
     if not isinstance(effect, pd.DataFrame):
@@ -187,8 +188,8 @@ def sweep(
     report(len(rows) / max(len(targets), 1), f"{len(rows)} of {len(targets)} targets already done")
     values = np.ascontiguousarray(x.to_numpy())
     genes, cell_list = [str(g) for g in x.columns], [str(c) for c in cells]
-    tasks = (delayed(_evaluate_one)(values, genes, cell_list, str(t), eff[t].to_numpy(np.float64), options)
-             for t in todo)
+    shared = (values, genes, cell_list, options)
+    own = [(str(t), eff[t].to_numpy(np.float64)) for t in todo]
 
     def collect(results) -> None:
         for row in results:
@@ -201,13 +202,13 @@ def sweep(
 
     if todo:
         if scheduler is not None:
-            from distributed import Client
+            from core.cluster import map_on_cluster
 
-            with Client(scheduler), parallel_config(backend="dask", wait_for_workers_timeout=60):
-                collect(Parallel(n_jobs=-1, return_as="generator_unordered")(tasks))
+            collect(row for _, row in map_on_cluster(scheduler, _evaluate_one, shared, own))
         elif n_jobs == 1:
-            collect(_evaluate_one(*task[1], **task[2]) for task in tasks)
+            collect(_evaluate_one(*shared, *args) for args in own)
         else:
+            tasks = (delayed(_evaluate_one)(*shared, *args) for args in own)
             collect(Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks))
     table = pd.DataFrame([rows[str(t)] for t in targets])
     for column in ("error",):

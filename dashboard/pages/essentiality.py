@@ -9,6 +9,7 @@ from dashboard import services
 from dashboard.services import InputError
 from dashboard.services import enrichment as enrichment_service
 from dashboard.services import essentiality as screen_service
+from dashboard.services.views import cached_view
 from dashboard.components.dataset_picker import register_dataset_picker, source_id, source_state
 from dashboard.components.gene_picker import register_gene_picker
 from dashboard.components.essentiality_controls import (
@@ -152,6 +153,11 @@ def show_published(target, source=services.DEFAULT_DATASET):
 
 @callback(*figure_outputs("ess-lineage"), Input("ess-target", "value"), source_state("ess"))
 def show_lineages(target, source=services.DEFAULT_DATASET):
+    source = source or services.DEFAULT_DATASET
+    return cached_view(KIND, "effect-by-lineage", target, lambda: _lineage_card(target, source), source=source)
+
+
+def _lineage_card(target: str, source: str) -> tuple:
     data = services.dataset(KIND, source)
     lineage = screen_service.lineages(data)
     fig = effect_by_lineage_figure(data.effect[target], lineage, target)
@@ -178,6 +184,13 @@ def show_screen(result):
     table = screen_service.screen.result(target=target, n_permutations=perms, source=source)
     if table is None:
         return *blank, *blank, [], "The stored result is gone; run the screen again."
+    view = cached_view(KIND, "screen", target, lambda: _screen_view(table, target, perms, source), source=source,
+                       n_permutations=perms)
+    return *view, job_status(result)
+
+
+def _screen_view(table, target: str, perms: int, source: str) -> tuple:
+    """The screen's two cards and its table rows."""
     data = services.dataset(KIND, source)
     params = {"n_permutations": perms}
     top_prov = services.provenance(KIND, "screen-top-genes", target, source=source, **params)
@@ -194,12 +207,7 @@ def show_screen(result):
                f"q < 0.05)" + (f"; family-wise error from {perms:,} permutations of the effect (max-|r| null)"
                                if perms else "") + ".")
     rows = table.head(200)[TABLE_COLUMNS].to_dict("records")
-    status = job_status(result)
-    return (
-        *render_card(top_fig, top_prov, methods),
-        *render_card(scatter_fig, scatter_prov, methods),
-        rows, status,
-    )
+    return *render_card(top_fig, top_prov, methods), *render_card(scatter_fig, scatter_prov, methods), rows
 
 
 # --- per-target analysis ------------------------------------------------------------------

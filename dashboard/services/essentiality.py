@@ -264,11 +264,6 @@ def atlas_folder(source: str = DEFAULT_DATASET) -> Path:
     return get_settings().cache_dir / "atlas" / dataset_hash(KIND, source)
 
 
-def dask_scheduler() -> str | None:
-    """The Dask scheduler named by ``PERTURBSCOPE_DASK_SCHEDULER``, if any."""
-    return os.environ.get("PERTURBSCOPE_DASK_SCHEDULER", "").strip() or None
-
-
 def _atlas(report, *, source: str) -> dict:
     """Every target of dataset ``source`` (resumable; Dask when configured).
 
@@ -288,7 +283,7 @@ def _atlas(report, *, source: str) -> dict:
         report(fraction, message)
 
     params = atlas_params()
-    table = build_atlas(data.expression, data.effect, store=folder, scheduler=dask_scheduler(),
+    table = build_atlas(data.expression, data.effect, store=folder, scheduler=get_settings().dask_scheduler,
                         progress=progress, models=params["models"], top_k=params["top_k"],
                         fdr=params["fdr"], **ATLAS_SPLIT)
     return {"table": table}

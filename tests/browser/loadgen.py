@@ -8,6 +8,7 @@ Every request goes to 127.0.0.1; :func:`post_callback` refuses any other host.
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 import statistics
 import threading
@@ -75,25 +76,63 @@ def with_input(payload: dict, input_id: str, value) -> dict:
     raise KeyError(input_id)
 
 
+def callback_body(app, output_contains: str, input_id: str, value, source: str) -> dict:
+    """A callback request body as the page posts it, built from the app's callback map (for in-process clients).
+
+    The callback is the first whose output spec contains ``output_contains``;
+    its input ``input_id`` holds ``value``, the other inputs None, and its
+    ``data`` states (the page's dataset id) ``source``. Dash fills the map on
+    the app's first request.
+    """
+    output = next(key for key in app.callback_map if output_contains in key)
+    spec = app.callback_map[output]
+    outputs = []
+    for part in output.strip(".").split("..."):
+        ident, prop = part.rsplit(".", 1)
+        outputs.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop.split("@")[0]})
+    return {"output": output, "outputs": outputs,
+            "inputs": [{"id": i["id"], "property": i["property"], "value": value if i["id"] == input_id else None}
+                       for i in spec["inputs"]],
+            "state": [{"id": s["id"], "property": s["property"], "value": source if s["property"] == "data" else None}
+                      for s in spec["state"]],
+            "changedPropIds": [f"{input_id}.{spec['inputs'][0]['property']}"]}
+
+
 # --- sending and checking ------------------------------------------------------------------------
 
-def post_callback(base_url: str, payload: dict, timeout: float = 60) -> tuple[int, float, bytes]:
-    """POST a callback payload to a loopback server: (HTTP status, seconds, body)."""
+def _send(base_url: str, payload: dict, timeout: float, gzip_ok: bool) -> tuple[int, float, bytes, int]:
     parts = urlsplit(base_url)
     if parts.hostname != LOOPBACK:
         raise ValueError(f"load is only ever sent to {LOOPBACK}, not {parts.hostname!r}")
-    request = urllib.request.Request(
-        f"{parts.scheme}://{parts.netloc}{UPDATE_PATH}", data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"}, method="POST",
-    )
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if gzip_ok:
+        headers["Accept-Encoding"] = "gzip"
+    request = urllib.request.Request(f"{parts.scheme}://{parts.netloc}{UPDATE_PATH}",
+                                     data=json.dumps(payload).encode(), headers=headers, method="POST")
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-            status = response.status
+            body, status, encoding = response.read(), response.status, response.headers.get("Content-Encoding")
     except urllib.error.HTTPError as exc:
-        body, status = exc.read(), exc.code
-    return status, time.perf_counter() - start, body
+        body, status, encoding = exc.read(), exc.code, exc.headers.get("Content-Encoding")
+    wire = len(body)
+    if encoding == "gzip":
+        body = gzip.decompress(body)
+    return status, time.perf_counter() - start, body, wire
+
+
+def post_callback(base_url: str, payload: dict, timeout: float = 60, gzip_ok: bool = True) -> tuple[int, float, bytes]:
+    """POST a callback payload to a loopback server: (HTTP status, seconds, body).
+
+    Like a browser, it accepts a gzip-compressed answer (unless ``gzip_ok`` is
+    False) and unpacks it within the time measured; the body returned is plain.
+    """
+    return _send(base_url, payload, timeout, gzip_ok)[:3]
+
+
+def sent_bytes(base_url: str, payload: dict, timeout: float = 60) -> tuple[int, int]:
+    """Sizes of a callback's answer: (plain JSON bytes, bytes on the wire to a client accepting gzip)."""
+    return _send(base_url, payload, timeout, gzip_ok=False)[3], _send(base_url, payload, timeout, gzip_ok=True)[3]
 
 
 def figures_in(body: bytes) -> dict[str, dict]:

@@ -74,14 +74,30 @@ def test_local_processes_give_the_same_atlas(panel, atlas):
     pd.testing.assert_frame_equal(build_atlas(expression, effects, batch_size=4, n_jobs=2), atlas)
 
 
-@pytest.mark.slow
-def test_dask_cluster_gives_the_same_atlas(panel, atlas):
-    from distributed import LocalCluster
+def test_dask_cluster_gives_the_same_atlas_with_the_expression_sent_once(panel, atlas, monkeypatch):
+    from distributed import Client, Future, LocalCluster
 
     expression, effects = panel
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        on_dask = build_atlas(expression, effects, batch_size=4, scheduler=cluster.scheduler_address)
-    pd.testing.assert_frame_equal(on_dask, atlas)
+    scattered, submitted = [], []
+    real_scatter, real_submit = Client.scatter, Client.submit
+    monkeypatch.setattr(Client, "scatter", lambda self, data, **kw: scattered.append(data) or real_scatter(self, data, **kw))
+    monkeypatch.setattr(Client, "submit", lambda self, func, *args, **kw: submitted.append(args) or real_submit(
+        self, func, *args, **kw))
+    progress = []
+    # in-process workers keep the test lean; the arguments still pass through the scheduler as on a real cluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        on_dask = build_atlas(expression, effects, batch_size=4, scheduler=cluster.scheduler_address,
+                              progress=lambda fraction, message: progress.append(fraction))
+    pd.testing.assert_frame_equal(on_dask, atlas, check_exact=True)
+    n_batches = -(-len(effects.columns) // 4)
+    # the matrix is scattered once; every batch task names it (one shared future) and carries only its targets
+    assert len(scattered) == 1 and scattered[0][0].shape == expression.shape
+    assert len(submitted) == n_batches
+    shared = {args[0].key for args in submitted}
+    assert len(shared) == 1 and all(isinstance(args[0], Future) for args in submitted)
+    assert not any(isinstance(a, np.ndarray) and a.size >= expression.size for args in submitted for a in args)
+    # progress after every finished batch, as the job panel and the CLI's bar show it
+    assert len(progress) == n_batches + 2 and progress == sorted(progress) and progress[-1] == 1.0
 
 
 def test_bad_input(panel):

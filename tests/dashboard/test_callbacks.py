@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 import app  # noqa: F401  (registers pages and callbacks)
-from dashboard import app_callbacks, exports, services
+from dashboard import app_callbacks, services
+from dashboard.export import callbacks as exports
+from dashboard.export.frames import _decode_array
 from dashboard.pages import essentiality, perturbation
 from tests.dashboard.helpers import find_component, notice_text
 
@@ -24,23 +26,23 @@ def test_follow_url_sets_gene_and_nav_links():
 
 
 def test_lineage_figure_has_provenance_and_export_name():
-    fig, config, methods = essentiality.show_lineages("RPP25L")
-    meta = fig.layout.meta["provenance"]
+    fig, config, methods = essentiality.show_lineages("RPP25L")  # the figure's JSON, as Dash sends it
+    meta = fig["layout"]["meta"]["provenance"]
     assert meta["gene"] == "RPP25L" and meta["simulated"] is True
     assert config["toImageButtonOptions"]["filename"].startswith("RPP25L_effect-by-lineage_")
     assert config["toImageButtonOptions"]["scale"] >= 2
     assert "RPP25L" in methods and methods.endswith(f"Data: {meta['dataset']}. {meta['app']}.")
     assert methods.count("Data: ") == 1  # render_card adds the provenance sentence, once
-    n = sum(len(t.y) for t in fig.data)
+    n = sum(len(_decode_array(t["y"])) for t in fig["data"])
     assert n > 900
 
 
 def test_csv_export_is_exactly_the_numbers_drawn():
     fig, _, _ = essentiality.show_lineages("FAM50A")
-    content, filename = exports.build_download(fig.to_plotly_json(), "csv")
+    content, filename = exports.build_download(fig, "csv")
     frame = pd.read_csv(io.StringIO(content))
     assert filename.startswith("FAM50A_effect-by-lineage_") and filename.endswith(".csv")
-    drawn = pd.concat([pd.Series(t.y) for t in fig.data], ignore_index=True)
+    drawn = pd.concat([pd.Series(_decode_array(t["y"])) for t in fig["data"]], ignore_index=True)
     assert len(frame) == len(drawn)
     assert frame["y"].to_numpy() == pytest.approx(drawn.to_numpy())
 

@@ -11,11 +11,6 @@ import re
 
 from tests.conftest import ROOT
 
-#: core/datasets/registry.py is being split into kinds, validation and storage modules (issue 14, item 5);
-#: its documentation is finished there.
-KNOWN_GAPS = {("core/datasets/registry.py", name) for name in (
-    "Role", "KindSpec", "resolve_inside", "content_digest", "check_name", "check_dko_options", "PreparedCells",
-    "to_page_data")}
 
 
 def _arguments(function: ast.FunctionDef, skip_first: bool) -> list[str]:
@@ -51,7 +46,7 @@ def test_every_public_core_function_and_class_has_a_numpydoc_docstring():
             if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or node.name.startswith("_"):
                 continue
             problem = _problem(node)
-            if problem and (rel, node.name) not in KNOWN_GAPS:
+            if problem:
                 problems.append(f"{rel}:{node.lineno} {node.name}: {problem}")
     assert not problems, "\n".join(problems)
 

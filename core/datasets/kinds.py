@@ -46,7 +46,17 @@ class Role:
 
 @dataclass(frozen=True)
 class KindSpec:
-    """What one kind of dataset is made of."""
+    """What one kind of dataset is made of.
+
+    Attributes
+    ----------
+    kind : str
+        The kind's name, e.g. ``"essentiality"``.
+    label : str
+        What the kind is called in messages.
+    roles : tuple of Role
+        The files a dataset of this kind is made of.
+    """
 
     kind: str
     label: str

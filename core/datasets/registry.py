@@ -79,7 +79,23 @@ class Registration:
 # --- names ---------------------------------------------------------------------------------------
 
 def check_name(name: str | None) -> str:
-    """A dataset name as typed, validated (letters, digits, space and ``._()+-``; at most 60 characters)."""
+    """A dataset name as typed, validated (letters, digits, space and ``._()+-``; at most 60 characters).
+
+    Parameters
+    ----------
+    name : str or None
+        The name as typed; surrounding spaces are dropped.
+
+    Returns
+    -------
+    str
+        The name.
+
+    Raises
+    ------
+    InputError
+        An empty or unusable name, or ``"demo"``.
+    """
     text = (name or "").strip()
     if not text:
         raise InputError("give the dataset a name (for example 'DepMap 24Q4')")
@@ -94,7 +110,22 @@ def check_name(name: str | None) -> str:
 # --- the registry ---------------------------------------------------------------------------------
 
 def to_page_data(kind: str, loaded: Any, name: str):
-    """The dataclass a method page works on, from what :func:`validate` loaded."""
+    """The dataclass a method page works on, from what :func:`validate` loaded.
+
+    Parameters
+    ----------
+    kind : str
+        The dataset's kind.
+    loaded : object
+        What :func:`validate` loaded for that kind.
+    name : str
+        The dataset's name, recorded in the data's ``params["registered"]``.
+
+    Returns
+    -------
+    object
+        The kind's data class (``EssentialityData``, ``DKOData``, ...).
+    """
     if kind == "genesets":
         from core.datasets.gene_sets import GeneSetLibrary
 

@@ -198,7 +198,22 @@ def _file_digest(path: Path) -> str:
 
 def content_digest(kind: str, files: dict[str, list[Path]], options: dict[str, Any] | None = None) -> str:
     """SHA-256 of a dataset: its kind, each role, the bytes of each file (names do not count) and the
-    reading options when there are any (the same file read another way is another dataset)."""
+    reading options when there are any (the same file read another way is another dataset).
+
+    Parameters
+    ----------
+    kind : str
+        The dataset's kind.
+    files : dict of str to list of Path
+        The files of each role.
+    options : dict, optional
+        Reading options (see :func:`core.datasets.validation.check_dko_options`).
+
+    Returns
+    -------
+    str
+        The hexadecimal digest.
+    """
     digest = hashlib.sha256(f"perturbscope-dataset-v1\0{kind}\0".encode())
     for role in sorted(files):
         for path in files[role]:

@@ -131,6 +131,21 @@ def check_dko_options(options: dict[str, Any] | None) -> dict[str, Any]:
     :data:`core.datasets.gene_selection.METHODS` (default ``auto``);
     ``n_genes``: how many (``hvg`` when computed, ``top_mean``); ``keep``:
     gene names always kept (the whole selection for ``list``).
+
+    Parameters
+    ----------
+    options : dict or None
+        The options as given (strings from a form, or values from the API).
+
+    Returns
+    -------
+    dict
+        The options that differ from the defaults, with their types checked.
+
+    Raises
+    ------
+    InputError
+        An unknown option, gene selection method or a non-integer number of genes.
     """
     from core.datasets.gene_selection import METHODS
 
@@ -161,7 +176,17 @@ def check_dko_options(options: dict[str, Any] | None) -> dict[str, Any]:
 
 @dataclass
 class PreparedCells:
-    """What a single-cell file gives DKO's page: dense expression of the chosen genes and the cell table."""
+    """What a single-cell file gives DKO's page: dense expression of the chosen genes and the cell table.
+
+    Attributes
+    ----------
+    expression : pandas.DataFrame
+        Cells x chosen genes, dense.
+    cells : pandas.DataFrame
+        One row per cell: its annotations (cluster, cell type, ...).
+    info : dict
+        How the genes were chosen and from which matrix, for the validation report.
+    """
 
     expression: pd.DataFrame
     cells: pd.DataFrame

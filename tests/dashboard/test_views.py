@@ -58,8 +58,8 @@ def test_new_code_draws_the_view_again(counted_lineage_figures, monkeypatch):
 def test_a_screen_view_is_stored_with_its_permutations():
     from dashboard.services import essentiality as screen_service
 
-    assert screen_service.essentiality_screen("AURKB", 0).error is None
-    result = {"target": "AURKB", "perms": 0, "source": services.DEFAULT_DATASET, "cached": True}
+    assert screen_service.screen.run(target="AURKB", n_permutations=0).error is None
+    result = {"target": "AURKB", "n_permutations": 0, "source": services.DEFAULT_DATASET, "cached": True}
     top, _, _, scatter, _, _, rows, status = essentiality.show_screen(result)
     assert services.store().get(views.view_key("essentiality", "screen", "AURKB", {"n_permutations": 0}))
     assert services.store().get(views.view_key("essentiality", "screen", "AURKB", {"n_permutations": 10})) is None

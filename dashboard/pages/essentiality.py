@@ -331,14 +331,18 @@ def show_analysis(result, modifier):
         cards.append(render_card(
             lineage_scatter_figure(data.expression[shown], data.effect[target], lineage,
                                    title=f"{target} effect against {shown} expression (r = {row['pearson_r']:.2f})",
-                                   x_title=f"{shown} expression, log2(TPM + 1)", y_title=f"{target} gene effect"),
+                                   x_title=f"{shown} expression, log2(TPM + 1)", y_title=f"{target} gene effect",
+                                   x_column=f"{shown}_expression_log2_tpm_plus_1",
+                                   y_column=f"{target}_gene_effect"),
             prov(f"effect-vs-{shown}"), f"Each point is a cell line coloured by lineage. {select_text}"))
         if target in data.expression.columns:
             cards.append(render_card(
                 lineage_scatter_figure(data.expression[shown], data.expression[target], lineage,
                                        title=f"{target} expression against {shown} expression",
                                        x_title=f"{shown} expression, log2(TPM + 1)",
-                                       y_title=f"{target} expression, log2(TPM + 1)"),
+                                       y_title=f"{target} expression, log2(TPM + 1)",
+                                       x_column=f"{shown}_expression_log2_tpm_plus_1",
+                                       y_column=f"{target}_expression_log2_tpm_plus_1"),
                 prov(f"expression-{shown}-vs-{target}"),
                 f"Expression of the two genes across cell lines. Data: {data_label}."))
         else:

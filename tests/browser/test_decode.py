@@ -33,13 +33,13 @@ def test_decode_training_job_attribution_and_csv(page, server):
 
     with page.expect_download() as info:
         page.click("#card-dec-perf button:has-text('CSV')")
-    frame = pd.read_csv(info.value.path())
+    frame = pd.read_csv(info.value.path(), comment="#")
     drawn = page.evaluate("() => { const g = document.querySelector('#card-dec-perf .js-plotly-plot'); "
                           "return g._fullData.map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)})); }")
     cnn = [t for t in drawn if t["name"] == "DEcode CNN"][0]
-    exported = frame[frame["trace"] == "DEcode CNN"]
-    assert exported["y"].tolist() == cnn["y"]
-    assert exported["x"].to_numpy() == pytest.approx(cnn["x"])
+    exported = frame[frame["model"] == "cnn"]
+    assert exported["tissue"].tolist() == cnn["y"]
+    assert exported["test_spearman_rho"].to_numpy() == pytest.approx(cnn["x"])
     assert info.value.suggested_filename.startswith("decode-tissue-performance_")
 
     page.click("#dec-attr-run")

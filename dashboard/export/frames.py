@@ -321,3 +321,28 @@ def figure_to_csv(fig: Mapping[str, Any] | go.Figure, provenance: Mapping[str, A
         lines = png_text_from_provenance(provenance, fig_dict)
         header = "".join(f"# {key}: {' '.join(str(value).split())}\n" for key, value in lines.items())
     return header + figure_to_frame(fig_dict).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+
+
+def rows_to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """A table's rows as CSV: the given columns in order, numbers as stored, markdown links as their text.
+
+    Parameters
+    ----------
+    rows : sequence of mappings
+        Records as a table holds them (``rowData``).
+    columns : sequence of str
+        Column names, in order; a column a row lacks is left empty.
+
+    Returns
+    -------
+    str
+        CSV with a header row; floats written at full (round-trip) precision.
+    """
+    import re
+
+    frame = pd.DataFrame(list(rows), columns=list(columns))
+    link = re.compile(r"^\[([^\]]*)\]\([^)]*\)$")
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].map(lambda v: link.sub(r"\1", v) if isinstance(v, str) else v)
+    return frame.to_csv(index=False)

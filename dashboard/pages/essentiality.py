@@ -17,7 +17,7 @@ from dashboard.components.essentiality_controls import (
 from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
-from dashboard.components.tables import data_table
+from dashboard.components.tables import data_table, table_id
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import (
@@ -89,7 +89,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
             html.Div(className="card", children=[
                 html.H3("Modifier genes", className="card-title"),
                 html.P("Click a Venn region to list only its genes.", id="ess-venn-selection", className="card-help"),
-                data_table("ess-modifier-table", MODIFIER_COLUMNS, page_size=12, text=("gene", "tests")),
+                data_table("ess-modifier-table", MODIFIER_COLUMNS, page_size=12, export="modifier-genes"),
             ]),
         ]),
         html.Div(className="controls", children=[
@@ -160,7 +160,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
         ]),
         html.Div(className="card", children=[
             html.H3("Screen results (top 200 genes)", className="card-title"),
-            data_table("ess-table", TABLE_COLUMNS, text=("gene",)),
+            data_table("ess-table", TABLE_COLUMNS, export="screen-top-genes"),
         ]),
     ])
 
@@ -209,7 +209,7 @@ register_cached_job(
 @callback(
     *figure_outputs("ess-top"),
     *figure_outputs("ess-scatter"),
-    Output("ess-table", "data"),
+    Output(table_id("ess-table"), "rowData"),
     Output("ess-screen-status", "children", allow_duplicate=True),
     Input("ess-result", "data"),
     prevent_initial_call=True,
@@ -294,7 +294,7 @@ def _summary(report, result: dict) -> list:
 
 @callback(
     *[output for name in ANALYSIS_CARDS for output in figure_outputs(name)],
-    Output("ess-modifier-table", "data"),
+    Output(table_id("ess-modifier-table"), "rowData"),
     Output("q-modifier", "options"),
     Output("ess-summary", "children"),
     Output("ess-analysis-status", "children", allow_duplicate=True),
@@ -428,7 +428,7 @@ def _modifier_rows(selection, genes: list[str] | None = None) -> list[dict]:
 
 
 @callback(
-    Output("ess-modifier-table", "data", allow_duplicate=True),
+    Output(table_id("ess-modifier-table"), "rowData", allow_duplicate=True),
     Output("ess-venn-selection", "children"),
     Input({"type": "figure", "name": "ess-venn"}, "clickData"),
     State("ess-analysis-result", "data"),

@@ -12,7 +12,7 @@ from dashboard.components.essentiality_controls import KIND, family_nav, pick_ta
 from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
 from dashboard.components.gene_picker import gene_picker, register_gene_picker
 from dashboard.components.shell import page_header
-from dashboard.components.tables import data_table
+from dashboard.components.tables import data_table, table_id
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import new_samples_figure
@@ -64,7 +64,8 @@ def layout(gene: str | None = None, samples: str | None = None, data: str | None
                               f"t-test, BH q < {FDR:g}); the dashed line is the mean prediction over all samples."),
         html.Div(className="card", children=[
             html.H3("Groups", className="card-title"),
-            data_table("ns-groups", TABLE_COLUMNS, text=("group", "flagged")),
+            data_table("ns-groups", TABLE_COLUMNS, export="new-sample-groups", definitions={
+                "q": f"Benjamini–Hochberg q over the groups (flagged below {FDR:g})"}),
         ]),
     ])
 
@@ -97,7 +98,7 @@ def stage_upload(contents, filename):
 
 @callback(
     *figure_outputs("new-samples"),
-    Output("ns-groups", "data"),
+    Output(table_id("ns-groups"), "rowData"),
     Output("ns-status", "children"),
     Output("ns-missing", "children"),
     Input("ns-target", "value"),

@@ -12,7 +12,7 @@ from dashboard.components.essentiality_controls import KIND, family_nav, target_
 from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
 from dashboard.components.job_panel import job_panel, register_cached_job
 from dashboard.components.shell import page_header
-from dashboard.components.tables import data_table
+from dashboard.components.tables import data_table, table_id
 from dashboard.figures.common import empty_figure
 from dashboard.figures.essentiality import (published_comparison_figure, single_vs_model_figure,
                                            sweep_histogram_figure)
@@ -63,8 +63,7 @@ def layout(gene: str | None = None, models: str | None = None, data: str | None 
             html.H3("Targets (type in a column's filter box to search; click a name to open its page)",
                     className="card-title"),
             html.P(id="sweep-terms-note", className="card-help"),
-            data_table("sweep-table", COLUMNS, page_size=20, markdown=("target",),
-                       text=("chosen_model", "single_best_modifier", "top_term", "modifiers")),
+            data_table("sweep-table", COLUMNS, page_size=20, markdown=("target",), export="atlas"),
         ]),
     ])
 
@@ -107,7 +106,7 @@ def atlas_progress(_n, result, source):
     *figure_outputs("sweep-single"),
     *figure_outputs("sweep-published"),
     Output("sweep-terms-note", "children"),
-    Output("sweep-table", "data"),
+    Output(table_id("sweep-table"), "rowData"),
     Output("sweep-summary", "children"),
     Output("sweep-status", "children", allow_duplicate=True),
     Input("sweep-result", "data"),

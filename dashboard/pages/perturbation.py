@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import services
 from dashboard.services import perturbation as tnet
@@ -14,6 +14,7 @@ from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
 from dashboard.components.subnav import subnav
+from dashboard.components.tables import data_table, table_id
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.common import empty_figure
 from dashboard.figures.perturbation import (
@@ -27,8 +28,6 @@ KIND = "perturbation"
 PAGE = "pert"
 SUMMARY_COLUMNS = ["type", "model", "n_genes", "pearson", "pearson_delta", "cosine", "top50_pearson", "rmse"]
 SIMILAR_COLUMNS = ["gene", "cosine", "status"]
-TABLE_STYLE = dict(style_table={"overflowX": "auto"},
-                   style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px"})
 
 
 def _epochs(value) -> int:
@@ -119,9 +118,8 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                 html.P("Means over held-out (test) genes. Pearson delta correlates prediction and measurement after "
                        "subtracting the training-mean signature from both: raw Pearson mostly rewards predicting "
                        "the average response.", className="card-help"),
-                dash_table.DataTable(id="pert-summary", columns=[{"name": c, "id": c} for c in SUMMARY_COLUMNS],
-                                     data=[], sort_action="native", export_format="csv", export_headers="ids",
-                                     **TABLE_STYLE),
+                data_table("pert-summary", SUMMARY_COLUMNS, export="held-out-scores", definitions={
+                    "cosine": "Mean cosine similarity of predicted and measured signatures over held-out genes"}),
             ]),
         ]),
         html.Div(className="card", children=[
@@ -131,10 +129,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                    f"resamples of the held-out genes (seed 0). 'beats' only when the whole interval is on the "
                    f"better side of 0, 'worse' when it is on the other side, otherwise 'no detectable difference'. "
                    f"Models: refined = FunDNN + cross-type refiner, fundnn = FunDNN alone.", className="card-help"),
-            dash_table.DataTable(id="pert-intervals", columns=[{"name": c, "id": c}
-                                                               for c in tnet.INTERVAL_TABLE_COLUMNS],
-                                 data=[], sort_action="native", filter_action="native", page_size=12,
-                                 export_format="csv", export_headers="ids", **TABLE_STYLE),
+            data_table("pert-intervals", tnet.INTERVAL_TABLE_COLUMNS, page_size=12, export="model-vs-baselines"),
         ]),
         html.Div(className="grid-2", children=[
             html.Div(className="card", children=[
@@ -142,9 +137,9 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                 html.P("Cosine similarity of predicted signatures of the chosen type over all genes, after removing "
                        "the average predicted signature (the response every gene shares).",
                        className="card-help"),
-                dash_table.DataTable(id="pert-similar", columns=[{"name": c, "id": c} for c in SIMILAR_COLUMNS],
-                                     data=[], sort_action="native", page_size=15, export_format="csv",
-                                     export_headers="ids", **TABLE_STYLE),
+                data_table("pert-similar", SIMILAR_COLUMNS, export="similar-signatures", definitions={
+                    "cosine": "Cosine similarity of the gene's predicted signature with the chosen gene's, average "
+                              "signature removed"}),
             ]),
             figure_card("pert-network", "Network neighbourhood across layers", height=560),
         ]),
@@ -204,10 +199,10 @@ def load_cached_training(epochs, width, source=services.DEFAULT_DATASET):
     *figure_outputs("pert-signature"),
     *figure_outputs("pert-scatter"),
     *figure_outputs("pert-models"),
-    Output("pert-summary", "data"),
-    Output("pert-similar", "data"),
+    Output(table_id("pert-summary"), "rowData"),
+    Output(table_id("pert-similar"), "rowData"),
     Output("pert-verdict", "children"),
-    Output("pert-intervals", "data"),
+    Output(table_id("pert-intervals"), "rowData"),
     Output("pert-train-status", "children", allow_duplicate=True),
     Input("pert-result", "data"),
     Input("pert-gene", "value"),
@@ -254,10 +249,10 @@ def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
                          "Mean Pearson delta over held-out genes per type: the correlation of prediction and "
                          "measurement after subtracting the training-mean signature from both (the mean baseline "
                          "scores 0 by construction). " + methods)
-    rows = summary[SUMMARY_COLUMNS].round(4).to_dict("records")
+    rows = summary[SUMMARY_COLUMNS].to_dict("records")
     similar = tnet.similar_genes(payload, gene, kind).to_dict("records")
     intervals = tnet.intervals(payload)
     status = ("Loaded the stored models." if result.get("cached")
               else f"Finished in {result.get('seconds', 0):.1f} s.")
-    return (*sig, *scatter, *models, rows, similar, tnet.verdict(intervals), intervals.round(4).to_dict("records"),
+    return (*sig, *scatter, *models, rows, similar, tnet.verdict(intervals), intervals.to_dict("records"),
             status)

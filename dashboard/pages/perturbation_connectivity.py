@@ -12,7 +12,7 @@ from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import page_header
 from dashboard.components.subnav import subnav
-from dashboard.components.tables import data_table
+from dashboard.components.tables import data_table, table_id
 from dashboard.figures.common import empty_figure
 from dashboard.figures.perturbation import connectivity_figure
 from dashboard.services import connectivity as conn
@@ -114,8 +114,9 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
         figure_card("pconn-plot", "Most mimicking and most reversing signatures", height=720),
         html.Div(className="card", children=[
             html.H3("All searched signatures, ranked (click a gene for its card)", className="card-title"),
-            data_table("pconn-table", conn.COLUMNS, page_size=20, markdown=("gene",),
-                       text=("type", "signature", "status")),
+            data_table("pconn-table", conn.COLUMNS, page_size=20, markdown=("gene",), export="connectivity",
+                       definitions={"q": "Benjamini–Hochberg q of the permutation p over all searched signatures",
+                                    "gene": "Gene of the signature; opens its card"}),
         ]),
     ])
 
@@ -190,7 +191,7 @@ def run_search(set_progress, _n, mode, up, down, gene, kind, n, sets, epochs, wi
 
 @callback(
     *figure_outputs("pconn-plot"),
-    Output("pconn-table", "data"),
+    Output(table_id("pconn-table"), "rowData"),
     Output("pconn-summary", "children"),
     Output("pconn-status", "children", allow_duplicate=True),
     Input("pconn-result", "data"),
@@ -223,4 +224,4 @@ def show_search(result, source=services.DEFAULT_DATASET):
         summary += (f" Not landmark genes, left out ({len(unknown)}): {', '.join(unknown[:12])}"
                     f"{' ...' if len(unknown) > 12 else ''}.")
     status = "Loaded the stored result." if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
-    return *fig, shown.round({"score": 4, "normalized_score": 3}).to_dict("records"), summary, status
+    return *fig, shown.to_dict("records"), summary, status

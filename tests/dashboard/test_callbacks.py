@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 import app  # noqa: F401  (registers pages and callbacks)
-from dashboard import app_callbacks, exports
+from dashboard import app_callbacks
+from dashboard.export import callbacks as exports
 from dashboard.pages import essentiality, perturbation
 
 

@@ -39,15 +39,15 @@ COLUMNS: dict[str, Column] = {
     "target": Column("Target", "markdown", "Target gene whose CRISPR gene effect is modelled; opens its page"),
     "pearson_r": Column("Pearson r", "r", "Pearson correlation of the gene's expression with the target's gene "
                                            "effect across cell lines"),
-    "pearson_q": Column("Pearson q", "q", f"Pearson q: {BH_GENES}"),
+    "pearson_q": Column("Pearson q", "q", BH_GENES),
     "spearman_rho": Column("Spearman ρ", "r", "Spearman rank correlation of expression with gene effect"),
-    "spearman_q": Column("Spearman q", "q", f"Spearman q: {BH_GENES}"),
+    "spearman_q": Column("Spearman q", "q", BH_GENES),
     "perm_fwer_p": Column("Permutation FWER p", "p", "Family-wise error rate p from permuting the gene effect "
                                                      "(max-statistic over all genes)"),
     "tests": Column("Tests", "text", "The tests in which the gene is a modifier (Pearson, Spearman, chi-squared)"),
     "chi2_stat": Column("χ² statistic", "stat", "Chi-squared statistic of gene effect (6 equal-frequency bins) "
                                                  "× expression below/above its median"),
-    "chi2_q": Column("χ² q", "q", f"Chi-squared q: {BH_GENES}"),
+    "chi2_q": Column("χ² q", "q", BH_GENES),
     "chosen_model": Column("Chosen model", "text", "Model with the lowest validation RMSE"),
     "test_pearson": Column("Test r", "r", "Pearson r of predicted against actual gene effect on held-out cell lines"),
     "test_pearson_p": Column("Test p", "p", "Two-sided p of the test Pearson r"),

@@ -63,8 +63,8 @@ def test_connectivity_query_ranks_the_query_signature_first(page, server):
     page.click("#pconn-run")
     page.wait_for_function(
         "() => document.querySelector('#pconn-status').innerText.startsWith('Finished')", timeout=300_000)
-    page.wait_for_selector("#pconn-table td")
-    link = page.locator("#pconn-table td[data-dash-column=gene] a").first  # the rank-1 row
+    page.wait_for_selector("#pconn-table .ag-row")
+    link = page.locator("#pconn-table .ag-row[row-index='0'] .ag-cell[col-id='gene'] a")  # the rank-1 row
     assert link.inner_text() == gene and link.get_attribute("href") == f"/gene?gene={gene}"
     assert "signatures searched" in page.inner_text("#pconn-summary")
     page.wait_for_function(

@@ -45,7 +45,7 @@ COLUMNS: dict[str, Column] = {
     "perm_fwer_p": Column("Permutation FWER p", "p", "Family-wise error rate p from permuting the gene effect "
                                                      "(max-statistic over all genes)"),
     "tests": Column("Tests", "text", "The tests in which the gene is a modifier (Pearson, Spearman, chi-squared)"),
-    "chi2_stat": Column("χ² statistic", "stat", "Chi-squared statistic of gene effect (6 equal-frequency bins) "
+    "chi2_stat": Column("χ²", "stat", "Chi-squared statistic of gene effect (6 equal-frequency bins) "
                                                  "× expression below/above its median"),
     "chi2_q": Column("χ² q", "q", BH_GENES),
     "chosen_model": Column("Chosen model", "text", "Model with the lowest validation RMSE"),
@@ -68,7 +68,7 @@ COLUMNS: dict[str, Column] = {
     "p": Column("p", "p", "Two-sided p of Welch's t-test"),
     "flagged": Column("Flagged", "text", "The group differs from the other samples (BH q below the threshold)"),
     "rank": Column("Rank", "int", "Rank by connectivity score (1 = most mimicking)"),
-    "type": Column("Perturbation", "text", "Perturbation type (RNAi, CRISPR, OE)"),
+    "type": Column("Type", "text", "Perturbation type (RNAi, CRISPR, OE)"),
     "signature": Column("Signature", "text", "Measured or predicted (TranscriptionNet) signature"),
     "status": Column("Status", "text", "Whether the gene was seen in training or held out"),
     "score": Column("Connectivity", "r", "Weighted Kolmogorov–Smirnov connectivity score, -1 (reverses) to 1 "
@@ -88,7 +88,7 @@ COLUMNS: dict[str, Column] = {
     "difference": Column("Difference", "measure", "Mean score of the model minus the baseline's, over held-out genes"),
     "low": Column("95% low", "measure", "Lower end of the paired bootstrap 95% interval of the difference"),
     "high": Column("95% high", "measure", "Upper end of the paired bootstrap 95% interval of the difference"),
-    "verdict": Column("Verdict", "text", "beats / worse: the interval excludes 0; otherwise no detectable difference"),
+    "verdict": Column("Verdict", "long", "beats / worse: the interval excludes 0; otherwise no detectable difference"),
     "essentiality_test_pearson_r": Column("Essentiality test r", "r", "Modifier-gene model: test Pearson r of "
                                                                       "predicted against actual gene effect"),
     "decode_tissue_profile_pearson_r": Column("DEcode profile r", "r", "DEcode: Pearson r of the predicted against "
@@ -98,7 +98,10 @@ COLUMNS: dict[str, Column] = {
     "signature_pearson_r_mean_over_types": Column("Signature r", "r", "TranscriptionNet: Pearson r of predicted "
                                                                       "against measured signature, mean over types"),
 }
-_WIDTH = {"text": 100, "markdown": 100, "long": 150}
+_WIDTH = {"text": 80, "markdown": 90, "long": 140}
+#: Pixels per character of a header word and for a cell's padding: a column is never narrower than its
+#: longest header word (headers wrap between words, never inside one).
+_CHAR_PX, _PAD_PX = 7.5, 26
 
 
 def table_id(name: str) -> dict:
@@ -118,12 +121,13 @@ def column_def(name: str, column: Column, pinned: bool = False) -> dict:
     numeric = column.kind in FORMATS
     spec = {"field": name, "headerName": column.header, "headerTooltip": f"{column.header}: {column.definition}",
             "filter": "agNumberColumnFilter" if numeric else "agTextColumnFilter",
-            "minWidth": _WIDTH.get(column.kind, 80)}
+            "minWidth": max(_WIDTH.get(column.kind, 64),
+                            round(_CHAR_PX * max(map(len, column.header.split())) + _PAD_PX))}
     if numeric:
         spec.update(type="rightAligned", valueFormatter=_value_formatter(column.kind))
     if column.kind == "markdown":
         spec.update(cellRenderer="markdown", linkTarget="_self")
-    if column.kind == "long":
+    if column.kind in ("text", "long"):  # a value cut short by the column's width shows whole on hover
         spec["tooltipField"] = name
     if pinned:
         spec["pinned"] = "left"

@@ -27,6 +27,7 @@ from dashboard.export import figure_to_frame
 from dashboard.export.frames import has_named_columns
 
 torch.set_num_threads(1)
+pytestmark = pytest.mark.slow  # draws every figure of every page (about 45 s)
 FIGURE_MODULES = ("essentiality", "decode", "dko", "gene", "perturbation")
 GENERIC = {"trace", "type", "x", "y", "z", "text", "customdata"}
 PAGES = ("essentiality", "essentiality_sweep", "essentiality_tree", "essentiality_new_samples", "decode",

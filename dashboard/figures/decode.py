@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import (BLUE, GREY, RED, base_layout, csv_columns, per_col, per_point, per_row, per_trace,
+from dashboard.figures.common import (BLUE, GREY, RED, base_layout, csv_columns, per_col, per_row, per_trace,
                                       reference_line)
 
 DIVERGING = "RdBu_r"

@@ -2,6 +2,18 @@
 
 :func:`figure_to_frame` / :func:`figure_to_csv` accept a ``go.Figure`` or the
 JSON dict a ``dcc.Graph`` ``figure`` State delivers.
+
+The app's figure builders name their CSV columns: each trace that holds data
+carries ``meta={"csv": [[column, source], ...]}`` (see
+``dashboard.figures.common.csv_columns``), where a source is one of the
+trace's drawn arrays (``"x"``, ``"y"``, ``"z"``, ``"text"``,
+``"customdata_1"``, ``"marker_color"``...), ``{"value": v}`` (one value for the
+whole trace), ``{"values": [...]}`` (one per point) or, for heatmaps,
+``{"rows": [...]}`` / ``{"cols": [...]}`` (one per row / column of the grid).
+The numbers still come from the drawn arrays, so the CSV is what is drawn.
+Traces without a spec (reference lines, branches) are left out of such a
+figure's CSV. Figures without any spec get the generic ``trace, type, x, y``
+columns: a fallback for foreign figures, which a test forbids for ours.
 """
 
 from __future__ import annotations
@@ -168,6 +180,64 @@ def _grid_columns(trace: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return {"x": np.tile(x, n_rows), "y": np.repeat(y, n_cols), "z": z.ravel()}
 
 
+def _csv_spec(trace: Mapping[str, Any]) -> list | None:
+    meta = trace.get("meta")
+    return meta.get("csv") if isinstance(meta, Mapping) else None
+
+
+def _named_columns(trace: Mapping[str, Any], spec: Sequence) -> pd.DataFrame | None:
+    """One trace's rows under the column names of its spec (None if it draws nothing)."""
+    grid = (trace.get("type") or "scatter") in GRID_TYPES
+    drawn = _grid_columns(trace) if grid else _point_columns(trace)
+    if any(isinstance(source, str) for _, source in spec):
+        if not drawn:
+            return None
+        n = len(next(iter(drawn.values())))
+    else:  # the spec holds its rows (an edge list beside the line segments drawing it)
+        n = max((len(source["values"]) for _, source in spec if "values" in source), default=0)
+        if n == 0:
+            return None
+    if grid:
+        n_cols = _grid_width(trace)
+        row_index, col_index = np.arange(n) // n_cols, np.arange(n) % n_cols
+        for key in ("customdata", "text"):  # per-cell companions of z
+            cells = _decode_array(trace.get(key))
+            if cells is not None and cells.ndim == 2:
+                cells = cells.T if trace.get("transpose") else cells
+                if cells.size == n:
+                    drawn[key] = cells.ravel()
+    out = {}
+    for name, source in spec:
+        if isinstance(source, str):
+            if source not in drawn:
+                raise ValueError(f"CSV column {name!r}: the trace draws no {source!r}")
+            out[name] = drawn[source]
+        elif "value" in source:
+            out[name] = [source["value"]] * n
+        elif "values" in source:
+            out[name] = _fit(np.asarray(source["values"], dtype=object), n)
+        elif grid and "rows" in source:
+            out[name] = np.asarray(source["rows"], dtype=object)[row_index]
+        elif grid and "cols" in source:
+            out[name] = np.asarray(source["cols"], dtype=object)[col_index]
+        else:
+            raise ValueError(f"CSV column {name!r}: unknown source {source!r}")
+    return pd.DataFrame(out)
+
+
+def _grid_width(trace: Mapping[str, Any]) -> int:
+    z = _decode_array(trace.get("z"))
+    if z is None or z.size == 0:
+        return 1
+    z = z[np.newaxis, :] if z.ndim == 1 else z
+    return z.shape[0] if trace.get("transpose") else z.shape[1]
+
+
+def has_named_columns(fig: Mapping[str, Any] | go.Figure) -> bool:
+    """True if the figure names its CSV columns (see the module docstring)."""
+    return any(_csv_spec(t) for t in _as_figure_dict(fig).get("data") or [])
+
+
 def figure_to_frame(fig: Mapping[str, Any] | go.Figure) -> pd.DataFrame:
     """The numbers a figure draws, one row per point, bar or heatmap cell.
 
@@ -189,6 +259,10 @@ def figure_to_frame(fig: Mapping[str, Any] | go.Figure) -> pd.DataFrame:
         row per cell with ``x`` (column label), ``y`` (row label) and ``z``
         (empty cells kept as NaN). Traces that draw no data are skipped.
 
+    A figure whose traces carry a CSV spec (see the module docstring) gets
+    the columns its spec names instead, its traces' rows stacked (columns one
+    trace lacks are left empty).
+
     Notes
     -----
     Histograms and box/violin plots export their raw samples: the bins and
@@ -196,8 +270,13 @@ def figure_to_frame(fig: Mapping[str, Any] | go.Figure) -> pd.DataFrame:
     numbers. Points missing an x (or y) on scatter and bar traces get the
     position plotly.js draws them at, ``x0 + i * dx`` (default 0, 1, 2, ...).
     """
+    traces = _as_figure_dict(fig).get("data") or []
+    if any(_csv_spec(t) for t in traces):
+        named = [_named_columns(t, _csv_spec(t)) for t in traces if _csv_spec(t)]
+        named = [f for f in named if f is not None]
+        return pd.concat(named, ignore_index=True, sort=False) if named else pd.DataFrame()
     frames = []
-    for i, trace in enumerate(_as_figure_dict(fig).get("data") or []):
+    for i, trace in enumerate(traces):
         ttype = trace.get("type") or "scatter"
         columns = _grid_columns(trace) if ttype in GRID_TYPES else _point_columns(trace)
         if not columns:
@@ -211,6 +290,59 @@ def figure_to_frame(fig: Mapping[str, Any] | go.Figure) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True, sort=False)
 
 
-def figure_to_csv(fig: Mapping[str, Any] | go.Figure) -> str:
-    """CSV of exactly the numbers drawn (see :func:`figure_to_frame`)."""
-    return figure_to_frame(fig).to_csv(index=False)
+def figure_to_csv(fig: Mapping[str, Any] | go.Figure, provenance: Mapping[str, Any] | None = None) -> str:
+    """CSV of exactly the numbers drawn (see :func:`figure_to_frame`), provenance in ``# `` lines on top.
+
+    Parameters
+    ----------
+    fig : dict or plotly.graph_objects.Figure
+        The figure.
+    provenance : mapping, optional
+        Where the numbers come from; default: the figure's
+        ``layout.meta.provenance``. Without any, the CSV has no header lines.
+
+    Returns
+    -------
+    str
+        ``# Key: value`` lines (the keys of the PNG export's metadata: Title,
+        Software, Source, Description, Comment, Creation Time, Warning), then
+        the CSV with a header row. Strings are quoted, so a ``#`` inside a
+        value is data: ``pandas.read_csv(path, comment="#")`` reads it back.
+    """
+    import csv
+
+    fig_dict = _as_figure_dict(fig)
+    if provenance is None:
+        provenance = ((fig_dict.get("layout") or {}).get("meta") or {}).get("provenance")
+    header = ""
+    if provenance:
+        from dashboard.export.provenance import png_text_from_provenance
+
+        lines = png_text_from_provenance(provenance, fig_dict)
+        header = "".join(f"# {key}: {' '.join(str(value).split())}\n" for key, value in lines.items())
+    return header + figure_to_frame(fig_dict).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+
+
+def rows_to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """A table's rows as CSV: the given columns in order, numbers as stored, markdown links as their text.
+
+    Parameters
+    ----------
+    rows : sequence of mappings
+        Records as a table holds them (``rowData``).
+    columns : sequence of str
+        Column names, in order; a column a row lacks is left empty.
+
+    Returns
+    -------
+    str
+        CSV with a header row; floats written at full (round-trip) precision.
+    """
+    import re
+
+    frame = pd.DataFrame(list(rows), columns=list(columns))
+    link = re.compile(r"^\[([^\]]*)\]\([^)]*\)$")
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].map(lambda v: link.sub(r"\1", v) if isinstance(v, str) else v)
+    return frame.to_csv(index=False)

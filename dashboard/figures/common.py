@@ -91,3 +91,52 @@ def empty_figure(message: str) -> go.Figure:
         margin={"l": 20, "r": 20, "t": 20, "b": 20},
     )
     return fig
+
+
+# --- CSV columns (read by dashboard.export.frames) ----------------------------------------------
+
+def csv_columns(**columns: Any) -> dict[str, Any]:
+    """A trace's ``meta`` naming its CSV columns, in order: ``column=source``.
+
+    A source is one of the trace's drawn arrays (``"x"``, ``"y"``, ``"z"``,
+    ``"text"``, ``"customdata"``, ``"customdata_0"``, ``"marker_color"``), or
+    :func:`per_trace`, :func:`per_point`, :func:`per_row`, :func:`per_col`.
+    Name columns after what they hold, with units where they have one.
+    """
+    return {"csv": [[name, source] for name, source in columns.items()]}
+
+
+def _plain(values) -> list:
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+def per_trace(value: Any) -> dict[str, Any]:
+    """One value for every row of the trace (its lineage, split, model...)."""
+    return {"value": _plain([value])[0]}
+
+
+def per_point(values) -> dict[str, Any]:
+    """One value per drawn point, for what the figure shows only as text (keep it short)."""
+    return {"values": _plain(values)}
+
+
+def per_row(values) -> dict[str, Any]:
+    """A heatmap's value per row (clean row names, row counts)."""
+    return {"rows": _plain(values)}
+
+
+def per_col(values) -> dict[str, Any]:
+    """A heatmap's value per column."""
+    return {"cols": _plain(values)}
+
+
+def split_counts(labels) -> tuple[list[str], list[int | None]]:
+    """Axis labels such as ``"Lung (n = 103)"`` as clean names and counts (None where a label has none)."""
+    import re
+
+    names, counts = [], []
+    for label in map(str, labels):
+        match = re.fullmatch(r"(.*?)\s*\(n\s*=\s*([\d,]+)\)", label)
+        names.append(match.group(1) if match else label)
+        counts.append(int(match.group(2).replace(",", "")) if match else None)
+    return names, counts

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import BLUE, GREY, RED, base_layout, reference_line
+from dashboard.figures.common import (BLUE, GREY, RED, base_layout, csv_columns, per_col, per_row, per_trace,
+                                      reference_line)
 
 DIVERGING = "RdBu_r"
 CNN_COLOR, RIDGE_COLOR, ACTUAL_COLOR = "#2b6cb0", "#a0aec0", "#1a202c"
@@ -25,6 +26,7 @@ def performance_figure(performance: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Bar(
             x=performance.loc[order, column].to_numpy(), y=[str(t) for t in order], orientation="h", name=label,
             marker={"color": color}, hovertemplate="%{y}: Spearman %{x:.3f}<extra>" + label + "</extra>",
+            meta=csv_columns(tissue="y", model=per_trace(column), test_spearman_rho="x"),
         ))
     base_layout(fig, title="Held-out genes: Spearman of predicted vs actual, per tissue",
                 x_title="Spearman correlation (test genes)")
@@ -43,6 +45,8 @@ def profile_corr_figure(corr: pd.DataFrame) -> go.Figure:
         colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit, colorbar={"title": {"text": "Spearman"}},
         customdata=np.array([[f"{r} | {c}" for c in corr.columns] for r in corr.index]),
         hovertemplate="predicted %{y} vs actual %{x}: %{z:.2f}<extra></extra>",
+        meta=csv_columns(predicted_tissue=per_row(corr.index.astype(str)), actual_tissue=per_col(corr.columns.astype(str)),
+                         spearman_rho_test_genes="z"),
     ))
     base_layout(fig, title="Predicted (rows) against actual (columns) tissue profiles, test genes",
                 x_title="actual tissue", y_title="predicted tissue")
@@ -65,6 +69,7 @@ def gene_profile_figure(profiles: pd.DataFrame, gene: str, split: str) -> go.Fig
             x=tissues.loc[order, column].to_numpy(), y=[str(t) for t in order], mode="markers", name=label,
             marker={"color": color, "size": 10 if column != "ridge" else 8, "symbol": symbol},
             hovertemplate="%{y}: %{x:.2f}<extra>" + label + "</extra>",
+            meta=csv_columns(tissue="y", source=per_trace(label), log2_fold_change_vs_median_tissue="x"),
         ))
     median = profiles.loc["median"] if "median" in profiles.index else None
     suffix = "" if median is None else f" · median log2 expression {median['actual']:.2f}"
@@ -91,6 +96,7 @@ def regulator_heatmap_figure(scores: pd.DataFrame, top_k: int = 20) -> go.Figure
         z=z, x=[_short(t, 22) for t in tissues], y=[str(r) for r in shown.index], colorscale=DIVERGING,
         zmid=0, zmin=-limit, zmax=limit, colorbar={"title": {"text": "mean<br>attribution"}},
         hovertemplate="%{y} in %{x}: %{z:.3f}<extra></extra>",
+        meta=csv_columns(regulator="y", tissue=per_col(tissues), mean_deeplift_attribution="z"),
     ))
     base_layout(fig, title=f"Top {len(shown)} regulators by mean DeepLIFT attribution per tissue (test genes)")
     fig.update_xaxes(tickangle=-50, tickfont={"size": 11})
@@ -120,6 +126,9 @@ def attribution_map_figure(promoter: pd.DataFrame, mrna: pd.DataFrame, gene: str
             colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit, showscale=col == 2,
             colorbar={"title": {"text": "attribution"}},
             hovertemplate="%{y} at %{x}: %{z:.3f}<extra>" + name + "</extra>",
+            meta=csv_columns(region=per_trace(name), regulator="y",
+                             **{"bin_start_bp_from_tss" if name == "promoter" else "bin_start_nt_from_5_prime": "x"},
+                             deeplift_attribution="z"),
         ), row=1, col=col)
         fig.update_yaxes(tickmode="array", tickvals=[str(r) for r in frame.index], row=1, col=col)
     base_layout(fig, title=f"{gene}: DeepLIFT attribution to {task} by regulator and position")
@@ -140,6 +149,10 @@ def binding_map_figure(matrix: pd.DataFrame, gene: str, region: str, x_title: st
         z=matrix.to_numpy(), x=[str(c) for c in matrix.columns], y=[str(r) for r in matrix.index],
         colorscale="Blues", zmin=0, zmax=max(1e-9, float(matrix.to_numpy().max(initial=0))),
         colorbar={"title": {"text": "binding"}}, hovertemplate="%{y} at %{x}: %{z:.2f}<extra></extra>",
+        meta=csv_columns(feature="y", **{"bin_start_bp_from_tss" if region == "promoter" else
+                                         "bin_start_nt_from_5_prime": "x"}, binding_covered_fraction="z",
+                         disrupted=per_col([highlight is not None and highlight[0] <= i <= highlight[1]
+                                            for i in range(len(matrix.columns))])),
     ))
     base_layout(fig, title=f"{gene} {region} binding ({len(matrix)} features shown)", x_title=x_title)
     fig.update_yaxes(automargin=True, autorange="reversed", dtick=1, tickfont={"size": 11})
@@ -154,12 +167,12 @@ def edit_profile_figure(frame: pd.DataFrame, gene: str, description: str) -> go.
     """Predicted tissue profile before and after an in-silico edit."""
     tissues = frame.drop(index="median", errors="ignore").sort_values("before")
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=tissues["before"].to_numpy(), y=[str(t) for t in tissues.index], orientation="h",
-                         name="before", marker={"color": RIDGE_COLOR},
-                         hovertemplate="%{y}: %{x:.2f}<extra>before</extra>"))
-    fig.add_trace(go.Bar(x=tissues["after"].to_numpy(), y=[str(t) for t in tissues.index], orientation="h",
-                         name="after edit", marker={"color": RED},
-                         hovertemplate="%{y}: %{x:.2f}<extra>after</extra>"))
+    for column, name, colour in (("before", "before", RIDGE_COLOR), ("after", "after edit", RED)):
+        fig.add_trace(go.Bar(x=tissues[column].to_numpy(), y=[str(t) for t in tissues.index], orientation="h",
+                             name=name, marker={"color": colour},
+                             hovertemplate="%{y}: %{x:.2f}<extra>" + column + "</extra>",
+                             meta=csv_columns(tissue="y", edit=per_trace(column),
+                                              predicted_log2_fold_change_vs_median_tissue="x")))
     med = frame.loc["median"] if "median" in frame.index else None
     extra = "" if med is None else f" · median {med['before']:.2f} → {med['after']:.2f}"
     base_layout(fig, title=f"{gene}: predicted profile before and after {description}{extra}",
@@ -182,6 +195,8 @@ def effects_figure(effects: pd.DataFrame, kind: str, gene_a: str, gene_b: str, m
                                            "color": "#4a5568", "thickness": 1},
         customdata=np.column_stack([part["se"].to_numpy(), part["p_bonferroni"].to_numpy()]),
         hovertemplate="%{y}: %{x:.3f} (SE %{customdata[0]:.3f}, Bonferroni p %{customdata[1]:.2g})<extra></extra>",
+        meta=csv_columns(**{"region" if kind == "region" else "regulator": "y"},
+                         effect_on_spearman_rho="x", standard_error="customdata_0", p_bonferroni="customdata_1"),
     ))
     label = "region" if kind == "region" else "regulator"
     base_layout(fig, title=f"Removing each {label} of {gene_a}: change in its co-expression with {gene_b}"

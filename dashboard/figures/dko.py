@@ -6,9 +6,19 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout, scatter_type
+from dashboard.figures.common import (BLUE, GREY, QUALITATIVE, RED, base_layout, csv_columns, per_col, per_trace,
+                                      scatter_type, split_counts)
 
 IMPACT_SCALE = "Viridis"  # impacts are >= 0: a sequential scale
+_COLUMN_NAMES = {"cluster": "cell_cluster", "group": "cell_group", "cell": "cell"}
+
+
+def _snake(text: str) -> str:
+    """An axis title as a CSV column name: "UMAP 1" -> "umap_1"."""
+    import re
+
+    plain = re.sub(r"\s*\(.*?\)", "", str(text))  # "PC2 (6%)": the share explained is no name
+    return re.sub(r"[^0-9a-z]+", "_", plain.lower()).strip("_") or "axis"
 
 
 def heldout_figure(per_cell: pd.DataFrame) -> go.Figure:
@@ -18,6 +28,7 @@ def heldout_figure(per_cell: pd.DataFrame) -> go.Figure:
         x=values, nbinsx=30, marker={"color": BLUE, "line": {"color": "white", "width": 0.5}},
         customdata=per_cell["cell"].to_numpy(), name="held-out cells",
         hovertemplate="Bray-Curtis %{x}<br>%{y} cells<extra></extra>",
+        meta=csv_columns(cell="customdata", bray_curtis_dissimilarity_predicted_vs_true="x"),
     ))
     median = float(np.median(values))
     fig.add_vline(x=median, line={"color": RED, "width": 2, "dash": "dash"},
@@ -42,6 +53,7 @@ def cell_fit_figure(predicted: pd.Series, true: pd.Series, cell: str, heldout: b
         x=x.to_numpy(), y=y.to_numpy(), mode="markers", name="present genes", text=x.index.to_numpy(),
         marker={"color": BLUE, "size": 7, "opacity": 0.8, "line": {"color": "white", "width": 0.5}},
         hovertemplate="%{text}<br>true %{x:.4f}<br>predicted %{y:.4f}<extra></extra>",
+        meta=csv_columns(gene="text", true_relative_abundance="x", predicted_relative_abundance="y"),
     ))
     where = "held out from training" if heldout else "seen in training"
     base_layout(fig, title=f"{cell} ({where}): {int(mask.sum())} present genes, Bray-Curtis {bc:.3f}",
@@ -59,10 +71,14 @@ def impact_heatmap_figure(matrix: pd.DataFrame, kind: str, title: str, group_tit
     ``group_title``) or ``cell``.
     """
     many = matrix.shape[1] > 40
+    columns, sizes = split_counts(matrix.columns)
     fig = go.Figure(go.Heatmap(
         z=matrix.to_numpy(), x=list(map(str, matrix.columns)), y=list(map(str, matrix.index)),
         colorscale=IMPACT_SCALE, zmin=0, colorbar={"title": {"text": "impact<br>(Bray-Curtis)", "side": "top"}},
         hovertemplate=f"{kind} %{{x}}<br>gene %{{y}}<br>impact %{{z:.4f}}<extra></extra>", hoverongaps=False,
+        meta=csv_columns(gene="y", **{_COLUMN_NAMES.get(kind, kind): per_col(columns)},
+                         **({"n_cells": per_col(sizes)} if any(n is not None for n in sizes) else {}),
+                         knockout_impact_bray_curtis="z"),
     ))
     x_title = {"cell": "cells (in clustering order)", "group": group_title or "cell group"}.get(kind, "cell cluster")
     base_layout(fig, title=title, x_title=x_title, y_title=None)
@@ -90,6 +106,8 @@ def impact_violin_figure(values: pd.DataFrame, gene: str, group_title: str | Non
             text=part["cell"].to_numpy(), box_visible=True, meanline_visible=True, points="outliers",
             line={"color": QUALITATIVE[i % len(QUALITATIVE)]}, showlegend=False, spanmode="hard",
             hovertemplate="%{text}<br>impact %{y:.4f}<extra>" + str(name) + "</extra>",
+            meta=csv_columns(cell="text", **{"cell_cluster" if clusters else "cell_group": per_trace(str(name))},
+                             knockout_impact_bray_curtis="y"),
         ))
     by = "cell cluster" if clusters else group_title
     base_layout(fig, title=f"Impact of knocking out {gene}, by {by} ({len(values):,} cells where present)",
@@ -104,6 +122,8 @@ def top_genes_figure(cell_table: pd.DataFrame, cell: str, k: int) -> go.Figure:
         x=top["impact"].to_numpy(), y=top["gene"].to_numpy(), orientation="h", marker={"color": BLUE},
         customdata=top["impact_others"].to_numpy(), name="impact",
         hovertemplate="%{y}<br>impact %{x:.4f}<br>on the other genes %{customdata:.4f}<extra></extra>",
+        meta=csv_columns(knocked_out_gene="y", knockout_impact_bray_curtis="x",
+                         impact_on_other_genes_bray_curtis="customdata"),
     ))
     base_layout(fig, title=f"Top {len(top)} knockouts in {cell} (of {len(cell_table)} present genes)",
                 x_title="impact (Bray-Curtis, predicted profile after vs before)")
@@ -120,6 +140,8 @@ def embedding_figure(embedding: pd.DataFrame, impact: pd.Series, gene: str, axes
     adds text per cell (its group, text annotations).
     """
     frame = embedding.assign(impact=impact.reindex(embedding["cell"]).to_numpy())
+    x_column, y_column = ("pc1_hellinger", "pc2_hellinger") if axes is None else (
+        _snake(axes[0]), _snake(axes[1]))
     extra = (hover.reindex(frame["cell"]).fillna("").astype(str).to_numpy() if hover is not None
              else np.full(len(frame), ""))
     frame = frame.assign(label=[f"{c}<br>{e}" if e else c for c, e in zip(frame["cell"].astype(str), extra)])
@@ -132,6 +154,7 @@ def embedding_figure(embedding: pd.DataFrame, impact: pd.Series, gene: str, axes
         x=absent["pc1"].to_numpy(), y=absent["pc2"].to_numpy(), mode="markers", name=f"{gene} absent",
         marker={"color": "#cbd5e0", "size": 5}, text=absent["cell"].to_numpy(), hovertext=absent["label"].to_numpy(),
         hovertemplate="%{hovertext}<br>" + gene + " absent<extra></extra>",
+        meta=csv_columns(cell="text", **{x_column: "x", y_column: "y"}, gene_present=per_trace(False)),
     ))
     fig.add_trace(trace(
         x=present["pc1"].to_numpy(), y=present["pc2"].to_numpy(), mode="markers", name=f"{gene} present",
@@ -139,6 +162,8 @@ def embedding_figure(embedding: pd.DataFrame, impact: pd.Series, gene: str, axes
         marker={"color": present["impact"].to_numpy(), "colorscale": IMPACT_SCALE, "size": 6, "cmin": 0,
                 "colorbar": {"title": {"text": "impact", "side": "top"}}},
         hovertemplate="%{hovertext}<br>impact %{marker.color:.4f}<extra></extra>",
+        meta=csv_columns(cell="text", **{x_column: "x", y_column: "y"}, gene_present=per_trace(True),
+                         knockout_impact_bray_curtis="marker_color"),
     ))
     x_title, y_title = axes or (f"PC1 of Hellinger profiles ({explained[0]:.0%})", f"PC2 ({explained[1]:.0%})")
     base_layout(fig, title=f"Cells coloured by the impact of knocking out {gene}", x_title=x_title, y_title=y_title)
@@ -156,6 +181,7 @@ def epistasis_figure(mean: pd.DataFrame, count: pd.DataFrame) -> go.Figure:
         text=text, texttemplate="%{text}" if len(mean) <= 10 else None, customdata=count.to_numpy(),
         colorbar={"title": {"text": "epistasis", "side": "top"}}, hoverongaps=False,
         hovertemplate="%{y} + %{x}<br>mean epistasis %{z:.4f}<br>%{customdata} cells<extra></extra>",
+        meta=csv_columns(gene_a="y", gene_b="x", mean_epistasis_bray_curtis="z", n_cells="customdata"),
     ))
     base_layout(fig, title="Double-knockout epistasis: impact(A+B) - impact(A) - impact(B), mean over cells")
     fig.update_xaxes(tickangle=-40, automargin=True, showgrid=False)
@@ -174,6 +200,7 @@ def presence_figure(n_present: pd.Series, groups: pd.Series | None = None) -> go
             x=part.to_numpy(), name=f"{name} (n={len(part)})", customdata=part.index.to_numpy(),
             marker={"color": QUALITATIVE[i % len(QUALITATIVE)]}, opacity=0.75,
             hovertemplate="%{x} genes present<br>%{y} cells<extra>" + str(name) + "</extra>",
+            meta=csv_columns(cell="customdata", cell_type=per_trace(str(name)), n_present_genes="x"),
         ))
     base_layout(fig, title=f"Genes present per cell ({len(n_present):,} cells)",
                 x_title="number of present genes (expression > 0)", y_title="cells")

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout, reference_line, scatter_type
+from dashboard.figures.common import (BLUE, GREY, QUALITATIVE, RED, base_layout, csv_columns, per_point, per_row,
+                                      per_trace, reference_line, scatter_type)
 
 
 def effect_by_lineage_figure(effect: pd.Series, lineage: pd.Series, target: str) -> go.Figure:
@@ -20,6 +21,7 @@ def effect_by_lineage_figure(effect: pd.Series, lineage: pd.Series, target: str)
         y=frame["effect"].to_numpy(), x=frame["lineage"].to_numpy(), name="gene effect", boxpoints="outliers",
         marker={"color": BLUE, "size": 3}, line={"width": 1.2}, showlegend=False,
         text=frame.index.to_numpy(), hovertemplate="%{text}<br>effect %{y:.2f}<extra>%{x}</extra>",
+        meta=csv_columns(cell_line="text", lineage="x", **{f"{target}_gene_effect": "y"}),
     ))
     reference_line(fig, y=0, color="#a0aec0", dash="dot")
     reference_line(fig, y=-1, color=RED, dash="dot", label="common-essential level (-1)")
@@ -40,6 +42,8 @@ def top_correlates_figure(table: pd.DataFrame, target: str, n: int = 25) -> go.F
         customdata=np.stack([top["pearson_q"], top["spearman_rho"]], axis=1),
         hovertemplate="%{y}: r = %{x:.3f}<br>BH q = %{customdata[0]:.2e}<br>Spearman = %{customdata[1]:.3f}<extra></extra>",
         name="Pearson r",
+        meta=csv_columns(gene=per_point(top["gene"]), pearson_r="x", pearson_q_bh="customdata_0",
+                         spearman_rho="customdata_1"),
     ))
     base_layout(fig, title=f"Genes whose expression tracks {target} essentiality (top {len(top)} by |r|)",
                 x_title="Pearson r (expression vs gene effect)")
@@ -56,6 +60,7 @@ def effect_scatter_figure(expression: pd.Series, effect: pd.Series, lineage: pd.
     return lineage_scatter_figure(
         expression, effect, lineage, title=f"{target} effect against {gene} expression{stats}",
         x_title=f"{gene} expression, log2(TPM + 1)", y_title=f"{target} gene effect",
+        x_column=f"{gene}_expression_log2_tpm_plus_1", y_column=f"{target}_gene_effect",
     )
 
 
@@ -113,6 +118,8 @@ def venn_figure(sets: dict[str, list[str]], target: str) -> go.Figure:
         hovertext=[", ".join(regions[k]) or "no genes" for k in keys],
         hovertemplate="%{hovertext}<extra>click to list</extra>", name="genes per region",
         showlegend=False,
+        meta=csv_columns(tests="customdata", n_genes=per_point([len(regions[k]) for k in keys]),
+                         genes=per_point([";".join(regions[k]) for k in keys])),
     ))
     base_layout(fig, title=f"Modifier genes of {target} by test (click a region to list its genes)")
     fig.update_xaxes(visible=False, range=[-1.9, 1.9])
@@ -122,8 +129,8 @@ def venn_figure(sets: dict[str, list[str]], target: str) -> go.Figure:
 
 
 def lineage_scatter_figure(x: pd.Series, y: pd.Series, lineage: pd.Series, *, title: str,
-                           x_title: str, y_title: str) -> go.Figure:
-    """Scatter of two per-cell quantities, one trace (colour) per lineage."""
+                           x_title: str, y_title: str, x_column: str, y_column: str) -> go.Figure:
+    """Scatter of two per-cell quantities, one trace (colour) per lineage; ``x_column``, ``y_column`` name them in the CSV."""
     frame = pd.DataFrame({"x": x, "y": y, "lineage": lineage.reindex(x.index)}).dropna()
     fig = go.Figure()
     trace = scatter_type(len(frame))
@@ -133,6 +140,7 @@ def lineage_scatter_figure(x: pd.Series, y: pd.Series, lineage: pd.Series, *, ti
             marker={"size": 6, "color": QUALITATIVE[i % len(QUALITATIVE)], "opacity": 0.75},
             text=part.index.to_numpy(),
             hovertemplate="%{text}<br>x %{x:.2f}<br>y %{y:.2f}<extra>" + str(name) + "</extra>",
+            meta=csv_columns(cell_line="text", lineage=per_trace(str(name)), **{x_column: "x", y_column: "y"}),
         ))
     base_layout(fig, title=title, x_title=x_title, y_title=y_title)
     fig.update_layout(legend={"font": {"size": 10}, "itemsizing": "constant"})
@@ -153,6 +161,8 @@ def predicted_actual_figure(predictions: pd.DataFrame, target: str, model: str, 
             marker={"size": 6 if split == "test" else 5, "color": colour, "opacity": opacity,
                     "symbol": "diamond" if split == "validation" else "circle"},
             text=part["cell"].to_numpy(), hovertemplate="%{text}<br>actual %{x:.2f}<br>predicted %{y:.2f}<extra></extra>",
+            meta=csv_columns(cell_line="text", split=per_trace(split), actual_gene_effect="x",
+                             predicted_gene_effect="y"),
         ))
     lo = float(min(predictions["actual"].min(), predictions["predicted"].min()))
     hi = float(max(predictions["actual"].max(), predictions["predicted"].max()))
@@ -174,6 +184,8 @@ def validation_rmse_figure(rmse: dict[str, float], chosen: str, baseline: float 
         x=names, y=[rmse[n] for n in names], name="validation RMSE",
         marker={"color": [RED if n == chosen else "#a0aec0" for n in names]},
         hovertemplate="%{x}: RMSE %{y:.3f}<extra></extra>",
+        meta=csv_columns(model="x", validation_rmse_gene_effect="y",
+                         chosen=per_point([n == chosen for n in names])),
     ))
     if baseline is not None:
         reference_line(fig, y=baseline, color="#4a5568", dash="dot", label="training-mean baseline (test RMSE)",
@@ -190,6 +202,9 @@ def lineage_weights_figure(weights: pd.DataFrame, target: str) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=matrix.to_numpy(), x=list(matrix.columns), y=labels, colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound,
         colorbar={"title": {"text": "weight"}}, hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
+        meta=csv_columns(lineage=per_row(matrix.index.astype(str)),
+                         n_cell_lines=per_row(weights.get("n_cells", pd.Series(0, index=matrix.index)).astype(int)),
+                         modifier_gene="x", standardised_weight="z"),
     ))
     base_layout(fig, title=f"Per-lineage weights of {target}'s modifiers (standardised linear regression)")
     fig.update_xaxes(tickangle=-45, automargin=True)
@@ -208,6 +223,7 @@ def heldout_figure(errors: pd.DataFrame, target: str) -> go.Figure:
         fig.add_trace(go.Violin(
             y=values, name=group, box_visible=True, meanline_visible=True, points=False, spanmode="hard",
             line={"color": RED if group == "Global" else BLUE}, showlegend=False,
+            meta=csv_columns(held_out=per_trace(group), absolute_error_gene_effect="y"),
         ))
     base_layout(fig, title=f"{target}: error on held-out lineages (each trained without it) vs a random split",
                 y_title="absolute error (gene effect)")
@@ -273,6 +289,11 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
               for g, t, n, m in zip(splits["gene"], splits["threshold"], splits["n_cells"], splits["mean_effect"])],
         textposition="top center", textfont={"size": 11}, showlegend=False,
         customdata=splits.index.to_numpy(), hovertemplate="node %{customdata}<extra></extra>",
+        meta=csv_columns(node_id="customdata", node_type=per_trace("split"), depth=per_point(splits["depth"]),
+                         parent_node_id=per_point(splits["parent"]), split_gene=per_point(splits["gene"]),
+                         split_threshold_log2_tpm_plus_1=per_point(splits["threshold"]),
+                         n_cell_lines=per_point(splits["n_cells"].astype(int)),
+                         mean_gene_effect=per_point(splits["mean_effect"])),
     ))
     leaves = placed[placed["is_leaf"].astype(bool)]
     bound = float(np.nanmax(np.abs(leaves["mean_effect"]))) if len(leaves) else 1.0
@@ -284,6 +305,9 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
         text=[f"{m:.2f}<br>n = {int(n)}" for m, n in zip(leaves["mean_effect"], leaves["n_cells"])],
         textposition="bottom center", textfont={"size": 11}, showlegend=False,
         customdata=leaves.index.to_numpy(), hovertemplate="leaf %{customdata}: mean %{marker.color:.2f}<extra></extra>",
+        meta=csv_columns(node_id="customdata", node_type=per_trace("leaf"), depth=per_point(leaves["depth"]),
+                         parent_node_id=per_point(leaves["parent"]), n_cell_lines=per_point(leaves["n_cells"].astype(int)),
+                         mean_gene_effect="marker_color"),
     ))
     # which way is "yes": the <= branch is always drawn on the left
     score = "test r undefined" if np.isnan(test_r) else f"test r = {test_r:.2f}, p = {_p_text(test_p)}"
@@ -309,6 +333,8 @@ def sweep_histogram_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
             x=centres, y=counts, width=edges[1] - edges[0], name=f"{model} ({len(part)})",
             marker={"color": QUALITATIVE[i % len(QUALITATIVE)], "line": {"width": 0}},
             hovertemplate="r %{x:.3f}: %{y} targets<extra>" + str(model) + "</extra>",
+            meta=csv_columns(chosen_model=per_trace(str(model)), test_pearson_r_bin_centre="x",
+                             bin_width=per_trace(float(edges[1] - edges[0])), n_targets="y"),
         ))
     n_sig = int((table["q"] < fdr).sum())
     undefined = int(table["test_pearson"].isna().sum())  # constant predictions have no correlation
@@ -341,6 +367,9 @@ def single_vs_model_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
                     "line": {"width": 1, "color": BLUE if filled else GREY}},
             hovertemplate="%{text}: model r %{y:.3f} (%{customdata[1]}) vs best single modifier "
                           "%{customdata[0]} r %{x:.3f}<extra></extra>",
+            meta=csv_columns(target="text", significant_bh=per_trace(filled), chosen_model="customdata_1",
+                             single_best_modifier="customdata_0", single_best_modifier_test_pearson_r="x",
+                             chosen_model_test_pearson_r="y"),
         ))
     better = int((rows["test_pearson"] > rows["single_best_pearson"]).sum())
     fig.add_shape(type="line", x0=-1, y0=-1, x1=1, y1=1, line={"color": GREY, "dash": "dot", "width": 1})
@@ -371,7 +400,8 @@ def published_comparison_figure(frame: pd.DataFrame, simulated: bool) -> go.Figu
     fig.add_trace(trace(x=frame["published_test_pearson"].to_numpy(), y=frame["atlas_test_pearson"].to_numpy(),
                         mode="markers", name=f"genes in both ({n:,})", text=frame["gene"].to_numpy(),
                         marker={"size": 6, "color": BLUE, "opacity": 0.7},
-                        hovertemplate="%{text}: this atlas r %{y:.3f}, published r %{x:.3f}<extra></extra>"))
+                        hovertemplate="%{text}: this atlas r %{y:.3f}, published r %{x:.3f}<extra></extra>",
+                        meta=csv_columns(gene="text", published_test_pearson_r="x", atlas_test_pearson_r="y")))
     fig.add_shape(type="line", x0=-1, y0=-1, x1=1, y1=1, line={"color": GREY, "dash": "dot", "width": 1})
     if n >= 3:
         r, p = stats.pearsonr(frame["published_test_pearson"], frame["atlas_test_pearson"])
@@ -396,6 +426,9 @@ def enrichment_figure(table: pd.DataFrame, target: str, n: int = 5) -> go.Figure
         customdata=top[["overlap", "set_size", "q", "genes"]].to_numpy(),
         hovertemplate="%{y}<br>-log10 p %{x:.2f}<br>%{customdata[0]} of %{customdata[1]} genes are modifiers"
                       "<br>q %{customdata[2]:.2e}<br>%{customdata[3]}<extra></extra>",
+        meta=csv_columns(gene_set="y", minus_log10_p="x", p_hypergeometric=per_point(top["p"]),
+                         q_bh="customdata_2", n_modifiers_in_set="customdata_0", set_size="customdata_1",
+                         overlapping_genes="customdata_3"),
     ))
     n_mod = table.attrs.get("n_modifiers", "?")
     base_layout(fig, title=f"Gene sets enriched in {target}'s {n_mod} modifier genes (teal: q < 0.05)",
@@ -455,6 +488,8 @@ def modifier_counts_figure(summary: pd.DataFrame, predictions: pd.DataFrame, cho
             x=part["actual"].to_numpy(), y=part["predicted"].to_numpy(), mode="markers", name=name,
             marker={"size": 5, "color": colour, "opacity": 0.7}, text=part["cell"].to_numpy(), showlegend=False,
             hovertemplate="%{text}<br>actual %{x:.2f}<br>predicted %{y:.2f}<extra>" + name + "</extra>",
+            meta=csv_columns(model=per_trace(name), cell_line="text", actual_gene_effect="x",
+                             predicted_gene_effect="y"),
         ), row=1, col=col)
         fig.add_shape(type="line", x0=lo, y0=lo, x1=hi, y1=hi, line={"color": GREY, "dash": "dot", "width": 1},
                       row=1, col=col)
@@ -492,6 +527,8 @@ def cv_figure(predictions: pd.DataFrame, folds: pd.DataFrame, target: str, r: fl
             marker={"size": 5, "color": QUALITATIVE[i % len(QUALITATIVE)], "opacity": 0.75},
             hovertemplate="%{text}<br>actual %{x:.2f}<br>predicted %{y:.2f}<extra>fold " + str(int(fold) + 1)
                           + "</extra>",
+            meta=csv_columns(panel=per_trace("predictions"), fold=per_trace(int(fold) + 1), cell_line="text",
+                             actual_gene_effect="x", predicted_gene_effect="y"),
         ), row=1, col=1)
     if len(test):
         lo = float(min(test["actual"].min(), test["predicted"].min()))
@@ -504,6 +541,9 @@ def cv_figure(predictions: pd.DataFrame, folds: pd.DataFrame, target: str, r: fl
         customdata=folds[["n_test", "test_pearson_p", "chosen_model", "n_modifiers"]].to_numpy(),
         hovertemplate="%{x}: r %{y:.3f} (p %{customdata[1]:.1e}, n = %{customdata[0]})<br>%{customdata[2]} on "
                       "%{customdata[3]} modifiers<extra></extra>",
+        meta=csv_columns(panel=per_trace("folds"), fold=per_point(folds["fold"].astype(int) + 1), test_pearson_r="y",
+                         test_pearson_p="customdata_1", n_test_cell_lines="customdata_0",
+                         chosen_model="customdata_2", n_modifiers="customdata_3"),
     ), row=1, col=2)
     if np.isfinite(r):
         fig.add_shape(type="line", xref="x2 domain", x0=0, x1=1, yref="y2", y0=r, y1=r,
@@ -545,6 +585,8 @@ def new_samples_figure(predictions: pd.Series, groups: pd.Series, table: pd.Data
             hovertemplate=(f"%{{text}} ({row.group})<br>predicted effect %{{y:.3f}}<br>group mean "
                            f"{row.mean_prediction:.3f}, n {row.n}<br>t {row.t:.2f}, p {row.p:.2e}, q {row.q:.2e}"
                            "<extra></extra>"),
+            meta=csv_columns(sample="text", group=per_trace(str(row.group)), flagged=per_trace(flagged),
+                             **{f"predicted_{target}_gene_effect": "y"}),
         ))
     reference_line(fig, y=mean_prediction, dash="dash", label=f"mean prediction {mean_prediction:.3f}", label_above=True)
     n_flagged = int(table["flagged"].sum())

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.common import BLUE, GREY, RED, base_layout
+from dashboard.figures.common import BLUE, GREY, RED, base_layout, csv_columns, per_col, per_point, per_row, per_trace
 
 PANEL_TITLES = {
     "essentiality": "Essentiality: predicted vs actual",
@@ -61,7 +61,10 @@ def gene_card_figure(gene: str, frames: dict[str, pd.DataFrame], notes: dict[str
         fig.add_trace(go.Scatter(x=test["actual_gene_effect"], y=test["predicted_gene_effect"], mode="markers",
                                  name="test cell lines", marker={"size": 5, "color": BLUE, "opacity": 0.7},
                                  text=test["cell"], showlegend=False,
-                                 hovertemplate="%{text}<br>actual %{x:.2f}<br>predicted %{y:.2f}<extra></extra>"),
+                                 hovertemplate="%{text}<br>actual %{x:.2f}<br>predicted %{y:.2f}<extra></extra>",
+                                 meta=csv_columns(panel=per_trace("essentiality"), cell_line="text",
+                                                  split=per_trace("test"), actual_gene_effect="x",
+                                                  predicted_gene_effect="y")),
                       row=1, col=1)
         lo = float(np.nanmin(test[["actual_gene_effect", "predicted_gene_effect"]].to_numpy()))
         hi = float(np.nanmax(test[["actual_gene_effect", "predicted_gene_effect"]].to_numpy()))
@@ -77,11 +80,16 @@ def gene_card_figure(gene: str, frames: dict[str, pd.DataFrame], notes: dict[str
         tissues = profile[profile["tissue"] != "median"].sort_values("measured_log2fc")
         fig.add_trace(go.Scatter(x=tissues["measured_log2fc"], y=tissues["tissue"], mode="markers",
                                  name="measured", marker={"color": GREY, "size": 8, "symbol": "circle-open"},
-                                 showlegend=False, hovertemplate="%{y}: measured %{x:.2f}<extra></extra>"),
+                                 showlegend=False, hovertemplate="%{y}: measured %{x:.2f}<extra></extra>",
+                                 meta=csv_columns(panel=per_trace("decode"), tissue="y", source=per_trace("measured"),
+                                                  log2_fold_change_vs_median_tissue="x")),
                       row=1, col=2)
         fig.add_trace(go.Scatter(x=tissues["predicted_log2fc_cnn"], y=tissues["tissue"], mode="markers",
                                  name="predicted (CNN)", marker={"color": RED, "size": 7}, showlegend=False,
-                                 hovertemplate="%{y}: predicted %{x:.2f}<extra></extra>"), row=1, col=2)
+                                 hovertemplate="%{y}: predicted %{x:.2f}<extra></extra>",
+                                 meta=csv_columns(panel=per_trace("decode"), tissue="y",
+                                                  source=per_trace("predicted (CNN)"),
+                                                  log2_fold_change_vs_median_tissue="x")), row=1, col=2)
         fig.update_xaxes(title_text="log2 FC vs median tissue (○ measured, ● predicted)", row=1, col=2)
         fig.update_yaxes(tickfont={"size": 9}, tickmode="array", tickvals=list(tissues["tissue"]), row=1, col=2)
     else:
@@ -93,7 +101,9 @@ def gene_card_figure(gene: str, frames: dict[str, pd.DataFrame], notes: dict[str
         for kind in order:
             values = impact.loc[impact["cell_type"] == kind, "impact_bray_curtis"]
             fig.add_trace(go.Box(y=values, name=str(kind), marker={"color": BLUE, "size": 3}, boxpoints="outliers",
-                                 showlegend=False), row=2, col=1)
+                                 showlegend=False,
+                                 meta=csv_columns(panel=per_trace("dko"), cell_type=per_trace(str(kind)),
+                                                  knockout_impact_bray_curtis="y")), row=2, col=1)
         fig.update_yaxes(title_text="impact (Bray-Curtis)", row=2, col=1)
     else:
         _note(fig, 2, 1, notes.get("dko", "no data"))
@@ -106,7 +116,10 @@ def gene_card_figure(gene: str, frames: dict[str, pd.DataFrame], notes: dict[str
         fig.add_trace(go.Scatter(x=one["measured_z"], y=one["predicted_z"], mode="markers", name=kind,
                                  marker={"size": 4, "color": BLUE, "opacity": 0.6}, text=one["landmark"],
                                  showlegend=False,
-                                 hovertemplate="%{text}<br>measured %{x:.2f}<br>predicted %{y:.2f}<extra></extra>"),
+                                 hovertemplate="%{text}<br>measured %{x:.2f}<br>predicted %{y:.2f}<extra></extra>",
+                                 meta=csv_columns(panel=per_trace("perturbation"), landmark="text",
+                                                  perturbation_type=per_trace(kind), measured_signature_z_score="x",
+                                                  predicted_signature_z_score="y")),
                       row=2, col=2)
         fig.update_xaxes(title_text=f"measured {kind} z-score (landmarks)", row=2, col=2)
         fig.update_yaxes(title_text=f"predicted {kind} z-score", row=2, col=2)
@@ -150,6 +163,8 @@ def gene_matrix_figure(matrix: pd.DataFrame, labels: dict[str, str]) -> go.Figur
         text=text.T.to_numpy(), texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
         colorbar={"title": {"text": "scaled within<br>method (lowest 0,<br>highest 1)"}},
         hovertemplate="%{x}<br>%{y}: %{text}<extra></extra>", xgap=2, ygap=2,
+        meta=csv_columns(gene=per_col(values.index), method=per_row(values.columns), measure="y",
+                         value=per_point(values.T.to_numpy().ravel()), scaled_within_method="z"),
     ))
     base_layout(fig, title=f"{len(values)} genes x {values.shape[1]} methods (headline number per method)")
     fig.update_yaxes(autorange="reversed", automargin=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import GREY, base_layout, reference_line, scatter_type
+from dashboard.figures.common import GREY, base_layout, csv_columns, per_point, per_trace, reference_line, scatter_type
 
 PREDICTED, MEASURED = "#4c51bf", "#dd6b20"
 MODEL_COLORS = {"fundnn": "#4c51bf", "refined": "#2c7a7b", "mean": "#a0aec0", "ridge": "#dd6b20", "knn": "#b83280"}
@@ -27,6 +27,8 @@ def signature_bars_figure(predicted: pd.Series | None, measured: pd.Series | Non
         fig.add_trace(go.Bar(
             x=values.to_numpy(), y=list(picked), orientation="h", name=name, marker={"color": color},
             hovertemplate="%{y}: %{x:.3f}<extra>" + name + "</extra>",
+            meta=csv_columns(landmark="y", perturbation_type=per_trace(kind), source=per_trace(name),
+                             signature_z_score="x"),
         ))
     what = "predicted" if predicted is not None else "measured"
     base_layout(fig, title=f"{gene} {kind}: top {n} down- and up-regulated landmarks ({what})",
@@ -47,6 +49,8 @@ def predicted_vs_measured_figure(predicted: pd.Series, measured: pd.Series, gene
         x=frame["measured"].to_numpy(), y=frame["predicted"].to_numpy(), mode="markers", name="landmark",
         marker={"size": 6, "color": PREDICTED, "opacity": 0.6}, text=frame.index.to_numpy(),
         hovertemplate="%{text}<br>measured %{x:.3f}<br>predicted %{y:.3f}<extra></extra>",
+        meta=csv_columns(landmark="text", perturbation_type=per_trace(kind), measured_signature_z_score="x",
+                         predicted_signature_z_score="y"),
     ))
     lo = float(min(frame.min().min(), 0)) if len(frame) else -1.0
     hi = float(max(frame.max().max(), 0)) if len(frame) else 1.0
@@ -70,6 +74,8 @@ def model_comparison_figure(summary: pd.DataFrame, metric: str = "pearson_delta"
             marker={"color": MODEL_COLORS.get(model, GREY)}, customdata=part["n_genes"].to_numpy(),
             hovertemplate="%{x}: %{y:.3f} (%{customdata} held-out genes)<extra>" + MODEL_LABELS.get(model, model)
             + "</extra>",
+            meta=csv_columns(perturbation_type="x", model=per_trace(str(model)),
+                             **{f"mean_{metric}_held_out_genes": "y"}, n_held_out_genes="customdata"),
         ))
     label = {"pearson_delta": "Pearson delta (after removing the training mean)", "pearson": "Pearson r"}.get(
         metric, metric)
@@ -108,6 +114,10 @@ def neighbourhood_figure(edges: pd.DataFrame, gene: str) -> go.Figure:
                 name=f"{layer} ({n_direct} neighbours)" if is_direct else f"{layer} (among neighbours)",
                 showlegend=is_direct, line={"color": color, "width": 2.4 if is_direct else 0.7},
                 opacity=0.9 if is_direct else 0.3,
+                # one CSV row per edge, not per drawn line end
+                meta=csv_columns(layer=per_trace(str(layer)), gene_1=per_point(part["gene1"]),
+                                 gene_2=per_point(part["gene2"]), edge_weight=per_point(part["weight"]),
+                                 edge_to_query_gene=per_trace(is_direct)),
             ))
     fig.add_trace(go.Scatter(
         x=[pos[g][0] for g in nodes], y=[pos[g][1] for g in nodes], mode="markers+text", name="neighbour",
@@ -152,6 +162,10 @@ def connectivity_figure(table: pd.DataFrame, query_label: str, n: int = 15) -> g
             hovertemplate="%{y}<br>connectivity score %{x:.3f}<br>normalized score %{customdata[0]:.2f}"
                           "<br>permutation p %{customdata[1]:.2e}<br>q %{customdata[2]:.2e}"
                           "<br>status: %{customdata[3]}<extra></extra>",
+            meta=csv_columns(rank=per_point(picked["rank"][part]), gene=per_point(names[part]),
+                             perturbation_type=per_point(picked["type"][part]), signature=per_trace(kind),
+                             connectivity_score="x", normalized_score="customdata_0", permutation_p="customdata_1",
+                             q_bh="customdata_2", status="customdata_3"),
         ))
     base_layout(fig, title=f"Signatures that mimic (> 0) or reverse (< 0) {query_label}",
                 x_title="connectivity score (weighted KS, -1 to 1)")

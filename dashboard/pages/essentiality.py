@@ -17,7 +17,7 @@ from dashboard.components.essentiality_controls import (
 )
 from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, figure_row, render_card
 from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
-from dashboard.components.tables import data_table
+from dashboard.components.tables import data_table, table_id
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.essentiality import (
     cv_figure, effect_by_lineage_figure, effect_scatter_figure, enrichment_figure, heldout_figure,
@@ -71,7 +71,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
             html.Div(className="card", children=[
                 html.H3("Modifier genes", className="card-title"),
                 html.P("Click a Venn region to list only its genes.", id="ess-venn-selection", className="card-help"),
-                data_table("ess-modifier-table", MODIFIER_COLUMNS, page_size=12, text=("gene", "tests")),
+                data_table("ess-modifier-table", MODIFIER_COLUMNS, page_size=12, export="modifier-genes"),
             ]),
         ]),
         html.Div(className="controls", children=[
@@ -127,7 +127,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
                    ("ess-scatter", "Effect against the top gene's expression"), height=560),
         html.Div(className="card", children=[
             html.H3("Screen results (top 200 genes)", className="card-title"),
-            data_table("ess-table", TABLE_COLUMNS, text=("gene",)),
+            data_table("ess-table", TABLE_COLUMNS, export="screen-top-genes"),
         ]),
     ])
 
@@ -175,7 +175,7 @@ register_cached_job(
 )
 
 
-@shows_job_result("ess-screen", "ess-result", cards=("ess-top", "ess-scatter"), outputs=[Output("ess-table", "data")])
+@shows_job_result("ess-screen", "ess-result", cards=("ess-top", "ess-scatter"), outputs=[Output(table_id("ess-table"), "rowData")])
 def show_screen(result):
     blank = blank_card("Run the screen to see the genes that track this target.")
     if not result:
@@ -246,7 +246,7 @@ def _summary(report, result: dict) -> list:
 
 
 @shows_job_result("ess-analysis", "ess-analysis-result", cards=ANALYSIS_CARDS,
-                  outputs=[Output("ess-modifier-table", "data"), Output("q-modifier", "options"),
+                  outputs=[Output(table_id("ess-modifier-table"), "rowData"), Output("q-modifier", "options"),
                            Output("ess-summary", "children")],
                   inputs=[State("q-modifier", "value")])
 def show_analysis(result, modifier):
@@ -278,14 +278,18 @@ def show_analysis(result, modifier):
         cards.append(render_card(
             lineage_scatter_figure(data.expression[shown], data.effect[target], lineage,
                                    title=f"{target} effect against {shown} expression (r = {row['pearson_r']:.2f})",
-                                   x_title=f"{shown} expression, log2(TPM + 1)", y_title=f"{target} gene effect"),
+                                   x_title=f"{shown} expression, log2(TPM + 1)", y_title=f"{target} gene effect",
+                                   x_column=f"{shown}_expression_log2_tpm_plus_1",
+                                   y_column=f"{target}_gene_effect"),
             prov(f"effect-vs-{shown}"), f"Each point is a cell line coloured by lineage. {select_text}"))
         if target in data.expression.columns:
             cards.append(render_card(
                 lineage_scatter_figure(data.expression[shown], data.expression[target], lineage,
                                        title=f"{target} expression against {shown} expression",
                                        x_title=f"{shown} expression, log2(TPM + 1)",
-                                       y_title=f"{target} expression, log2(TPM + 1)"),
+                                       y_title=f"{target} expression, log2(TPM + 1)",
+                                       x_column=f"{shown}_expression_log2_tpm_plus_1",
+                                       y_column=f"{target}_expression_log2_tpm_plus_1"),
                 prov(f"expression-{shown}-vs-{target}"),
                 "Expression of the two genes across cell lines."))
         else:
@@ -365,7 +369,7 @@ def _modifier_rows(selection, genes: list[str] | None = None) -> list[dict]:
 
 
 @callback(
-    Output("ess-modifier-table", "data", allow_duplicate=True),
+    Output(table_id("ess-modifier-table"), "rowData", allow_duplicate=True),
     Output("ess-venn-selection", "children"),
     Input({"type": "figure", "name": "ess-venn"}, "clickData"),
     State("ess-analysis-result", "data"),

@@ -11,7 +11,7 @@ from dashboard.components.dataset_picker import register_dataset_picker, source_
 from dashboard.components.essentiality_controls import KIND, family_header, pick_target, target_controls
 from dashboard.components.figure_card import blank_card, figure_card, figure_outputs, render_card
 from dashboard.components.gene_picker import register_gene_picker
-from dashboard.components.tables import data_table
+from dashboard.components.tables import data_table, table_id
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.essentiality import new_samples_figure
 from dashboard.services import new_samples as ns_service
@@ -58,7 +58,8 @@ def layout(gene: str | None = None, samples: str | None = None, data: str | None
                               f"t-test, BH q < {FDR:g}); the dashed line is the mean prediction over all samples."),
         html.Div(className="card", children=[
             html.H3("Groups", className="card-title"),
-            data_table("ns-groups", TABLE_COLUMNS, text=("group", "flagged")),
+            data_table("ns-groups", TABLE_COLUMNS, export="new-sample-groups", definitions={
+                "q": f"Benjamini–Hochberg q over the groups (flagged below {FDR:g})"}),
         ]),
     ])
 
@@ -91,7 +92,7 @@ def stage_upload(contents, filename):
 
 @callback(
     *figure_outputs("new-samples"),
-    Output("ns-groups", "data"),
+    Output(table_id("ns-groups"), "rowData"),
     Output("ns-status", "children"),
     Output("ns-missing", "children"),
     Input("ns-target", "value"),

@@ -11,7 +11,7 @@ from dashboard.components.dataset_picker import dataset_picker, register_dataset
 from dashboard.components.essentiality_controls import KIND, family_header, target_href
 from dashboard.components.figure_card import blank_card, figure_card, figure_row, render_card
 from dashboard.components.job_panel import job_card, register_cached_job, shows_job_result
-from dashboard.components.tables import data_table
+from dashboard.components.tables import data_table, table_id
 from dashboard.figures.essentiality import published_comparison_figure, single_vs_model_figure, sweep_histogram_figure
 from dashboard.services import essentiality as ess_service
 
@@ -51,8 +51,7 @@ def layout(gene: str | None = None, models: str | None = None, data: str | None 
             html.H3("Targets (type in a column's filter box to search; click a name to open its page)",
                     className="card-title"),
             html.P(id="sweep-terms-note", className="card-help"),
-            data_table("sweep-table", COLUMNS, page_size=20, markdown=("target",),
-                       text=("chosen_model", "single_best_modifier", "top_term", "modifiers")),
+            data_table("sweep-table", COLUMNS, page_size=20, markdown=("target",), export="atlas"),
         ]),
     ])
 
@@ -89,7 +88,7 @@ def atlas_progress(_n, result, source):
 
 
 @shows_job_result("sweep", "sweep-result", cards=("sweep-hist", "sweep-single", "sweep-published"),
-                  outputs=[Output("sweep-terms-note", "children"), Output("sweep-table", "data"),
+                  outputs=[Output("sweep-terms-note", "children"), Output(table_id("sweep-table"), "rowData"),
                            Output("sweep-summary", "children")])
 def show_sweep(result):
     blank = blank_card("Build the atlas to see how well every target is predicted.")

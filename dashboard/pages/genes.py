@@ -77,8 +77,8 @@ def _results(matrix) -> list:
             html.Ul([html.Li(f"{gene_service.HEADLINE_COLUMNS[m]}: {labels[m]}") for m in gene_service.METHODS],
                     className="card-help"),
             dcc.Store(id="genes-chosen", data=list(matrix.index)),
-            data_table("genes-table", TABLE_COLUMNS, page_size=25, markdown=("gene",), data=records,
-                       export_format="none"),
+            data_table("genes-table", TABLE_COLUMNS, page_size=25, markdown=("gene",), data=records, export="",
+                       definitions={"gene": "Gene symbol; opens its card"}),
         ]),
     ]
 

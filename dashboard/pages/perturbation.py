@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dash_table, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from dashboard import services
 from dashboard.services import perturbation as tnet
@@ -14,6 +14,7 @@ from dashboard.components.figure_card import blank_card, figure_card, figure_out
 from dashboard.components.job_panel import job_card, job_status, register_cached_job, shows_job_result
 from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
+from dashboard.components.tables import data_table, table_id
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.perturbation import (
     model_comparison_figure, neighbourhood_figure, predicted_vs_measured_figure, signature_bars_figure,
@@ -26,8 +27,6 @@ KIND = "perturbation"
 PAGE = "pert"
 SUMMARY_COLUMNS = ["type", "model", "n_genes", "pearson", "pearson_delta", "cosine", "top50_pearson", "rmse"]
 SIMILAR_COLUMNS = ["gene", "cosine", "status"]
-TABLE_STYLE = dict(style_table={"overflowX": "auto"},
-                   style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px"})
 
 
 def _network_name(source: str) -> str:
@@ -92,9 +91,8 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                 html.P("Means over held-out (test) genes. Pearson delta correlates prediction and measurement after "
                        "subtracting the training-mean signature from both: raw Pearson mostly rewards predicting "
                        "the average response.", className="card-help"),
-                dash_table.DataTable(id="pert-summary", columns=[{"name": c, "id": c} for c in SUMMARY_COLUMNS],
-                                     data=[], sort_action="native", export_format="csv", export_headers="ids",
-                                     **TABLE_STYLE),
+                data_table("pert-summary", SUMMARY_COLUMNS, export="held-out-scores", definitions={
+                    "cosine": "Mean cosine similarity of predicted and measured signatures over held-out genes"}),
             ]),
         ]),
         html.Div(className="card", children=[
@@ -104,10 +102,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                    f"resamples of the held-out genes (seed 0). 'beats' only when the whole interval is on the "
                    f"better side of 0, 'worse' when it is on the other side, otherwise 'no detectable difference'. "
                    f"Models: refined = FunDNN + cross-type refiner, fundnn = FunDNN alone.", className="card-help"),
-            dash_table.DataTable(id="pert-intervals", columns=[{"name": c, "id": c}
-                                                               for c in tnet.INTERVAL_TABLE_COLUMNS],
-                                 data=[], sort_action="native", filter_action="native", page_size=12,
-                                 export_format="csv", export_headers="ids", **TABLE_STYLE),
+            data_table("pert-intervals", tnet.INTERVAL_TABLE_COLUMNS, page_size=12, export="model-vs-baselines"),
         ]),
         html.Div(className="grid-2", children=[
             html.Div(className="card", children=[
@@ -115,9 +110,9 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                 html.P("Cosine similarity of predicted signatures of the chosen type over all genes, after removing "
                        "the average predicted signature (the response every gene shares).",
                        className="card-help"),
-                dash_table.DataTable(id="pert-similar", columns=[{"name": c, "id": c} for c in SIMILAR_COLUMNS],
-                                     data=[], sort_action="native", page_size=15, export_format="csv",
-                                     export_headers="ids", **TABLE_STYLE),
+                data_table("pert-similar", SIMILAR_COLUMNS, export="similar-signatures", definitions={
+                    "cosine": "Cosine similarity of the gene's predicted signature with the chosen gene's, average "
+                              "signature removed"}),
             ]),
             figure_card("pert-network", "Network neighbourhood across layers", height=560),
         ]),
@@ -146,8 +141,8 @@ run_training, load_cached_training = register_cached_job(
 
 
 @shows_job_result("pert-train", "pert-result", cards=("pert-signature", "pert-scatter", "pert-models"),
-                  outputs=[Output("pert-summary", "data"), Output("pert-similar", "data"),
-                           Output("pert-verdict", "children"), Output("pert-intervals", "data")],
+                  outputs=[Output(table_id("pert-summary"), "rowData"), Output(table_id("pert-similar"), "rowData"),
+                           Output("pert-verdict", "children"), Output(table_id("pert-intervals"), "rowData")],
                   inputs=[Input("pert-gene", "value"), Input("q-type", "value"), source_state(PAGE)], initial=True)
 def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
     kind = tnet.pick_type(kind, source)
@@ -185,9 +180,9 @@ def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
                          "Mean Pearson delta over held-out genes per type: the correlation of prediction and "
                          "measurement after subtracting the training-mean signature from both (the mean baseline "
                          "scores 0 by construction). " + methods)
-    rows = summary[SUMMARY_COLUMNS].round(4).to_dict("records")
+    rows = summary[SUMMARY_COLUMNS].to_dict("records")
     similar = tnet.similar_genes(payload, gene, kind).to_dict("records")
     intervals = tnet.intervals(payload)
     status = job_status(result, "Loaded the stored models.")
-    return (*sig, *scatter, *models, rows, similar, tnet.verdict(intervals), intervals.round(4).to_dict("records"),
+    return (*sig, *scatter, *models, rows, similar, tnet.verdict(intervals), intervals.to_dict("records"),
             status)

@@ -14,7 +14,7 @@ from dashboard.components.job_panel import (
 )
 from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
-from dashboard.components.tables import data_table
+from dashboard.components.tables import data_table, table_id
 from dashboard.figures.perturbation import connectivity_figure
 from dashboard.services import connectivity as conn
 from dashboard.services import perturbation as tnet
@@ -114,8 +114,9 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
         figure_card("pconn-plot", "Most mimicking and most reversing signatures", height=720),
         html.Div(className="card", children=[
             html.H3("All searched signatures, ranked (click a gene for its card)", className="card-title"),
-            data_table("pconn-table", conn.COLUMNS, page_size=20, markdown=("gene",),
-                       text=("type", "signature", "status")),
+            data_table("pconn-table", conn.COLUMNS, page_size=20, markdown=("gene",), export="connectivity",
+                       definitions={"q": "Benjamini–Hochberg q of the permutation p over all searched signatures",
+                                    "gene": "Gene of the signature; opens its card"}),
         ]),
     ])
 
@@ -196,7 +197,7 @@ def _stored_table(params: dict, source: str):
 
 
 @shows_job_result("pconn", "pconn-result", cards=("pconn-plot",),
-                  outputs=[Output("pconn-table", "data"), Output("pconn-summary", "children")],
+                  outputs=[Output(table_id("pconn-table"), "rowData"), Output("pconn-summary", "children")],
                   inputs=[source_state(PAGE)])
 def show_search(result, source=services.DEFAULT_DATASET):
     table = _stored_table(result["params"], source) if result else None
@@ -224,4 +225,4 @@ def show_search(result, source=services.DEFAULT_DATASET):
         summary += (f" Not landmark genes, left out ({len(unknown)}): {', '.join(unknown[:12])}"
                     f"{' ...' if len(unknown) > 12 else ''}.")
     status = job_status(result)
-    return *fig, shown.round({"score": 4, "normalized_score": 3}).to_dict("records"), summary, status
+    return *fig, shown.to_dict("records"), summary, status

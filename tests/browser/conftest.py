@@ -92,10 +92,10 @@ def run_job(page, prefix: str, timeout: int = 180_000, status: str = "^(Finished
 
 
 def card_csv(page, card: str):
-    """Download a figure card's CSV: the frame and the download."""
+    """Download a figure card's CSV: the frame (provenance lines skipped) and the download."""
     with page.expect_download() as info:
         page.click(f"#card-{card} button:has-text('CSV')")
-    return pd.read_csv(info.value.path()), info.value
+    return pd.read_csv(info.value.path(), comment="#"), info.value
 
 
 def settle_and_shoot(page, name: str, pause_ms: int = 500) -> None:

@@ -23,9 +23,9 @@ def test_decode_training_job_attribution_and_csv(page, server):
     drawn = page.evaluate("() => { const g = document.querySelector('#card-dec-perf .js-plotly-plot'); "
                           "return g._fullData.map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)})); }")
     cnn = [t for t in drawn if t["name"] == "DEcode CNN"][0]
-    exported = frame[frame["trace"] == "DEcode CNN"]
-    assert exported["y"].tolist() == cnn["y"]
-    assert exported["x"].to_numpy() == pytest.approx(cnn["x"])
+    exported = frame[frame["model"] == "cnn"]
+    assert exported["tissue"].tolist() == cnn["y"]
+    assert exported["test_spearman_rho"].to_numpy() == pytest.approx(cnn["x"])
     assert download.suggested_filename.startswith("decode-tissue-performance_")
 
     run_job(page, "dec-attr")

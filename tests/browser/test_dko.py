@@ -29,8 +29,8 @@ def test_dko_sweep_figures_exports_and_double_knockouts(page, server):
     drawn = page.evaluate("() => { const g = document.querySelector('#card-dko-topk .js-plotly-plot'); "
                           "return {x: Array.from(g._fullData[0].x), y: Array.from(g._fullData[0].y)}; }")
     assert len(frame) == len(drawn["x"]) == 12
-    assert frame["y"].tolist() == drawn["y"]
-    assert frame["x"].to_numpy() == pytest.approx(drawn["x"])
+    assert frame["knocked_out_gene"].tolist() == drawn["y"]
+    assert frame["knockout_impact_bray_curtis"].to_numpy() == pytest.approx(drawn["x"])
 
     # the full impact table as a file
     with page.expect_download() as info:

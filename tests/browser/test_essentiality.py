@@ -28,7 +28,8 @@ def test_modifier_page_analysis_venn_and_export(page, server):
     frame, _ = card_csv(page, "ess-rmse")
     drawn = page.evaluate("() => { const g = document.querySelector('#card-ess-rmse .js-plotly-plot'); "
                           "return {x: Array.from(g._fullData[0].x), y: Array.from(g._fullData[0].y)}; }")
-    assert frame["x"].tolist() == drawn["x"] and frame["y"].to_numpy() == pytest.approx(drawn["y"])
+    assert frame["model"].tolist() == drawn["x"]
+    assert frame["validation_rmse_gene_effect"].to_numpy() == pytest.approx(drawn["y"])
     assert page.console_errors == []
 
 

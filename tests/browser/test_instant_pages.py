@@ -6,8 +6,13 @@ precomputed results (``make demo-data``) and the instant atlas view.
 
 from __future__ import annotations
 
+import io
+import re
+
+import pandas as pd
 import pytest
 
+from dashboard.services import essentiality as ess_service
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -53,12 +58,21 @@ def test_page_opens_with_data_without_a_click(page, server, path):
 
 def test_atlas_browser_links_to_gene_pages(page, server):
     page.goto(server + "/essentiality/sweep")
-    page.wait_for_selector("#sweep-table a")
+    page.wait_for_selector("#sweep-table .ag-cell a", timeout=60_000)
     assert "Loaded the stored atlas" in page.inner_text("#sweep-status")
-    page.fill("#sweep-table th[data-dash-column='target'] input", "MCL1")
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => document.querySelectorAll('#sweep-table a').length === 1")
-    page.locator("#sweep-table a").first.click()
+    page.hover("#sweep-table .ag-header-cell[col-id='q']")  # each header's tooltip defines its column
+    assert "Benjamini–Hochberg" in page.inner_text(".ag-tooltip")
+    page.fill("#sweep-table .ag-floating-filter[col-id='target'] input", "MCL1")
+    page.wait_for_function("() => document.querySelectorAll('#sweep-table .ag-cell a').length === 1")
+    with page.expect_download() as info:  # the filtered rows, full precision, no byte-order mark
+        page.click("#sweep-table .table-export")
+    raw = open(info.value.path(), "rb").read()
+    assert re.fullmatch(r"atlas_\d{4}-\d{2}-\d{2}\.csv", info.value.suggested_filename)
+    assert raw.startswith(b"target,chosen_model,test_pearson,") and raw.count(b"\n") == 2
+    exported = pd.read_csv(io.BytesIO(raw), float_precision="round_trip")
+    atlas = ess_service.atlas_result().set_index("target")
+    assert exported.loc[0, "test_pearson"] == atlas.loc["MCL1", "test_pearson"]
+    page.locator("#sweep-table .ag-cell a").first.click()
     page.wait_for_url("**/essentiality?gene=MCL1")
-    page.wait_for_function(HOLDS_DATA, arg=["ess-venn", "ess-predicted"], timeout=60_000)
+    page.wait_for_function(HOLDS_DATA, arg=["ess-venn", "ess-predicted"], timeout=120_000)  # a full page load
     assert page.console_errors == []

@@ -114,11 +114,11 @@ def test_background_job_runs_to_completion_then_csv_and_png(page, server):
         page.click("#card-ess-top button:has-text('CSV')")
     download = info.value
     assert download.suggested_filename.startswith("RPP25L_screen-top-genes_") and download.suggested_filename.endswith(".csv")
-    frame = pd.read_csv(download.path())
+    frame = pd.read_csv(download.path(), comment="#")
     drawn = page.evaluate("() => { const g = document.querySelector('#card-ess-top .js-plotly-plot'); "
                           "return {x: Array.from(g._fullData[0].x), y: Array.from(g._fullData[0].y)}; }")
-    assert frame["y"].tolist() == drawn["y"]
-    assert frame["x"].to_numpy() == pytest.approx(drawn["x"])
+    assert frame["gene"].tolist() == [label.removesuffix(" (n.s.)") for label in drawn["y"]]
+    assert frame["pearson_r"].to_numpy() == pytest.approx(drawn["x"])
 
     with page.expect_download() as info:
         page.click("#card-ess-top button:has-text('PNG slide')")

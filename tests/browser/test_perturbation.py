@@ -38,12 +38,12 @@ def test_perturbation_page_trains_and_exports(page, server):
         page.click("#card-pert-signature button:has-text('CSV')")
     download = info.value
     assert download.suggested_filename.endswith(".csv") and "CRISPR-signature" in download.suggested_filename
-    frame = pd.read_csv(download.path())
+    frame = pd.read_csv(download.path(), comment="#")
     drawn = page.evaluate(
         "() => { const g = document.querySelector('#card-pert-signature .js-plotly-plot'); "
         "return g._fullData.map(t => ({x: Array.from(t.x), y: Array.from(t.y)})); }")
-    assert frame["x"].to_numpy() == pytest.approx([v for t in drawn for v in t["x"]])
-    assert frame["y"].tolist() == [v for t in drawn for v in t["y"]]
+    assert frame["signature_z_score"].to_numpy() == pytest.approx([v for t in drawn for v in t["x"]])
+    assert frame["landmark"].tolist() == [v for t in drawn for v in t["y"]]
     assert page.console_errors == []
 
 
@@ -63,8 +63,8 @@ def test_connectivity_query_ranks_the_query_signature_first(page, server):
     page.click("#pconn-run")
     page.wait_for_function(
         "() => document.querySelector('#pconn-status').innerText.startsWith('Finished')", timeout=300_000)
-    page.wait_for_selector("#pconn-table td")
-    link = page.locator("#pconn-table td[data-dash-column=gene] a").first  # the rank-1 row
+    page.wait_for_selector("#pconn-table .ag-row")
+    link = page.locator("#pconn-table .ag-row[row-index='0'] .ag-cell[col-id='gene'] a")  # the rank-1 row
     assert link.inner_text() == gene and link.get_attribute("href") == f"/gene?gene={gene}"
     assert "signatures searched" in page.inner_text("#pconn-summary")
     page.wait_for_function(

@@ -40,11 +40,12 @@ def test_lineage_figure_has_provenance_and_export_name():
 def test_csv_export_is_exactly_the_numbers_drawn():
     fig, _, _ = essentiality.show_lineages("FAM50A")
     content, filename = exports.build_download(fig, "csv")
-    frame = pd.read_csv(io.StringIO(content))
+    frame = pd.read_csv(io.StringIO(content), comment="#")
     assert filename.startswith("FAM50A_effect-by-lineage_") and filename.endswith(".csv")
     drawn = pd.concat([pd.Series(_decode_array(t["y"])) for t in fig["data"]], ignore_index=True)
     assert len(frame) == len(drawn)
-    assert frame["y"].to_numpy() == pytest.approx(drawn.to_numpy())
+    assert list(frame.columns) == ["cell_line", "lineage", "FAM50A_gene_effect"]
+    assert frame["FAM50A_gene_effect"].to_numpy() == pytest.approx(drawn.to_numpy())
 
 
 def test_page_layouts_accept_url_parameters():

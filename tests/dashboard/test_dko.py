@@ -34,7 +34,7 @@ def payload(result):
 
 def _csv(fig):
     content, filename = exports.build_download(fig.to_plotly_json(), "csv")
-    return pd.read_csv(io.StringIO(content)), filename
+    return pd.read_csv(io.StringIO(content), comment="#"), filename
 
 
 def test_layout_reads_url_parameters():
@@ -104,7 +104,7 @@ def test_top_genes_are_the_largest_impacts(result, payload):
     part = payload["table"][payload["table"]["cell"] == "SIMCELL-0005"].nlargest(7, "impact")
     assert list(fig.data[0].y[::-1]) == list(part["gene"])
     frame, _ = _csv(fig)
-    np.testing.assert_allclose(np.sort(frame["x"]), np.sort(part["impact"]))
+    np.testing.assert_allclose(np.sort(frame["knockout_impact_bray_curtis"]), np.sort(part["impact"]))
 
 
 def test_double_knockout_job_and_matrix(result):

@@ -62,9 +62,9 @@ def test_results_callback_draws_the_stored_models(trained):
         assert f"{word} {tnet_labels()[row['baseline']]}" in verdict
     # the bar CSV holds exactly the drawn numbers
     content, filename = exports.build_download(sig_fig.to_plotly_json(), "csv")
-    frame = pd.read_csv(io.StringIO(content))
+    frame = pd.read_csv(io.StringIO(content), comment="#")
     drawn = np.concatenate([np.asarray(t.x, float) for t in sig_fig.data])
-    assert np.allclose(frame["x"].to_numpy(), drawn)
+    assert np.allclose(frame["signature_z_score"].to_numpy(), drawn)
     predicted = trained["predicted_RNAi"].loc[gene]
     assert np.allclose(np.asarray(sig_fig.data[0].x, float), predicted.reindex(sig_fig.data[0].y).to_numpy(),
                        atol=1e-6)

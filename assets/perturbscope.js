@@ -52,6 +52,27 @@
         params.set("gene", gene);
         return "?" + params.toString();
       },
+      // The controls behind a finished job's result -> the address bar, in place (no navigation:
+      // the page keeps its result). An empty list is kept ("sets="): it differs from the default.
+      recordParams: function (keys, result, values) {
+        if (!result) {
+          return window.dash_clientside.no_update;
+        }
+        const params = new URLSearchParams(window.location.search);
+        keys.forEach(function (key, index) {
+          const value = values[index];
+          if (Array.isArray(value)) {
+            params.set(key, value.join(","));
+          } else if (value === null || value === undefined || value === "") {
+            params.delete(key);
+          } else {
+            params.set(key, value);
+          }
+        });
+        const search = params.toString();
+        window.history.replaceState(window.history.state, "", window.location.pathname + (search ? "?" + search : ""));
+        return window.dash_clientside.no_update;
+      },
       // Page controls -> query string. Controls' ids are "q-<parameter>", or
       // "q-<page>--<parameter>" where several pages share a parameter. This is
       // a navigation through the app's one Location, so the page re-renders from

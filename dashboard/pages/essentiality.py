@@ -47,12 +47,18 @@ def _perms(value) -> int:
         return DEFAULT_PERMS
 
 
+def _library(requested: str | None, gene_sets: list[dict]) -> str | None:
+    """The URL's gene-set library when offered, else the first one."""
+    values = [option["value"] for option in gene_sets]
+    return requested if requested in values else (values[0] if values else None)
+
+
 def _source(result: dict) -> str:
     return result.get("source") or services.DEFAULT_DATASET
 
 
 def layout(gene: str | None = None, perms: str | None = None, models: str | None = None,
-           modifier: str | None = None, data: str | None = None, **_):
+           modifier: str | None = None, genesets: str | None = None, data: str | None = None, **_):
     source, data_notice = services.pick_source(KIND, data)
     target, notice = pick_target(gene, source)
     data = services.dataset(KIND, source)
@@ -94,7 +100,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
         ]),
         html.Div(className="controls", children=[
             html.Label(["Gene sets for the enrichment", dcc.Dropdown(
-                id="ess-enrichment-library", options=gene_sets, value=gene_sets[0]["value"] if gene_sets else None,
+                id="q-genesets", options=gene_sets, value=_library(genesets, gene_sets),
                 clearable=False,
                 placeholder="none: register a GMT file on the Datasets page",
             )], className="control"),
@@ -167,7 +173,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
 
 register_gene_picker("ess-target")
 register_dataset_picker("ess")
-register_url_params("q-perms", models_id("ess"), "q-modifier")
+register_url_params("q-perms", models_id("ess"), "q-modifier", "q-genesets")
 
 
 def _grouping_text(lineage) -> str:
@@ -446,7 +452,7 @@ def venn_region_clicked(click, result):
 
 
 @callback(*figure_outputs("ess-enrichment"), Input("ess-analysis-result", "data"),
-          Input("ess-enrichment-library", "value"), prevent_initial_call=True)
+          Input("q-genesets", "value"), prevent_initial_call=True)
 def show_enrichment(result, choice=None):
     """Fig. 1B for the shown analysis: the top gene sets of the target's modifier genes."""
     if not result:

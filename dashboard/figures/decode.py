@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import BLUE, GREY, RED, base_layout, reference_line
-
-DIVERGING = "RdBu_r"
+from dashboard.text import plural
+from dashboard.figures.common import BLUE, DIVERGING, GREY, RED, base_layout, diverging_colorbar, reference_line
 CNN_COLOR, RIDGE_COLOR, ACTUAL_COLOR = "#2b6cb0", "#a0aec0", "#1a202c"
 
 
@@ -40,7 +39,8 @@ def profile_corr_figure(corr: pd.DataFrame) -> go.Figure:
     limit = float(np.nanmax(np.abs(z))) if z.size else 1.0
     fig = go.Figure(go.Heatmap(
         z=z, x=[_short(str(c), 22) for c in corr.columns], y=[_short(str(r), 22) for r in corr.index],
-        colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit, colorbar={"title": {"text": "Spearman"}},
+        colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit,
+        colorbar=diverging_colorbar("Spearman", "negative correlation", "positive correlation"),
         customdata=np.array([[f"{r} | {c}" for c in corr.columns] for r in corr.index]),
         hovertemplate="predicted %{y} vs actual %{x}: %{z:.2f}<extra></extra>",
     ))
@@ -89,7 +89,8 @@ def regulator_heatmap_figure(scores: pd.DataFrame, top_k: int = 20) -> go.Figure
     limit = float(np.abs(z).max()) if z.size else 1.0
     fig = go.Figure(go.Heatmap(
         z=z, x=[_short(t, 22) for t in tissues], y=[str(r) for r in shown.index], colorscale=DIVERGING,
-        zmid=0, zmin=-limit, zmax=limit, colorbar={"title": {"text": "mean<br>attribution"}},
+        zmid=0, zmin=-limit, zmax=limit,
+        colorbar=diverging_colorbar("mean attribution", "lowers expression", "raises expression"),
         hovertemplate="%{y} in %{x}: %{z:.3f}<extra></extra>",
     ))
     base_layout(fig, title=f"Top {len(shown)} regulators by mean DeepLIFT attribution per tissue (test genes)")
@@ -118,7 +119,7 @@ def attribution_map_figure(promoter: pd.DataFrame, mrna: pd.DataFrame, gene: str
         fig.add_trace(go.Heatmap(
             z=frame.to_numpy(), x=[str(c) for c in frame.columns], y=[str(r) for r in frame.index], name=name,
             colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit, showscale=col == 2,
-            colorbar={"title": {"text": "attribution"}},
+            colorbar=diverging_colorbar("attribution", "lowers expression", "raises expression"),
             hovertemplate="%{y} at %{x}: %{z:.3f}<extra>" + name + "</extra>",
         ), row=1, col=col)
         fig.update_yaxes(tickmode="array", tickvals=[str(r) for r in frame.index], row=1, col=col)
@@ -141,7 +142,7 @@ def binding_map_figure(matrix: pd.DataFrame, gene: str, region: str, x_title: st
         colorscale="Blues", zmin=0, zmax=max(1e-9, float(matrix.to_numpy().max(initial=0))),
         colorbar={"title": {"text": "binding"}}, hovertemplate="%{y} at %{x}: %{z:.2f}<extra></extra>",
     ))
-    base_layout(fig, title=f"{gene} {region} binding ({len(matrix)} features shown)", x_title=x_title)
+    base_layout(fig, title=f"{gene} {region} binding ({plural(len(matrix), 'feature')} shown)", x_title=x_title)
     fig.update_yaxes(automargin=True, autorange="reversed", dtick=1, tickfont={"size": 11})
     fig.update_xaxes(tickangle=-50, tickfont={"size": 10}, nticks=15)
     if highlight is not None and len(matrix.columns):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from dashboard.text import plural
 from dashboard import services
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
 from dashboard.components.figure_card import PRIVATE_CONFIG, figure_card, figure_outputs, render_card
@@ -87,7 +88,7 @@ def layout(gene: str | None = None, data: str | None = None, **query):
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
             gene_picker("dis-gene", "Gene", genes, chosen, gene_notice is not None),
-            html.Span(f"Model: {params['n_restarts']} restart(s), at most {params['max_epochs']} epochs, "
+            html.Span(f"Model: {plural(params['n_restarts'], 'restart')}, at most {params['max_epochs']} epochs, "
                       f"{svc.held_out_note(params, source)} (set on the Tissues page; the trained model is shared).",
                       className="control-note"),
         ]),
@@ -126,7 +127,7 @@ def layout(gene: str | None = None, data: str | None = None, **query):
             )], className="control", style={"marginTop": "10px"}),
             html.Label(["Knock out regulators (binding removed everywhere)", dcc.Dropdown(
                 id="q-dis--knockout", options=regulators, value=edit.pick_knockout(query.get("knockout"), regulators),
-                multi=True, placeholder=f"{len(regulators)} regulators bind {chosen}",
+                multi=True, placeholder=f"{plural(len(regulators), 'regulator binds', 'regulators bind')} {chosen}",
             )], className="control", style={"marginTop": "10px"}),
         ]),
         figure_card("dis-profile", "Predicted profile before and after the edit", height=600),

@@ -6,6 +6,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from core.errors import InputError
+from dashboard.text import plural
 from dashboard import services
 from dashboard.services import enrichment as enrichment_service
 from dashboard.services import essentiality as screen_service
@@ -447,7 +448,7 @@ def venn_region_clicked(click, result):
     selection = analysis.report.selection
     genes = venn_regions(selection.sets).get(key, [])
     label = " and ".join(key) + " only" if len(key) < 3 else "all three tests"
-    count = f"the {len(genes)} genes" if len(genes) != 1 else "the 1 gene"
+    count = f"the {plural(len(genes), 'gene')}"
     return _modifier_rows(selection, genes), f"Showing {count} found by {label}. Click another region, or re-run to list all."
 
 
@@ -469,9 +470,9 @@ def show_enrichment(result, choice=None):
                                gene_sets=choice or "default")
     n_sig = int((table["q"] < 0.05).sum())
     top = table.iloc[0]
-    methods = (f"The {table.attrs['n_modifiers']} modifier genes of {target} tested against {len(table):,} gene sets "
+    methods = (f"The {plural(table.attrs['n_modifiers'], 'modifier gene')} of {target} tested against {len(table):,} gene sets "
                f"({library}) with the {table.attrs['n_background']:,} expression genes as background: one-sided "
-               f"hypergeometric test, Benjamini-Hochberg FDR over the sets; {n_sig} set(s) with q < 0.05; top: "
+               f"hypergeometric test, Benjamini-Hochberg FDR over the sets; {plural(n_sig, 'set')} with q < 0.05; top: "
                f"{top['term']} ({top['overlap']} of {top['set_size']} genes, p = {top['p']:.2e}, q = {top['q']:.2e})."
                f" Data: {prov['dataset']}. {prov['app']}.")
     return render_card(enrichment_figure(table, target), prov, methods)
@@ -504,7 +505,7 @@ def show_counts(result):
                                  report.test_pearson, report.test_pearson_p)
     prov = services.provenance(KIND, "modifier-counts", target, source=source, models=models)
     parts = "; ".join(
-        f"{row.model} ({row.n_modifiers} gene{'s' if row.n_modifiers != 1 else ''}): test r = {row.test_pearson:.3f} "
+        f"{row.model} ({plural(row.n_modifiers, 'gene')}): test r = {row.test_pearson:.3f} "
         f"(95% CI {row.ci_low:.2f} to {row.ci_high:.2f}, p = {_p(row.test_pearson_p)}, n = {row.n_test})"
         for row in counts.summary.itertuples())
     methods = (f"Ordinary least squares of {target}'s gene effect on the expression of its top 1, top 5 and all "

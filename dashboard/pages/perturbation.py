@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
+from dashboard.text import plural
 from dashboard import services
 from dashboard.services import perturbation as tnet
 from dashboard.services.connectivity import SECTIONS
@@ -81,7 +82,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                 id="q-width", options=[{"label": f"{w}{' (published)' if w == 1024 else ''}", "value": w}
                                        for w in tnet.WIDTHS], value=_width(width), clearable=False,
             )], className="control"),
-            html.Span(f"{len(dataset.genes):,} genes in {len(dataset.layers)} layers · "
+            html.Span(f"{len(dataset.genes):,} genes in {plural(len(dataset.layers), 'layer')} · "
                       f"{len(dataset.landmarks):,} landmarks · "
                       f"measured signatures: {sizes}", className="control-note"),
         ]),

@@ -17,6 +17,7 @@ import pandas as pd
 
 from core.cache import make_key
 from core.errors import InputError
+from dashboard.text import plural
 from dashboard.services import DEFAULT_DATASET, JobOutcome, dataset, dataset_hash, is_demo, run_cached_job, store
 
 KIND = "decode"
@@ -303,7 +304,7 @@ def coexpression_job(params: dict[str, Any], gene_a: str, gene_b: str, n: int, s
     def compute(report):
         n_tissues = len(tissues(source, with_median=False))
         if n_tissues < MIN_COEXPRESSION_TISSUES:
-            raise InputError(f"this dataset has {n_tissues} tissue(s); co-expression is a correlation over tissues "
+            raise InputError(f"this dataset has {plural(n_tissues, 'tissue')}; co-expression is a correlation over tissues "
                              f"and needs at least {MIN_COEXPRESSION_TISSUES}")
         fit = _require_fit(params, source)
         res = coexpression_experiment(fit.cnn, fit.preprocessor, dataset(KIND, source), gene_a, gene_b, n=int(n),

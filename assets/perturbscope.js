@@ -8,6 +8,12 @@
 (function () {
   const renderSeen = {};
 
+  // A query string as people read it: lists keep their commas and regulators their colons
+  // (both are allowed in a query; URLSearchParams escapes them).
+  function readable(params) {
+    return params.toString().replace(/%2C/gi, ",").replace(/%3A/gi, ":");
+  }
+
   // True on the first call of the running callback after a page render.
   function firstAfterRender(render) {
     const key = window.dash_clientside.callback_context.inputs_list.map(function (i) { return i.id; }).join("|");
@@ -69,7 +75,7 @@
             params.set(key, value);
           }
         });
-        const search = params.toString();
+        const search = readable(params);
         window.history.replaceState(window.history.state, "", window.location.pathname + (search ? "?" + search : ""));
         return window.dash_clientside.no_update;
       },
@@ -88,7 +94,7 @@
         const first = firstAfterRender(render);
         const changed = new Set(context.triggered.map(function (t) { return t.prop_id.replace(/\.value$/, ""); }));
         const params = new URLSearchParams(window.location.search);
-        const before = params.toString();
+        const before = readable(params);
         values.forEach(function (value, index) {
           const key = inputs[index].id.replace(/^q-/, "").replace(/^.*--/, "");
           if (!params.has(key) && (first || !changed.has(inputs[index].id))) {
@@ -100,7 +106,7 @@
             params.set(key, Array.isArray(value) ? value.join(",") : value);
           }
         });
-        const after = params.toString();
+        const after = readable(params);
         if (after === before) {
           return window.dash_clientside.no_update;
         }

@@ -63,15 +63,16 @@ def test_disruption_edit_survives_a_copied_link(browser, page, server):
     _wait_for_param(page, "region", "mrna")
     page.wait_for_selector("#q-dis--mrna .dash-range-slider-min-input")
     page.fill("#q-dis--mrna .dash-range-slider-min-input", "1000")
-    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # a slider's box commits on blur
     _wait_for_param(page, "mrna")
     page.fill("#q-dis--fraction input", "0.6")
-    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
     _wait_for_param(page, "fraction", "0.6")
     page.click("#q-dis--knockout")
     page.keyboard.type("HNF4A")
     page.keyboard.press("Enter")
     _wait_for_param(page, "knockout")
+    assert "mrna=1000," in page.url and "knockout=promoter:HNF4A" in page.url  # readable, not %2C / %3A
     assert page.input_value("#q-dis--mrna .dash-range-slider-min-input") == "1000"  # nt, not a bin index
     settled = ("() => { const t = document.querySelector('#card-dis-profile .gtitle'); "
                "return t && t.textContent.includes('60% of mRNA binding at nt 1,000') "

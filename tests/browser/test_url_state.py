@@ -55,19 +55,27 @@ def _reopen_and_compare(browser, page, cards: list[str], name: str, settled: str
         context.close()
 
 
+def _title_has(page, card: str, text: str) -> None:
+    """Wait until a card's figure title holds ``text`` (the page has re-rendered from the new URL)."""
+    page.wait_for_function("([card, text]) => { const t = document.querySelector(`#card-${card} .gtitle`); "
+                           "return !!t && t.textContent.includes(text); }", arg=[card, text], timeout=120_000)
+
+
 def test_disruption_edit_survives_a_copied_link(browser, page, server):
     page.goto(f"{server}/decode/disruption")
     cards = ["dis-profile", "dis-promoter", "dis-mrna"]
     page.wait_for_function(HOLDS_DATA, arg=cards, timeout=120_000)
     page.click("#q-dis--region input[value='mrna']")
     _wait_for_param(page, "region", "mrna")
-    page.wait_for_selector("#q-dis--mrna .dash-range-slider-min-input")
+    _title_has(page, "dis-profile", "of mRNA binding at nt")
     page.fill("#q-dis--mrna .dash-range-slider-min-input", "1000")
     page.keyboard.press("Tab")  # a slider's box commits on blur
     _wait_for_param(page, "mrna")
-    page.fill("#q-dis--fraction input", "0.6")
-    page.keyboard.press("Tab")
-    _wait_for_param(page, "fraction", "0.6")
+    _title_has(page, "dis-profile", "at nt 1,000")
+    page.focus("#q-dis--fraction [role=slider]")
+    page.keyboard.press("PageDown")  # ten steps of 0.05
+    _wait_for_param(page, "fraction", "0.5")
+    _title_has(page, "dis-profile", "50% of mRNA binding at nt 1,000")
     page.click("#q-dis--knockout")
     page.keyboard.type("HNF4A")
     page.keyboard.press("Enter")
@@ -75,7 +83,7 @@ def test_disruption_edit_survives_a_copied_link(browser, page, server):
     assert "mrna=1000," in page.url and "knockout=promoter:HNF4A" in page.url  # readable, not %2C / %3A
     assert page.input_value("#q-dis--mrna .dash-range-slider-min-input") == "1000"  # nt, not a bin index
     settled = ("() => { const t = document.querySelector('#card-dis-profile .gtitle'); "
-               "return t && t.textContent.includes('60% of mRNA binding at nt 1,000') "
+               "return !!t && t.textContent.includes('50% of mRNA binding at nt 1,000') "
                "&& t.textContent.includes('HNF4A'); }")
     _reopen_and_compare(browser, page, cards, "disruption", settled)
     assert page.console_errors == []
@@ -88,11 +96,14 @@ def test_dko_view_survives_a_copied_link(browser, page, server):
     page.fill("#q-k", "7")
     page.keyboard.press("Enter")
     _wait_for_param(page, "k", "7")
+    _title_has(page, "dko-topk", "Top 7 knockouts")
     page.click("#q-cluster")
     page.get_by_text("drill down: cells of C2", exact=True).click()
     _wait_for_param(page, "cluster", "C2")
     settled = ("() => { const t = document.querySelector('#card-dko-topk .gtitle'); "
-               "return t && t.textContent.startsWith('Top 7 knockouts'); }")
+               "const g = document.querySelector('#card-dko-heatmap .js-plotly-plot'); "
+               "return !!t && t.textContent.startsWith('Top 7 knockouts') && !!g && !!g.data && g.data.length > 0 "
+               "&& String(g.data[0].x[0]).startsWith('SIMCELL'); }")
     _reopen_and_compare(browser, page, cards, "dko", settled)
     assert page.console_errors == []
 

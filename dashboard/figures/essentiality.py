@@ -215,7 +215,8 @@ def lineage_weights_figure(weights: pd.DataFrame, target: str) -> go.Figure:
     labels = [f"{name} (n = {int(n)})" for name, n in zip(matrix.index, weights.get("n_cells", pd.Series(index=matrix.index, data=0)))]
     fig = go.Figure(go.Heatmap(
         z=matrix.to_numpy(), x=list(matrix.columns), y=labels, colorscale=DIVERGING, zmid=0, zmin=-bound, zmax=bound,
-        colorbar=diverging_colorbar("weight", "negative weight", "positive weight"), hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
+        colorbar=diverging_colorbar("weight", "negative weight", "positive weight"),
+        hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
     ))
     base_layout(fig, title=f"Per-lineage weights of {target}'s modifiers (standardised linear regression)")
     fig.update_xaxes(tickangle=-45, automargin=True)

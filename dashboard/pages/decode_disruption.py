@@ -29,7 +29,8 @@ DEFAULT_N = 1000
 BLANK_CONFIG = PRIVATE_CONFIG
 #: The in-silico edit's controls, all in the URL (region, fraction, promoter, mrna, knockout).
 EDIT_CONTROLS = ("q-dis--region", "q-dis--fraction", "q-dis--promoter", "q-dis--mrna", "q-dis--knockout")
-PROMOTER_MARKS = {bp: f"{bp:+d}" if bp else "TSS" for bp in range(edit.PROMOTER_SPAN[0], edit.PROMOTER_SPAN[1] + 1, 500)}
+PROMOTER_MARKS = {bp: f"{bp:+d}" if bp else "TSS"
+                  for bp in range(edit.PROMOTER_SPAN[0], edit.PROMOTER_SPAN[1] + 1, 500)}
 
 
 def _n(value) -> int:

@@ -124,8 +124,8 @@ def show_predictions(target, sample_set, upload, source):
     flagged = result.groups[result.groups["flagged"]]
     flagged_text = ("; ".join(f"{r.group} (mean {r.mean_prediction:.3f}, t {r.t:.2f}, q {r.q:.2e})"
                               for r in flagged.itertuples()) or "none")
-    status = (f"{len(result.predictions):,} samples from {samples.label}, {plural(len(result.groups), 'group')}. Model: "
-              f"{model.chosen_model} on {plural(len(model.modifiers), 'modifier gene')} ({', '.join(model.modifiers[:8])}"
+    status = (f"{plural(len(result.predictions), 'sample')} from {samples.label}, "
+              f"{plural(len(result.groups), 'group')}. Model: {model.chosen_model} on {plural(len(model.modifiers), 'modifier gene')} ({', '.join(model.modifiers[:8])}"
               f"{', …' if len(model.modifiers) > 8 else ''}), held-out test r = {model.report.test_pearson:.2f} "
               f"(p = {model.report.test_pearson_p:.1e}) on the reference, refitted on all {model.n_cells:,} cell lines. "
               f"Scale transform of the new samples: {result.transform}. Mean prediction "
@@ -139,7 +139,7 @@ def show_predictions(target, sample_set, upload, source):
         missing = (f"The new samples lack {plural(len(result.missing_modifiers), 'modifier gene')} of the full model: "
                    f"{', '.join(result.missing_modifiers)}. The model was retrained on the genes they have.")
     if result.incomplete_samples:
-        missing += (f" {plural(len(result.incomplete_samples), 'sample has', 'samples have')} no value for a modifier gene and are left out: "
+        missing += (f" Left out for lacking a modifier gene's value: {plural(len(result.incomplete_samples), 'sample')}: "
                     f"{', '.join(result.incomplete_samples[:10])}{', …' if len(result.incomplete_samples) > 10 else ''}.")
     methods = (f"{result.target}'s gene effect was predicted in {len(result.predictions):,} new samples "
                f"({samples.label}). Model (Rosenski et al. 2023 protocol): modifier genes selected on 75% of the "

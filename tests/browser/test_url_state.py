@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.browser.conftest import screenshot
@@ -55,10 +57,15 @@ def _reopen_and_compare(browser, page, cards: list[str], name: str, settled: str
         context.close()
 
 
+def _title_js(card: str, *texts: str) -> str:
+    """A JS predicate: the card's figure title holds every one of ``texts``."""
+    checks = " && ".join(f"t.textContent.includes({json.dumps(text)})" for text in texts)
+    return f"() => {{ const t = document.querySelector('#card-{card} .gtitle'); return !!t && {checks}; }}"
+
+
 def _title_has(page, card: str, text: str) -> None:
     """Wait until a card's figure title holds ``text`` (the page has re-rendered from the new URL)."""
-    page.wait_for_function("([card, text]) => { const t = document.querySelector(`#card-${card} .gtitle`); "
-                           "return !!t && t.textContent.includes(text); }", arg=[card, text], timeout=120_000)
+    page.wait_for_function(_title_js(card, text), timeout=120_000)
 
 
 def test_disruption_edit_survives_a_copied_link(browser, page, server):
@@ -82,9 +89,7 @@ def test_disruption_edit_survives_a_copied_link(browser, page, server):
     _wait_for_param(page, "knockout")
     assert "mrna=1000," in page.url and "knockout=promoter:HNF4A" in page.url  # readable, not %2C / %3A
     assert page.input_value("#q-dis--mrna .dash-range-slider-min-input") == "1000"  # nt, not a bin index
-    settled = ("() => { const t = document.querySelector('#card-dis-profile .gtitle'); "
-               "return !!t && t.textContent.includes('50% of mRNA binding at nt 1,000') "
-               "&& t.textContent.includes('HNF4A'); }")
+    settled = _title_js("dis-profile", "50% of mRNA binding at nt 1,000", "HNF4A")
     _reopen_and_compare(browser, page, cards, "disruption", settled)
     assert page.console_errors == []
 
@@ -100,10 +105,9 @@ def test_dko_view_survives_a_copied_link(browser, page, server):
     page.click("#q-cluster")
     page.get_by_text("drill down: cells of C2", exact=True).click()
     _wait_for_param(page, "cluster", "C2")
-    settled = ("() => { const t = document.querySelector('#card-dko-topk .gtitle'); "
-               "const g = document.querySelector('#card-dko-heatmap .js-plotly-plot'); "
-               "return !!t && t.textContent.startsWith('Top 7 knockouts') && !!g && !!g.data && g.data.length > 0 "
-               "&& String(g.data[0].x[0]).startsWith('SIMCELL'); }")
+    drilled = ("() => { const g = document.querySelector('#card-dko-heatmap .js-plotly-plot'); "
+               "return !!g && !!g.data && g.data.length > 0 && String(g.data[0].x[0]).startsWith('SIMCELL'); }")
+    settled = f"() => ({_title_js('dko-topk', 'Top 7 knockouts')})() && ({drilled})()"
     _reopen_and_compare(browser, page, cards, "dko", settled)
     assert page.console_errors == []
 

@@ -8,6 +8,12 @@
 (function () {
   const renderSeen = {};
 
+  // A query string as people read it: lists keep their commas and regulators their colons
+  // (both are allowed in a query; URLSearchParams escapes them).
+  function readable(params) {
+    return params.toString().replace(/%2C/gi, ",").replace(/%3A/gi, ":");
+  }
+
   // True on the first call of the running callback after a page render.
   function firstAfterRender(render) {
     const key = window.dash_clientside.callback_context.inputs_list.map(function (i) { return i.id; }).join("|");
@@ -55,6 +61,27 @@
         params.set("gene", gene);
         return "?" + params.toString();
       },
+      // The controls behind a finished job's result -> the address bar, in place (no navigation:
+      // the page keeps its result). An empty list is kept ("sets="): it differs from the default.
+      recordParams: function (keys, result, values) {
+        if (!result) {
+          return window.dash_clientside.no_update;
+        }
+        const params = new URLSearchParams(window.location.search);
+        keys.forEach(function (key, index) {
+          const value = values[index];
+          if (Array.isArray(value)) {
+            params.set(key, value.join(","));
+          } else if (value === null || value === undefined || value === "") {
+            params.delete(key);
+          } else {
+            params.set(key, value);
+          }
+        });
+        const search = readable(params);
+        window.history.replaceState(window.history.state, "", window.location.pathname + (search ? "?" + search : ""));
+        return window.dash_clientside.no_update;
+      },
       // Page controls -> query string. Controls' ids are "q-<parameter>", or
       // "q-<page>--<parameter>" where several pages share a parameter. This is
       // a navigation through the app's one Location, so the page re-renders from
@@ -70,7 +97,7 @@
         const first = firstAfterRender(render);
         const changed = new Set(context.triggered.map(function (t) { return t.prop_id.replace(/\.value$/, ""); }));
         const params = new URLSearchParams(window.location.search);
-        const before = params.toString();
+        const before = readable(params);
         values.forEach(function (value, index) {
           const key = inputs[index].id.replace(/^q-/, "").replace(/^.*--/, "");
           if (!params.has(key) && (first || !changed.has(inputs[index].id))) {
@@ -82,7 +109,7 @@
             params.set(key, Array.isArray(value) ? value.join(",") : value);
           }
         });
-        const after = params.toString();
+        const after = readable(params);
         if (after === before) {
           return window.dash_clientside.no_update;
         }

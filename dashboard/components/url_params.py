@@ -7,6 +7,7 @@ controls from a user's change and does not navigate for the former.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc
@@ -26,5 +27,23 @@ def register_url_params(*control_ids: str) -> None:
         Output("url", "search", allow_duplicate=True),
         *[Input(control, "value") for control in control_ids],
         State(RENDER_ID, "data"),
+        prevent_initial_call=True,
+    )
+
+
+def record_in_url(trigger: str, controls: dict[str, str]) -> None:
+    """When ``trigger``'s data is set (a job's result), write the controls that made it into the address bar.
+
+    ``controls`` maps URL parameters to control ids. The address bar is rewritten in
+    place, without navigating: the page keeps the result it shows, and a copied link
+    reproduces the controls (and the result, where the page loads it when stored).
+    """
+    keys = json.dumps(list(controls))
+    clientside_callback(
+        f"function(result, ...values) {{ return window.dash_clientside.perturbscope.recordParams({keys}, result, "
+        "values); }",
+        Output(trigger, "data", allow_duplicate=True),
+        Input(trigger, "data"),
+        *[State(control, "value") for control in controls.values()],
         prevent_initial_call=True,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import plotly.graph_objects as go
@@ -14,6 +15,53 @@ QUALITATIVE = [
     "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#8c6d31",
     "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363",
 ]
+
+#: The app's one diverging convention: blue at the negative end, white at 0, red at the positive end
+#: (Plotly's RdBu_r), symmetric about 0. A colour bar never relies on it silently: its title says what
+#: both ends mean (:func:`diverging_colorbar`). For gene effects negative is more essential, so blue
+#: means "more essential" and red "less essential" everywhere, the tree included.
+DIVERGING = "RdBu_r"
+
+#: Lineage colours: 36 colours picked greedily for the largest smallest CIELAB distance (Glasbey et al.
+#: 2007) from an sRGB grid, lightness 32-80, chroma 25-75, away from the white background, the app's grey
+#: and black text; first Plotly's blue. Any two differ by CIELAB ΔE > 23.
+LINEAGE_PALETTE = (
+    "#1f77b4", "#d26900", "#4ba51e", "#d20078", "#692da5", "#00d2b4", "#695a1e", "#ffa5ff", "#ff9696",
+    "#e1c32d", "#a5001e", "#00694b", "#873c5a", "#b4c387", "#00d2ff", "#6987ff", "#d2965a", "#00e187",
+    "#b4c3ff", "#9669b4", "#005a00", "#78870f", "#964b2d", "#ff4b69", "#004ba5", "#4ba5a5", "#c387a5",
+    "#d25ad2", "#ff78b4", "#b4d25a", "#871e78", "#4ba569", "#ff785a", "#4b4b78", "#b48700", "#3cb4ff",
+)
+#: DepMap's lineages (OncotreeLineage) and the demo's, roughly most screened first: each owns the palette
+#: colour of its position, on every figure and page, whatever else a figure shows.
+KNOWN_LINEAGES = (
+    "Lung", "Haematopoietic", "CNS/Brain", "Skin", "Breast", "Bowel", "Esophagus/Stomach", "Ovary/Fallopian Tube",
+    "Pancreas", "Head and Neck", "Kidney", "Bone", "Soft Tissue", "Prostate", "Uterus", "Liver",
+    "Bladder/Urinary Tract", "Peripheral Nervous System", "Biliary Tract", "Thyroid", "Pleura", "Cervix", "Eye",
+    "Lymphoid", "Myeloid", "Fibroblast", "Adrenal Gland", "Ampulla of Vater", "Testis", "Vulva/Vagina",
+    "Normal", "Other",
+)
+_KNOWN_COLOUR = {name.casefold(): LINEAGE_PALETTE[i] for i, name in enumerate(KNOWN_LINEAGES)}
+
+
+def diverging_colorbar(quantity: str, negative: str, positive: str, **extra: Any) -> dict[str, Any]:
+    """A :data:`DIVERGING` colour bar whose title names the quantity and what its red and blue ends mean."""
+    meaning = f"<span style='font-size:11px'>red: {positive}<br>blue: {negative}</span>"
+    return {**extra, "title": {**extra.get("title", {}), "text": f"{quantity}<br>{meaning}"}}
+
+
+def lineage_colours(names) -> dict[str, str]:
+    """A colour per lineage name: the fixed colour of a known lineage (:data:`KNOWN_LINEAGES`); another
+    name a stable hash of it into :data:`LINEAGE_PALETTE`, moved on to the next colour no other name of
+    ``names`` has (so the names of one figure never share a colour while the palette lasts)."""
+    names = sorted({str(n) for n in names})
+    colours = {n: _KNOWN_COLOUR[n.casefold()] for n in names if n.casefold() in _KNOWN_COLOUR}
+    taken = set(colours.values())
+    for name in (n for n in names if n not in colours):
+        start = zlib.crc32(name.encode())
+        free = [LINEAGE_PALETTE[(start + k) % len(LINEAGE_PALETTE)] for k in range(len(LINEAGE_PALETTE))]
+        colours[name] = next((c for c in free if c not in taken), free[0])
+        taken.add(colours[name])
+    return colours
 
 
 # Every figure of the app uses this template. As Plotly's default it is set

@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import (BLUE, GREY, RED, base_layout, csv_columns, per_col, per_row, per_trace,
-                                      reference_line)
-
-DIVERGING = "RdBu_r"
+from dashboard.text import plural
+from dashboard.figures.common import (BLUE, DIVERGING, GREY, RED, base_layout, csv_columns, diverging_colorbar,
+                                      per_col, per_row, per_trace, reference_line)
 CNN_COLOR, RIDGE_COLOR, ACTUAL_COLOR = "#2b6cb0", "#a0aec0", "#1a202c"
 
 
@@ -42,7 +41,8 @@ def profile_corr_figure(corr: pd.DataFrame) -> go.Figure:
     limit = float(np.nanmax(np.abs(z))) if z.size else 1.0
     fig = go.Figure(go.Heatmap(
         z=z, x=[_short(str(c), 22) for c in corr.columns], y=[_short(str(r), 22) for r in corr.index],
-        colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit, colorbar={"title": {"text": "Spearman"}},
+        colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit,
+        colorbar=diverging_colorbar("Spearman", "negative correlation", "positive correlation"),
         customdata=np.array([[f"{r} | {c}" for c in corr.columns] for r in corr.index]),
         hovertemplate="predicted %{y} vs actual %{x}: %{z:.2f}<extra></extra>",
         meta=csv_columns(predicted_tissue=per_row(corr.index.astype(str)), actual_tissue=per_col(corr.columns.astype(str)),
@@ -94,7 +94,8 @@ def regulator_heatmap_figure(scores: pd.DataFrame, top_k: int = 20) -> go.Figure
     limit = float(np.abs(z).max()) if z.size else 1.0
     fig = go.Figure(go.Heatmap(
         z=z, x=[_short(t, 22) for t in tissues], y=[str(r) for r in shown.index], colorscale=DIVERGING,
-        zmid=0, zmin=-limit, zmax=limit, colorbar={"title": {"text": "mean<br>attribution"}},
+        zmid=0, zmin=-limit, zmax=limit,
+        colorbar=diverging_colorbar("mean attribution", "lowers expression", "raises expression"),
         hovertemplate="%{y} in %{x}: %{z:.3f}<extra></extra>",
         meta=csv_columns(regulator="y", tissue=per_col(tissues), mean_deeplift_attribution="z"),
     ))
@@ -124,7 +125,7 @@ def attribution_map_figure(promoter: pd.DataFrame, mrna: pd.DataFrame, gene: str
         fig.add_trace(go.Heatmap(
             z=frame.to_numpy(), x=[str(c) for c in frame.columns], y=[str(r) for r in frame.index], name=name,
             colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit, showscale=col == 2,
-            colorbar={"title": {"text": "attribution"}},
+            colorbar=diverging_colorbar("attribution", "lowers expression", "raises expression"),
             hovertemplate="%{y} at %{x}: %{z:.3f}<extra>" + name + "</extra>",
             meta=csv_columns(region=per_trace(name), regulator="y",
                              **{"bin_start_bp_from_tss" if name == "promoter" else "bin_start_nt_from_5_prime": "x"},
@@ -154,7 +155,7 @@ def binding_map_figure(matrix: pd.DataFrame, gene: str, region: str, x_title: st
                          disrupted=per_col([highlight is not None and highlight[0] <= i <= highlight[1]
                                             for i in range(len(matrix.columns))])),
     ))
-    base_layout(fig, title=f"{gene} {region} binding ({len(matrix)} features shown)", x_title=x_title)
+    base_layout(fig, title=f"{gene} {region} binding ({plural(len(matrix), 'feature')} shown)", x_title=x_title)
     fig.update_yaxes(automargin=True, autorange="reversed", dtick=1, tickfont={"size": 11})
     fig.update_xaxes(tickangle=-50, tickfont={"size": 10}, nticks=15)
     if highlight is not None and len(matrix.columns):

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import (BLUE, GREY, QUALITATIVE, RED, base_layout, csv_columns, per_col, per_trace,
-                                      scatter_type, split_counts)
+from dashboard.text import plural
+from dashboard.figures.common import (BLUE, DIVERGING, GREY, QUALITATIVE, RED, base_layout, csv_columns,
+                                      diverging_colorbar, per_col, per_trace, scatter_type, split_counts)
 
 IMPACT_SCALE = "Viridis"  # impacts are >= 0: a sequential scale
 _COLUMN_NAMES = {"cluster": "cell_cluster", "group": "cell_group", "cell": "cell"}
@@ -27,7 +28,7 @@ def heldout_figure(per_cell: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Histogram(
         x=values, nbinsx=30, marker={"color": BLUE, "line": {"color": "white", "width": 0.5}},
         customdata=per_cell["cell"].to_numpy(), name="held-out cells",
-        hovertemplate="Bray-Curtis %{x}<br>%{y} cells<extra></extra>",
+        hovertemplate="Bray-Curtis %{x}<br>cells: %{y}<extra></extra>",
         meta=csv_columns(cell="customdata", bray_curtis_dissimilarity_predicted_vs_true="x"),
     ))
     median = float(np.median(values))
@@ -56,7 +57,7 @@ def cell_fit_figure(predicted: pd.Series, true: pd.Series, cell: str, heldout: b
         meta=csv_columns(gene="text", true_relative_abundance="x", predicted_relative_abundance="y"),
     ))
     where = "held out from training" if heldout else "seen in training"
-    base_layout(fig, title=f"{cell} ({where}): {int(mask.sum())} present genes, Bray-Curtis {bc:.3f}",
+    base_layout(fig, title=f"{cell} ({where}): {plural(mask.sum(), 'present gene')}, Bray-Curtis {bc:.3f}",
                 x_title="true relative abundance", y_title="predicted relative abundance")
     fig.update_layout(legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.8)"})
     fig.update_xaxes(range=[0, top])
@@ -110,7 +111,7 @@ def impact_violin_figure(values: pd.DataFrame, gene: str, group_title: str | Non
                              knockout_impact_bray_curtis="y"),
         ))
     by = "cell cluster" if clusters else group_title
-    base_layout(fig, title=f"Impact of knocking out {gene}, by {by} ({len(values):,} cells where present)",
+    base_layout(fig, title=f"Impact of knocking out {gene}, by {by} ({plural(len(values), 'cell')} where present)",
                 x_title=f"{by} (n = cells expressing the gene)", y_title="impact (Bray-Curtis)")
     return fig
 
@@ -125,7 +126,7 @@ def top_genes_figure(cell_table: pd.DataFrame, cell: str, k: int) -> go.Figure:
         meta=csv_columns(knocked_out_gene="y", knockout_impact_bray_curtis="x",
                          impact_on_other_genes_bray_curtis="customdata"),
     ))
-    base_layout(fig, title=f"Top {len(top)} knockouts in {cell} (of {len(cell_table)} present genes)",
+    base_layout(fig, title=f"Top {len(top)} knockouts in {cell} (of {plural(len(cell_table), 'present gene')})",
                 x_title="impact (Bray-Curtis, predicted profile after vs before)")
     fig.update_yaxes(automargin=True, tickfont={"size": 12 if len(top) <= 25 else 10})
     return fig
@@ -177,10 +178,11 @@ def epistasis_figure(mean: pd.DataFrame, count: pd.DataFrame) -> go.Figure:
     bound = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
     text = np.where(np.isfinite(z), np.vectorize(lambda v: f"{v:+.3f}")(np.nan_to_num(z)), "")
     fig = go.Figure(go.Heatmap(
-        z=z, x=list(mean.columns), y=list(mean.index), colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound,
+        z=z, x=list(mean.columns), y=list(mean.index), colorscale=DIVERGING, zmid=0, zmin=-bound, zmax=bound,
         text=text, texttemplate="%{text}" if len(mean) <= 10 else None, customdata=count.to_numpy(),
-        colorbar={"title": {"text": "epistasis", "side": "top"}}, hoverongaps=False,
-        hovertemplate="%{y} + %{x}<br>mean epistasis %{z:.4f}<br>%{customdata} cells<extra></extra>",
+        colorbar=diverging_colorbar("epistasis", "less than additive", "more than additive", title={"side": "top"}),
+        hoverongaps=False,
+        hovertemplate="%{y} + %{x}<br>mean epistasis %{z:.4f}<br>cells: %{customdata}<extra></extra>",
         meta=csv_columns(gene_a="y", gene_b="x", mean_epistasis_bray_curtis="z", n_cells="customdata"),
     ))
     base_layout(fig, title="Double-knockout epistasis: impact(A+B) - impact(A) - impact(B), mean over cells")
@@ -199,7 +201,7 @@ def presence_figure(n_present: pd.Series, groups: pd.Series | None = None) -> go
         fig.add_trace(go.Histogram(
             x=part.to_numpy(), name=f"{name} (n={len(part)})", customdata=part.index.to_numpy(),
             marker={"color": QUALITATIVE[i % len(QUALITATIVE)]}, opacity=0.75,
-            hovertemplate="%{x} genes present<br>%{y} cells<extra>" + str(name) + "</extra>",
+            hovertemplate="genes present: %{x}<br>cells: %{y}<extra>" + str(name) + "</extra>",
             meta=csv_columns(cell="customdata", cell_type=per_trace(str(name)), n_present_genes="x"),
         ))
     base_layout(fig, title=f"Genes present per cell ({len(n_present):,} cells)",

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import (BLUE, GREY, QUALITATIVE, RED, base_layout, csv_columns, per_point, per_row,
-                                      per_trace, reference_line, scatter_type)
+from dashboard.text import plural
+from dashboard.figures.common import (BLUE, DIVERGING, GREY, QUALITATIVE, RED, base_layout, csv_columns,
+                                      diverging_colorbar, lineage_colours, per_point, per_row, per_trace,
+                                      reference_line, scatter_type)
 
 
 def effect_by_lineage_figure(effect: pd.Series, lineage: pd.Series, target: str) -> go.Figure:
@@ -75,6 +77,22 @@ _REGION_XY = {
     ("spearman", "chi2"): (0.72, -0.45), ("pearson", "spearman", "chi2"): (0.0, 0.0),
 }
 _CIRCLE_COLOURS = {"pearson": "#2b6cb0", "spearman": "#2f855a", "chi2": "#c05621"}
+#: Spacing of the invisible points that make a whole region clickable (data units; circles have radius 1).
+#: Plotly reports clicks on points only, not on shapes: a grid of transparent markers covers each region.
+_HIT_STEP = 0.07
+
+
+def venn_hit_points() -> dict[tuple[str, ...], np.ndarray]:
+    """Points on a regular grid covering each of the seven regions, keyed like :func:`venn_regions`."""
+    axis_x = np.arange(-1.6, 1.6 + _HIT_STEP / 2, _HIT_STEP)
+    axis_y = np.arange(-1.65, 1.4 + _HIT_STEP / 2, _HIT_STEP)
+    xy = np.stack(np.meshgrid(axis_x, axis_y), axis=-1).reshape(-1, 2)
+    inside = {test: np.hypot(xy[:, 0] - cx, xy[:, 1] - cy) <= 1.0 for test, (cx, cy) in _CENTRES.items()}
+    points = {}
+    for key in _REGION_XY:
+        mask = np.logical_and.reduce([inside[t] if t in key else ~inside[t] for t in _CENTRES])
+        points[key] = np.round(xy[mask], 3)
+    return points
 
 
 def venn_regions(sets: dict[str, list[str]]) -> dict[tuple[str, ...], list[str]]:
@@ -110,6 +128,13 @@ def venn_figure(sets: dict[str, list[str]], target: str) -> go.Figure:
                            font={"size": 14, "color": colour})
     regions = venn_regions(sets)
     keys = list(_REGION_XY)
+    for key, points in venn_hit_points().items():
+        genes = ", ".join(regions[key]) or "no genes"
+        fig.add_trace(go.Scatter(
+            x=points[:, 0], y=points[:, 1], mode="markers", name=f"{' & '.join(key)}: click area",
+            marker={"size": 11, "color": "rgba(0,0,0,0)"}, customdata=["&".join(key)] * len(points),
+            hovertemplate=genes + "<extra>click to list</extra>", showlegend=False,
+        ))
     fig.add_trace(go.Scatter(
         x=[_REGION_XY[k][0] for k in keys], y=[_REGION_XY[k][1] for k in keys], mode="markers+text",
         text=[_region_text(regions[k]) for k in keys], textfont={"size": 11},
@@ -132,12 +157,13 @@ def lineage_scatter_figure(x: pd.Series, y: pd.Series, lineage: pd.Series, *, ti
                            x_title: str, y_title: str, x_column: str, y_column: str) -> go.Figure:
     """Scatter of two per-cell quantities, one trace (colour) per lineage; ``x_column``, ``y_column`` name them in the CSV."""
     frame = pd.DataFrame({"x": x, "y": y, "lineage": lineage.reindex(x.index)}).dropna()
+    colours = lineage_colours(lineage.dropna().unique())
     fig = go.Figure()
     trace = scatter_type(len(frame))
-    for i, (name, part) in enumerate(frame.groupby("lineage", sort=True)):
+    for name, part in frame.groupby("lineage", sort=True):
         fig.add_trace(trace(
             x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers", name=str(name),
-            marker={"size": 6, "color": QUALITATIVE[i % len(QUALITATIVE)], "opacity": 0.75},
+            marker={"size": 6, "color": colours[str(name)], "opacity": 0.75},
             text=part.index.to_numpy(),
             hovertemplate="%{text}<br>x %{x:.2f}<br>y %{y:.2f}<extra>" + str(name) + "</extra>",
             meta=csv_columns(cell_line="text", lineage=per_trace(str(name)), **{x_column: "x", y_column: "y"}),
@@ -195,13 +221,14 @@ def validation_rmse_figure(rmse: dict[str, float], chosen: str, baseline: float 
 
 
 def lineage_weights_figure(weights: pd.DataFrame, target: str) -> go.Figure:
-    """Heatmap of standardised per-lineage regression weights (red positive, blue negative)."""
+    """Heatmap of standardised per-lineage regression weights (:data:`DIVERGING`: red positive, blue negative)."""
     matrix = weights.drop(columns=[c for c in ("n_cells", "r2") if c in weights.columns])
     bound = float(np.nanmax(np.abs(matrix.to_numpy()))) if matrix.size else 1.0
     labels = [f"{name} (n = {int(n)})" for name, n in zip(matrix.index, weights.get("n_cells", pd.Series(index=matrix.index, data=0)))]
     fig = go.Figure(go.Heatmap(
-        z=matrix.to_numpy(), x=list(matrix.columns), y=labels, colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound,
-        colorbar={"title": {"text": "weight"}}, hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
+        z=matrix.to_numpy(), x=list(matrix.columns), y=labels, colorscale=DIVERGING, zmid=0, zmin=-bound, zmax=bound,
+        colorbar=diverging_colorbar("weight", "negative weight", "positive weight"),
+        hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
         meta=csv_columns(lineage=per_row(matrix.index.astype(str)),
                          n_cell_lines=per_row(weights.get("n_cells", pd.Series(0, index=matrix.index)).astype(int)),
                          modifier_gene="x", standardised_weight="z"),
@@ -215,6 +242,7 @@ def lineage_weights_figure(weights: pd.DataFrame, target: str) -> go.Figure:
 def heldout_figure(errors: pd.DataFrame, target: str) -> go.Figure:
     """Absolute errors on each held-out lineage beside the Global random split."""
     groups = ["Global"] + sorted(g for g in errors["group"].unique() if g != "Global")
+    colours = {"Global": GREY, **lineage_colours(groups[1:])}
     fig = go.Figure()
     for group in groups:
         values = errors.loc[errors["group"] == group, "abs_error"].to_numpy()
@@ -222,7 +250,7 @@ def heldout_figure(errors: pd.DataFrame, target: str) -> go.Figure:
             continue
         fig.add_trace(go.Violin(
             y=values, name=group, box_visible=True, meanline_visible=True, points=False, spanmode="hard",
-            line={"color": RED if group == "Global" else BLUE}, showlegend=False,
+            line={"color": colours[group]}, showlegend=False,
             meta=csv_columns(held_out=per_trace(group), absolute_error_gene_effect="y"),
         ))
     base_layout(fig, title=f"{target}: error on held-out lineages (each trained without it) vs a random split",
@@ -299,9 +327,9 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
     bound = float(np.nanmax(np.abs(leaves["mean_effect"]))) if len(leaves) else 1.0
     fig.add_trace(go.Scatter(
         x=leaves["x"], y=leaves["y"], mode="markers+text", name="leaf",
-        marker={"size": 26, "color": leaves["mean_effect"], "colorscale": "RdBu", "cmid": 0, "cmin": -bound,
+        marker={"size": 26, "color": leaves["mean_effect"], "colorscale": DIVERGING, "cmid": 0, "cmin": -bound,
                 "cmax": bound, "line": {"color": "#2d3748", "width": 1},
-                "colorbar": {"title": {"text": "mean effect"}}},
+                "colorbar": diverging_colorbar("mean gene effect", "more essential", "less essential")},
         text=[f"{m:.2f}<br>n = {int(n)}" for m, n in zip(leaves["mean_effect"], leaves["n_cells"])],
         textposition="bottom center", textfont={"size": 11}, showlegend=False,
         customdata=leaves.index.to_numpy(), hovertemplate="leaf %{customdata}: mean %{marker.color:.2f}<extra></extra>",
@@ -332,7 +360,7 @@ def sweep_histogram_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
         fig.add_trace(go.Bar(
             x=centres, y=counts, width=edges[1] - edges[0], name=f"{model} ({len(part)})",
             marker={"color": QUALITATIVE[i % len(QUALITATIVE)], "line": {"width": 0}},
-            hovertemplate="r %{x:.3f}: %{y} targets<extra>" + str(model) + "</extra>",
+            hovertemplate="r %{x:.3f}<br>targets: %{y}<extra>" + str(model) + "</extra>",
             meta=csv_columns(chosen_model=per_trace(str(model)), test_pearson_r_bin_centre="x",
                              bin_width=per_trace(float(edges[1] - edges[0])), n_targets="y"),
         ))
@@ -407,7 +435,7 @@ def published_comparison_figure(frame: pd.DataFrame, simulated: bool) -> go.Figu
         r, p = stats.pearsonr(frame["published_test_pearson"], frame["atlas_test_pearson"])
         agreement = f"agreement r = {r:.2f} (p = {p:.1e}) over {n:,} genes"
     else:
-        agreement = f"{n} gene(s) in both: too few to correlate"
+        agreement = f"{plural(n, 'gene')} in both: too few to correlate"
     caveat = " · the demo is simulated: illustration only" if simulated else ""
     base_layout(fig, title=f"This atlas vs the published results<br><sup>{agreement}{caveat}</sup>",
                 x_title="published test Pearson r (Rosenski et al. 2023, DepMap)",
@@ -431,7 +459,7 @@ def enrichment_figure(table: pd.DataFrame, target: str, n: int = 5) -> go.Figure
                          overlapping_genes="customdata_3"),
     ))
     n_mod = table.attrs.get("n_modifiers", "?")
-    base_layout(fig, title=f"Gene sets enriched in {target}'s {n_mod} modifier genes (teal: q < 0.05)",
+    base_layout(fig, title=f"Gene sets enriched in {target}'s {plural(n_mod, 'modifier gene')} (teal: q < 0.05)",
                 x_title="-log10 p (one-sided hypergeometric)")
     fig.update_yaxes(automargin=True)
     return fig
@@ -468,9 +496,9 @@ def modifier_counts_figure(summary: pd.DataFrame, predictions: pd.DataFrame, cho
     panels = []
     for row in summary.itertuples():
         genes = row.genes.split(";") if row.genes else []
-        label = f"{row.model}: {genes[0]}" if row.k == 1 and genes else f"{row.model} ({row.n_modifiers} genes)"
+        label = f"{row.model}: {genes[0]}" if row.k == 1 and genes else f"{row.model} ({plural(row.n_modifiers, 'gene')})"
         if row.k is not None and row.n_modifiers < row.k:
-            label = f"{row.model}: only {row.n_modifiers} modifier(s)"
+            label = f"{row.model}: only {plural(row.n_modifiers, 'modifier')}"
         panels.append((f"linear, {label}", predictions[predictions["model"] == row.model],
                        _score_text(row.test_pearson, row.test_pearson_p, row.n_test), BLUE))
     panels.append((f"chosen: {chosen_model}", chosen, _score_text(chosen_r, chosen_p, len(chosen)), RED))

@@ -10,6 +10,7 @@ from dash import no_update
 from plotly.utils import PlotlyJSONEncoder
 
 from dashboard.services import InputError
+from dashboard.text import plural
 from dashboard import security
 from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import NAV, page_header
@@ -113,7 +114,7 @@ def _slot(kind: str, role) -> html.Div:
         ]),
         dcc.Upload(id={"type": "ds-upload", **key}, multiple=role.multiple, max_size=security.max_upload_bytes(),
                    className="upload-area",
-                   children=html.Div(["Drop file(s) here or ", html.A("choose")] if role.multiple
+                   children=html.Div(["Drop files here or ", html.A("choose")] if role.multiple
                                      else ["Drop a file here or ", html.A("choose")])),
         dcc.Input(id={"type": "ds-path", **key}, type="text", debounce=True, className="path-input",
                   placeholder="or a server path" + (" (several: separate with ;)" if role.multiple else "")),
@@ -261,4 +262,4 @@ def matrix_choices(staged: dict, typed: dict) -> tuple:
     hvg = f"; the file flags {found['hvg']:,} highly variable genes" if found["hvg"] else ""
     lines = [html.Li(line) for line in found["lines"]]
     return found["options"], found["default"], html.Div([
-        html.Span(f"{len(found['options'])} matrix(es), {found['genes']:,} genes{hvg}:"), html.Ul(lines)])
+        html.Span(f"{plural(len(found['options']), 'matrix', 'matrices')}, {found['genes']:,} genes{hvg}:"), html.Ul(lines)])

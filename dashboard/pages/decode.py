@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, callback, dcc, html
 
+from dashboard.text import plural
 from dashboard import services
 from dashboard.services import InputError
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
@@ -137,7 +138,7 @@ def show_performance(model, source):
     methods = (f"DEcode CNN (Tasaki et al. 2020; mRNA branch 2 x Conv1d k=2, 160 channels; promoter branch 5 x "
                f"Conv1d k=1, 120 channels; masked sums; 2 x [Linear 160, ReLU, BatchNorm]) trained with MSE and Adam "
                f"(lr 1e-3, batch 128, at most {params['max_epochs']} epochs, early stopping 10 on validation loss, "
-               f"best of {params['n_restarts']} restart(s)); features bound in fewer than {params['min_genes']} "
+               f"best of {plural(params['n_restarts'], 'restart')}); features bound in fewer than {params['min_genes']} "
                f"training genes dropped and each scaled by its training maximum. Test: {len(fit.split.test):,} "
                f"{svc.split_label(params)} genes; Spearman per tissue, mean over tissues "
                f"{summary['cnn']['mean_tissue_spearman']:.3f} (CNN) vs {summary['ridge']['mean_tissue_spearman']:.3f} "

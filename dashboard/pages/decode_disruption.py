@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, callback, dcc, html
 
+from dashboard.text import plural
 from dashboard import services
 from dashboard.services import InputError
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id, source_state
@@ -16,6 +17,7 @@ from dashboard.components.subnav import subnav
 from dashboard.components.url_params import register_url_params
 from dashboard.figures.decode import binding_map_figure, edit_profile_figure, effects_figure
 from dashboard.services import decode as svc
+from dashboard.services import decode_edit as edit
 
 dash.register_page(__name__, path="/decode/disruption", name="DEcode disruption",
                    title="DEcode binding-site disruption · PerturbScope", order=3)
@@ -23,7 +25,10 @@ dash.register_page(__name__, path="/decode/disruption", name="DEcode disruption"
 KIND = "decode"
 PAGE = "decode-dis"
 SECTIONS = (("/decode", "Tissues and attribution"), ("/decode/disruption", "Binding-site disruption"))
-PROMOTER_MARKS = {b: f"{-2000 + 100 * b:+d}" for b in range(0, 30, 5)} | {29: "+900"}
+#: The in-silico edit's controls, all in the URL (region, fraction, promoter, mrna, knockout).
+EDIT_CONTROLS = ("q-dis--region", "q-dis--fraction", "q-dis--promoter", "q-dis--mrna", "q-dis--knockout")
+PROMOTER_MARKS = {bp: f"{bp:+d}" if bp else "TSS"
+                  for bp in range(edit.PROMOTER_SPAN[0], edit.PROMOTER_SPAN[1] + 1, 500)}
 
 
 def _stored_params(stored: dict | None, source: str) -> dict:
@@ -50,8 +55,9 @@ def _coexpression_help(source: str) -> list:
 
 
 def layout(gene: str | None = None, data: str | None = None, **query):
-    """Query keys: data, dec-partner, dec-n (controls ``q-dec-*``) and the model's dec-restarts, dec-epochs,
-    dec-testchr."""
+    """Query keys: data, the edit's region, fraction, promoter (bp edges from the TSS, ``-500,500``), mrna (nt
+    edges), knockout (comma-separated regulators), the experiment's dec-partner, dec-n, and the model's
+    dec-restarts, dec-epochs, dec-testchr."""
     source, data_notice = services.pick_source(KIND, data)
     chosen, gene_notice = services.pick_gene(KIND, gene, svc.default_gene(source), source)
     genes = services.genes_of(KIND, source)
@@ -60,7 +66,8 @@ def layout(gene: str | None = None, data: str | None = None, **query):
     params = svc.training_params(query.get("dec-restarts"), query.get("dec-epochs"), query.get("dec-testchr"),
                                  source=source)
     length = svc.binding(chosen, source).length
-    mrna_marks = {b: f"{100 * b}" for b in range(0, length, max(1, length // 6))}
+    mrna_span = edit.mrna_span(length)
+    mrna_marks = {nt: f"{nt:,}" for nt in range(0, mrna_span[1] + 1, 100 * max(1, length // 6))}
     regulators = svc.bound_regulators(chosen, source)
     return html.Div([
         method_header(
@@ -72,7 +79,7 @@ def layout(gene: str | None = None, data: str | None = None, **query):
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
             gene_picker("dis-gene", "Gene", genes, chosen, gene_notice is not None),
-            html.Span(f"Model: {params['n_restarts']} restart(s), at most {params['max_epochs']} epochs, "
+            html.Span(f"Model: {plural(params['n_restarts'], 'restart')}, at most {params['max_epochs']} epochs, "
                       f"{svc.held_out_note(params, source)} (set on the Tissues page; the trained model is shared).",
                       className="control-note"),
         ]),
@@ -83,25 +90,30 @@ def layout(gene: str | None = None, data: str | None = None, **query):
             html.H3("In-silico edit", className="card-title"),
             html.Div(className="controls", children=[
                 html.Label(["Region to disrupt", dcc.RadioItems(
-                    id="dis-region", value="promoter", inline=True,
+                    id="q-dis--region", value=edit.pick_region(query.get("region")), inline=True,
                     options=[{"label": " promoter ", "value": "promoter"}, {"label": " mRNA ", "value": "mrna"},
                              {"label": " none ", "value": "none"}],
                 )], className="control"),
                 html.Label(["Fraction of binding removed", dcc.Slider(
-                    id="dis-fraction", min=0, max=1, step=0.05, value=1.0,
+                    id="q-dis--fraction", min=0, max=1, step=edit.FRACTION_STEP,
+                    value=edit.pick_fraction(query.get("fraction")),
                     marks={0: "0", 0.5: "0.5", 1: "1"}, tooltip={"placement": "bottom"},
                 )], className="control", style={"minWidth": "260px"}),
             ]),
-            html.Label(["Promoter bins (bp from the TSS)", dcc.RangeSlider(
-                id="dis-promoter-bins", min=0, max=29, step=1, value=[15, 24], marks=PROMOTER_MARKS, allowCross=False,
+            html.Label(["Promoter range (bp from the TSS, 100-bp bins)", dcc.RangeSlider(
+                id="q-dis--promoter", min=edit.PROMOTER_SPAN[0], max=edit.PROMOTER_SPAN[1], step=100, pushable=100,
+                value=list(edit.pick_span(query.get("promoter"), edit.PROMOTER_SPAN, edit.DEFAULT_PROMOTER)),
+                marks=PROMOTER_MARKS, allowCross=False,
             )], className="control", style={"marginTop": "10px"}),
-            html.Label([f"mRNA bins (nt from the 5' end; {length} bins)", dcc.RangeSlider(
-                id="dis-mrna-bins", min=0, max=max(1, length - 1), step=1,
-                value=[max(0, length - max(2, length // 3)), max(1, length - 1)], marks=mrna_marks, allowCross=False,
+            html.Label([f"mRNA range (nt from the 5' end; {mrna_span[1]:,} nt in {length} 100-nt bins)",
+                        dcc.RangeSlider(
+                id="q-dis--mrna", min=0, max=mrna_span[1], step=100, pushable=100,
+                value=list(edit.pick_span(query.get("mrna"), mrna_span, edit.default_mrna(length))),
+                marks=mrna_marks, allowCross=False,
             )], className="control", style={"marginTop": "10px"}),
             html.Label(["Knock out regulators (binding removed everywhere)", dcc.Dropdown(
-                id="dis-knockout", options=regulators, value=[], multi=True,
-                placeholder=f"{len(regulators)} regulators bind {chosen}",
+                id="q-dis--knockout", options=regulators, value=edit.pick_knockout(query.get("knockout"), regulators),
+                multi=True, placeholder=f"{plural(len(regulators), 'regulator binds', 'regulators bind')} {chosen}",
             )], className="control", style={"marginTop": "10px"}),
         ]),
         figure_card("dis-profile", "Predicted profile before and after the edit", height=600),
@@ -123,7 +135,12 @@ def layout(gene: str | None = None, data: str | None = None, **query):
 
 register_dataset_picker(PAGE)
 register_gene_picker("dis-gene")
-register_url_params("q-dec-partner", "q-dec-n")
+register_url_params("q-dec-partner", "q-dec-n", *EDIT_CONTROLS)
+
+
+def _bins(span, region: str) -> tuple[int, int]:
+    """Inclusive bins of a slider's range of edges (bp from the TSS, or nt from the 5' end)."""
+    return edit.bins_of(span, edit.PROMOTER_SPAN[0] if region == "promoter" else 0)
 
 
 run_training, load_cached_model = register_cached_job(
@@ -143,12 +160,12 @@ def model_status(model):
     *figure_outputs("dis-promoter"),
     *figure_outputs("dis-mrna"),
     Input("dis-gene", "value"),
-    Input("dis-region", "value"),
-    Input("dis-promoter-bins", "value"),
-    Input("dis-mrna-bins", "value"),
+    Input("q-dis--region", "value"),
+    Input("q-dis--promoter", "value"),
+    Input("q-dis--mrna", "value"),
     source_state(PAGE),
 )
-def show_binding(gene, region, promoter_bins, mrna_bins, source):
+def show_binding(gene, region, promoter_span, mrna_span, source):
     promoter, mrna = svc.binding(gene, source).frames()
     promoter = promoter.iloc[1:] if len(promoter) and promoter.index[0] == "promoter" else promoter
     mrna = mrna.drop(index="exon", errors="ignore")
@@ -156,11 +173,11 @@ def show_binding(gene, region, promoter_bins, mrna_bins, source):
     prov_m = services.provenance(KIND, "decode-mrna-binding", gene, source=source)
     return (
         *render_card(binding_map_figure(promoter, gene, "promoter", "position relative to the TSS (bp, 100-bp bins)",
-                                        tuple(promoter_bins) if region == "promoter" else None), prov_p,
+                                        _bins(promoter_span, "promoter") if region == "promoter" else None), prov_p,
                      f"Transcription-factor binding (covered fraction of each 100-bp bin, -2,000..+1,000 bp around the "
                      f"TSS) of {gene}; the red box is the region being disrupted."),
         *render_card(binding_map_figure(mrna, gene, "mRNA", "position along the transcript (nt, 100-nt bins)",
-                                        tuple(mrna_bins) if region == "mrna" else None), prov_m,
+                                        _bins(mrna_span, "mrna") if region == "mrna" else None), prov_m,
                      f"RNA-binding-protein and miRNA binding along the {gene} transcript (covered fraction of each "
                      f"100-nt bin); the red box is the region being disrupted."),
     )
@@ -170,34 +187,29 @@ def show_binding(gene, region, promoter_bins, mrna_bins, source):
     *figure_outputs("dis-profile"),
     Input("dis-model", "data"),
     Input("dis-gene", "value"),
-    Input("dis-region", "value"),
-    Input("dis-promoter-bins", "value"),
-    Input("dis-mrna-bins", "value"),
-    Input("dis-fraction", "value"),
-    Input("dis-knockout", "value"),
+    *[Input(control, "value") for control in EDIT_CONTROLS],
     source_state(PAGE),
     prevent_initial_call=True,
 )
-def show_edit(model, gene, region, promoter_bins, mrna_bins, fraction, knockout, source):
+def show_edit(model, gene, region, fraction, promoter_span, mrna_span, knockout, source):
     if not model or svc.load_fit(model["params"], source) is None:
         return blank_card("Train the model to re-predict this gene after an edit.")
     try:
-        frame = svc.edit_profile(model["params"], gene, region, promoter_bins, mrna_bins, fraction or 0.0,
-                                 knockout or [], source)
+        frame = svc.edit_profile(model["params"], gene, region, _bins(promoter_span, "promoter"),
+                                 _bins(mrna_span, "mrna"), fraction or 0.0, knockout or [], source)
     except services.InputError as exc:
         return blank_card(str(exc))
     parts = []
     if region == "promoter":
         parts.append(f"removing {float(fraction or 0):.0%} of promoter binding at "
-                     f"{-2000 + 100 * promoter_bins[0]:+d}..{-2000 + 100 * (promoter_bins[1] + 1):+d} bp")
+                     f"{promoter_span[0]:+d}..{promoter_span[1]:+d} bp")
     elif region == "mrna":
-        parts.append(f"removing {float(fraction or 0):.0%} of mRNA binding at nt {100 * mrna_bins[0]}-"
-                     f"{100 * (mrna_bins[1] + 1)}")
+        parts.append(f"removing {float(fraction or 0):.0%} of mRNA binding at nt {mrna_span[0]:,}-{mrna_span[1]:,}")
     if knockout:
         parts.append("knocking out " + ", ".join(knockout[:4]) + ("…" if len(knockout) > 4 else ""))
     description = " and ".join(parts) or "no edit"
-    prov = services.provenance(KIND, "decode-edit", gene, source=source, region=region, promoter_bins=promoter_bins,
-                               mrna_bins=mrna_bins, fraction=fraction, knockout=knockout or [], **model["params"])
+    prov = services.provenance(KIND, "decode-edit", gene, source=source, region=region, promoter_bp=promoter_span,
+                               mrna_nt=mrna_span, fraction=fraction, knockout=knockout or [], **model["params"])
     methods = (f"DEcode CNN prediction of {gene}'s log2 fold change per tissue before and after {description} "
                "(binding values in the range multiplied by 1 - fraction; knocked-out regulators set to 0 everywhere; "
                "the promoter mark and exon coverage are kept), re-predicted in one forward pass.")

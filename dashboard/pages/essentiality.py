@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from dashboard.text import plural
 from dashboard import services
 from dashboard.services import InputError
 from dashboard.services import enrichment as enrichment_service
@@ -38,12 +39,18 @@ def _p(p: float) -> str:
     return "< 1e-300" if p == 0 else f"{p:.2e}"
 
 
+def _library(requested: str | None, gene_sets: list[dict]) -> str | None:
+    """The URL's gene-set library when offered, else the first one."""
+    values = [option["value"] for option in gene_sets]
+    return requested if requested in values else (values[0] if values else None)
+
+
 def _source(result: dict) -> str:
     return result.get("source") or services.DEFAULT_DATASET
 
 
 def layout(gene: str | None = None, perms: str | None = None, models: str | None = None,
-           modifier: str | None = None, data: str | None = None, **_):
+           modifier: str | None = None, genesets: str | None = None, data: str | None = None, **_):
     source, data_notice = services.pick_source(KIND, data)
     target, notice = pick_target(gene, source)
     data = services.dataset(KIND, source)
@@ -76,7 +83,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
         ]),
         html.Div(className="controls", children=[
             html.Label(["Gene sets for the enrichment", dcc.Dropdown(
-                id="ess-enrichment-library", options=gene_sets, value=gene_sets[0]["value"] if gene_sets else None,
+                id="q-genesets", options=gene_sets, value=_library(genesets, gene_sets),
                 clearable=False,
                 placeholder="none: register a GMT file on the Datasets page",
             )], className="control"),
@@ -134,7 +141,7 @@ def layout(gene: str | None = None, perms: str | None = None, models: str | None
 
 register_gene_picker("ess-target")
 register_dataset_picker("ess")
-register_url_params("q-perms", models_id("ess"), "q-modifier")
+register_url_params("q-perms", models_id("ess"), "q-modifier", "q-genesets")
 
 
 def _grouping_text(lineage) -> str:
@@ -386,12 +393,12 @@ def venn_region_clicked(click, result):
     selection = analysis.report.selection
     genes = venn_regions(selection.sets).get(key, [])
     label = " and ".join(key) + " only" if len(key) < 3 else "all three tests"
-    count = f"the {len(genes)} genes" if len(genes) != 1 else "the 1 gene"
+    count = f"the {plural(len(genes), 'gene')}"
     return _modifier_rows(selection, genes), f"Showing {count} found by {label}. Click another region, or re-run to list all."
 
 
 @callback(*figure_outputs("ess-enrichment"), Input("ess-analysis-result", "data"),
-          Input("ess-enrichment-library", "value"), prevent_initial_call=True)
+          Input("q-genesets", "value"), prevent_initial_call=True)
 def show_enrichment(result, choice=None):
     """Fig. 1B for the shown analysis: the top gene sets of the target's modifier genes."""
     if not result:
@@ -408,9 +415,9 @@ def show_enrichment(result, choice=None):
                                gene_sets=choice or "default")
     n_sig = int((table["q"] < 0.05).sum())
     top = table.iloc[0]
-    methods = (f"The {table.attrs['n_modifiers']} modifier genes of {target} tested against {len(table):,} gene sets "
+    methods = (f"The {plural(table.attrs['n_modifiers'], 'modifier gene')} of {target} tested against {len(table):,} gene sets "
                f"({library}) with the {table.attrs['n_background']:,} expression genes as background: one-sided "
-               f"hypergeometric test, Benjamini-Hochberg FDR over the sets; {n_sig} set(s) with q < 0.05; top: "
+               f"hypergeometric test, Benjamini-Hochberg FDR over the sets; {plural(n_sig, 'set')} with q < 0.05; top: "
                f"{top['term']} ({top['overlap']} of {top['set_size']} genes, p = {top['p']:.2e}, q = {top['q']:.2e}).")
     return render_card(enrichment_figure(table, target), prov, methods)
 
@@ -442,7 +449,7 @@ def show_counts(result):
                                  report.test_pearson, report.test_pearson_p)
     prov = services.provenance(KIND, "modifier-counts", target, source=source, models=models)
     parts = "; ".join(
-        f"{row.model} ({row.n_modifiers} gene{'s' if row.n_modifiers != 1 else ''}): test r = {row.test_pearson:.3f} "
+        f"{row.model} ({plural(row.n_modifiers, 'gene')}): test r = {row.test_pearson:.3f} "
         f"(95% CI {row.ci_low:.2f} to {row.ci_high:.2f}, p = {_p(row.test_pearson_p)}, n = {row.n_test})"
         for row in counts.summary.itertuples())
     methods = (f"Ordinary least squares of {target}'s gene effect on the expression of its top 1, top 5 and all "

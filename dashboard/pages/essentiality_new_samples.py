@@ -6,6 +6,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.services import InputError
+from dashboard.text import plural
 from dashboard import security, services
 from dashboard.components.dataset_picker import register_dataset_picker, source_state
 from dashboard.components.essentiality_controls import KIND, family_header, pick_target, target_controls
@@ -118,8 +119,8 @@ def show_predictions(target, sample_set, upload, source):
     flagged = result.groups[result.groups["flagged"]]
     flagged_text = ("; ".join(f"{r.group} (mean {r.mean_prediction:.3f}, t {r.t:.2f}, q {r.q:.2e})"
                               for r in flagged.itertuples()) or "none")
-    status = (f"{len(result.predictions):,} samples from {samples.label}, {len(result.groups)} group(s). Model: "
-              f"{model.chosen_model} on {len(model.modifiers)} modifier gene(s) ({', '.join(model.modifiers[:8])}"
+    status = (f"{plural(len(result.predictions), 'sample')} from {samples.label}, "
+              f"{plural(len(result.groups), 'group')}. Model: {model.chosen_model} on {plural(len(model.modifiers), 'modifier gene')} ({', '.join(model.modifiers[:8])}"
               f"{', …' if len(model.modifiers) > 8 else ''}), held-out test r = {model.report.test_pearson:.2f} "
               f"(p = {model.report.test_pearson_p:.1e}) on the reference, refitted on all {model.n_cells:,} cell lines. "
               f"Scale transform of the new samples: {result.transform}. Mean prediction "
@@ -130,10 +131,10 @@ def show_predictions(target, sample_set, upload, source):
                    f"{', '.join(untested[:10])}{', …' if len(untested) > 10 else ''}.")
     missing = ""
     if result.missing_modifiers:
-        missing = (f"The new samples lack {len(result.missing_modifiers)} modifier gene(s) of the full model: "
+        missing = (f"The new samples lack {plural(len(result.missing_modifiers), 'modifier gene')} of the full model: "
                    f"{', '.join(result.missing_modifiers)}. The model was retrained on the genes they have.")
     if result.incomplete_samples:
-        missing += (f" {len(result.incomplete_samples)} sample(s) have no value for a modifier gene and are left out: "
+        missing += (f" Left out for lacking a modifier gene's value: {plural(len(result.incomplete_samples), 'sample')}: "
                     f"{', '.join(result.incomplete_samples[:10])}{', …' if len(result.incomplete_samples) > 10 else ''}.")
     methods = (f"{result.target}'s gene effect was predicted in {len(result.predictions):,} new samples "
                f"({samples.label}). Model (Rosenski et al. 2023 protocol): modifier genes selected on 75% of the "

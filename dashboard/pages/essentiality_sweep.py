@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from dashboard.text import plural
 from dashboard import services
 from dashboard.services import InputError
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_id
@@ -147,5 +148,5 @@ def _with_top_terms(table, source: str):
     note = (f"top_term, top_term_q: each target's modifier genes tested against every set of the {library} "
             f"(one-sided hypergeometric, background the {services.dataset(KIND, source).expression.shape[1]:,} "
             f"expression genes, BH over the sets); the set with the smallest p and its q. {n_targets:,} of "
-            f"{len(table):,} targets have a set at q < 0.05 (Rosenski et al. 2023, Fig. 1B).")
+            f"{plural(len(table), 'target has', 'targets have')} a set at q < 0.05 (Rosenski et al. 2023, Fig. 1B).")
     return table, note

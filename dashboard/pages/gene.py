@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, callback, dcc, html, no_update
 
+from dashboard.text import plural
 from dashboard import services
 from dashboard.components.figure_card import figure_card, render_card
 from dashboard.components.shell import page_header, register_download
@@ -45,7 +46,7 @@ def _published(gene: str, card) -> html.Div:
     if len(card.published_modifier_of):
         top = card.published_modifier_of.head(8)
         listed = ", ".join(f"{t} ({v:.2f})" for t, v in zip(top["target"], top["importance"]))
-        children.append(html.P(f"Published modifier of {len(card.published_modifier_of)} target(s), by XGBoost "
+        children.append(html.P(f"Published modifier of {plural(len(card.published_modifier_of), 'target')}, by XGBoost "
                                f"importance: {listed}."))
     return html.Div(className="card published", id="gene-published", children=children)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
+from dashboard.text import plural
 from dashboard import services
 from dashboard.components.shell import page_header
 
@@ -54,15 +55,15 @@ HOME_GENES = ("RPP25L", "RPP25", "KRAS", "MCL1", "FAM50A", "HNF4A", "SPI1", "TP5
 def _dataset_summary(kind: str) -> str:
     data = services.dataset(kind)
     if kind == "essentiality":
-        return (f"{data.expression.shape[0]:,} cell lines in {data.cells['lineage'].nunique()} lineages, "
+        return (f"{data.expression.shape[0]:,} cell lines in {plural(data.cells['lineage'].nunique(), 'lineage')}, "
                 f"{data.expression.shape[1]:,} genes' expression, {data.effect.shape[1]:,} target genes' effects")
     if kind == "decode":
         return (f"{len(data.genes):,} genes, {len(data.promoter_features):,} promoter and "
                 f"{len(data.mrna_features):,} mRNA features, {data.targets.shape[1] - 1} tissues")
     if kind == "dko":
-        return f"{data.expression.shape[0]:,} genes x {data.expression.shape[1]:,} cells, {data.cells['cell_type'].nunique()} cell types"
+        return f"{data.expression.shape[0]:,} genes x {data.expression.shape[1]:,} cells, {plural(data.cells['cell_type'].nunique(), 'cell type')}"
     sigs = ", ".join(f"{k} {len(v):,}" for k, v in data.signatures.items())
-    return (f"{len(data.genes):,} genes in {len(data.layers)} network layers, {len(data.landmarks):,} landmark genes; "
+    return (f"{len(data.genes):,} genes in {plural(len(data.layers), 'network layer')}, {len(data.landmarks):,} landmark genes; "
             f"measured signatures: {sigs}")
 
 

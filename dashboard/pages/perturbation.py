@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, callback, dcc, html
 
+from dashboard.text import plural
 from dashboard import services
 from dashboard.services import perturbation as tnet
 from dashboard.services.connectivity import SECTIONS
@@ -62,7 +63,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                 id="q-width", options=[{"label": f"{w}{' (published)' if w == 1024 else ''}", "value": w}
                                        for w in tnet.WIDTHS], value=tnet.width_value(width), clearable=False,
             )], className="control"),
-            html.Span(f"{len(dataset.genes):,} genes in {len(dataset.layers)} layers · "
+            html.Span(f"{len(dataset.genes):,} genes in {plural(len(dataset.layers), 'layer')} · "
                       f"{len(dataset.landmarks):,} landmarks · "
                       f"measured signatures: {sizes}", className="control-note"),
         ]),

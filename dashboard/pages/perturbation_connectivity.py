@@ -15,6 +15,7 @@ from dashboard.components.job_panel import (
 from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
 from dashboard.components.tables import data_table, table_id
+from dashboard.components.url_params import record_in_url
 from dashboard.figures.perturbation import connectivity_figure
 from dashboard.services import connectivity as conn
 from dashboard.services import perturbation as tnet
@@ -39,7 +40,10 @@ def _set_options(source: str, epochs, width) -> tuple[list[dict], list[str], str
 
 
 def layout(gene: str | None = None, type: str | None = None, epochs: str | None = None,  # noqa: A002 (URL name)
-           width: str | None = None, data: str | None = None, **_):
+           width: str | None = None, data: str | None = None, mode: str | None = None, up: str | None = None,
+           down: str | None = None, n: str | None = None, sets: str | None = None, center: str | None = None, **_):
+    """Query keys: data, gene, type, epochs, width, and the search's mode, up, down, n, sets and center
+    (written to the address bar when a search finishes; a stored result then shows at once)."""
     source, data_notice = services.pick_source(KIND, data)
     kind = tnet.pick_type(type, source)
     measured = services.dataset(KIND, source).signatures[kind]
@@ -47,6 +51,8 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
     epochs = _int(epochs, tnet.DEFAULT_EPOCHS)
     width = _int(width, tnet.DEFAULT_WIDTH)
     options, value, note = _set_options(source, epochs, width)
+    if sets is not None:
+        value = [name for name in sets.split(",") if name in value]
     n_landmarks = len(services.dataset(KIND, source).landmarks)
     return html.Div([
         method_header(
@@ -59,7 +65,8 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                                                                    else source}),
         html.Div(className="controls", children=[
             dataset_picker(PAGE, KIND, source),
-            html.Label(["Query", dcc.RadioItems(id="pconn-mode", options=MODES, value="lists", inline=True)],
+            html.Label(["Query", dcc.RadioItems(id="pconn-mode", options=MODES, inline=True,
+                                                 value=mode if mode in {m["value"] for m in MODES} else "lists")],
                        className="control"),
             html.Label(["Predicted signatures from models with max. epochs", dcc.Input(
                 id="pconn-epochs", type="number", min=1, max=tnet.MAX_EPOCHS, step=1, value=epochs, debounce=True,
@@ -74,9 +81,9 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                 html.P(f"Symbols or Entrez ids, separated by spaces, commas or new lines; at least 5 per list. Only "
                        f"the {n_landmarks:,} landmark genes are scored; others are listed and left out.",
                        className="card-help"),
-                html.Label(["Up-regulated genes", dcc.Textarea(id="pconn-up", style={"width": "100%", "height": 110},
+                html.Label(["Up-regulated genes", dcc.Textarea(id="pconn-up", style={"width": "100%", "height": 110}, value=up,
                                                                placeholder="e.g. pasted from a drug's signature")]),
-                html.Label(["Down-regulated genes", dcc.Textarea(id="pconn-down",
+                html.Label(["Down-regulated genes", dcc.Textarea(id="pconn-down", value=down,
                                                                  style={"width": "100%", "height": 110})]),
             ]),
             html.Div(className="card", children=[
@@ -87,7 +94,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
                 html.Label(["Perturbed gene", dcc.Dropdown(
                     id="pconn-gene", options=sorted(map(str, measured.index)), value=chosen, clearable=False)]),
                 html.Label(["Top and bottom genes", dcc.Input(
-                    id="pconn-n", type="number", min=5, max=conn.MAX_N, step=1, value=conn.DEFAULT_N)]),
+                    id="pconn-n", type="number", min=5, max=conn.MAX_N, step=1, value=_int(n, conn.DEFAULT_N))]),
             ]),
         ]),
         html.Div(className="card", children=[
@@ -97,7 +104,7 @@ def layout(gene: str | None = None, type: str | None = None, epochs: str | None 
             dcc.Checklist(id="pconn-center", options=[{
                 "label": " Remove each set's average signature first (recommended: every signature shares a common "
                          "response, predictions most of all, and without removing it nearly every signature mimics a "
-                         "query that carries it)", "value": "center"}], value=["center"]),
+                         "query that carries it)", "value": "center"}], value=[] if center == "" else ["center"]),
             html.P(note, id="pconn-sets-note", className="card-help"),
             html.P(
                 f"Score: CMap's weighted connectivity score (Subramanian et al. 2017): ES_up and ES_down are GSEA's "
@@ -129,6 +136,11 @@ def _int(value, default: int) -> int:
 
 
 register_dataset_picker(PAGE)
+#: The controls behind a search, by URL parameter.
+QUERY_CONTROLS = {"mode": "pconn-mode", "up": "pconn-up", "down": "pconn-down", "gene": "pconn-gene",
+                  "type": "pconn-type", "n": "pconn-n", "sets": "pconn-sets", "epochs": "pconn-epochs",
+                  "width": "pconn-width", "center": "pconn-center"}
+record_in_url("pconn-result", QUERY_CONTROLS)
 register_cancel_message("pconn")
 
 
@@ -194,6 +206,32 @@ def _stored_table(params: dict, source: str):
     """The stored table of a search whose :func:`~dashboard.services.connectivity.job_params` the store holds."""
     return conn.search.result(query=params, sets=params["sets"], epochs=params["epochs"], width=params["width"],
                               center=params["center"], source=source)
+
+
+@callback(
+    Output("pconn-result", "data", allow_duplicate=True),
+    Input("pconn-mode", "value"),
+    *[State(control, "value") for key, control in QUERY_CONTROLS.items() if key != "mode"],
+    source_state(PAGE),
+    prevent_initial_call="initial_duplicate",
+)
+def load_stored_search(mode, up, down, gene, kind, n, sets, epochs, width, center, source=services.DEFAULT_DATASET):
+    """A link's query shows its stored result when the page opens (searching again gives the same table)."""
+    if dash.ctx.triggered_id is not None:
+        return no_update
+    return stored_search(mode, up, down, gene, kind, n, sets, epochs, width, center, source) or no_update
+
+
+def stored_search(mode, up, down, gene, kind, n, sets, epochs, width, center, source) -> dict | None:
+    """The ``pconn-result`` of a query already searched, or None."""
+    try:
+        query = conn.build_query(source, mode, up, down, gene, kind, n, center=bool(center))
+        params = conn.job_params(query, sets or [], epochs, width, bool(center))
+    except (InputError, TypeError, ValueError):
+        return None
+    if not params["sets"] or _stored_table(params, source) is None:
+        return None
+    return {"params": params, "label": query["label"], "unknown": query["unknown"], "cached": True}
 
 
 @shows_job_result("pconn", "pconn-result", cards=("pconn-plot",),

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import InputError
+from dashboard.text import plural
 from dashboard.services import DEFAULT_DATASET, CachedJob, clamp_int, dataset, is_demo, store
 
 KIND = "decode"
@@ -267,7 +268,7 @@ def _coexpression(report, *, source: str, params: dict[str, Any], gene: str, par
 
     n_tissues = len(tissues(source, with_median=False))
     if n_tissues < MIN_COEXPRESSION_TISSUES:
-        raise InputError(f"this dataset has {n_tissues} tissue(s); co-expression is a correlation over tissues "
+        raise InputError(f"this dataset has {plural(n_tissues, 'tissue')}; co-expression is a correlation over tissues "
                          f"and needs at least {MIN_COEXPRESSION_TISSUES}")
     fit = _require_fit(params, source)
     res = coexpression_experiment(fit.cnn, fit.preprocessor, dataset(KIND, source), gene, partner, n=int(n),

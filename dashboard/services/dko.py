@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
+from dashboard.text import plural
 from dashboard.services import DEFAULT_DATASET, CachedJob, check_int, clamp_int, dataset
 
 KIND = "dko"
@@ -226,7 +227,7 @@ def grouping_choices(source: str = DEFAULT_DATASET) -> list[dict]:
 
     options = [{"label": "impact clusters (k-means)", "value": KMEANS}]
     for column, labels in cell_groupings(dataset(KIND, source).cells).items():
-        options.append({"label": f"{column} ({labels.nunique()} groups, from the file)", "value": f"{OBS}{column}"})
+        options.append({"label": f"{column} ({plural(labels.nunique(), 'group')}, from the file)", "value": f"{OBS}{column}"})
     return options
 
 

@@ -13,6 +13,7 @@ import functools
 import pandas as pd
 
 from core.errors import InputError
+from dashboard.text import plural
 from dashboard import services
 from dashboard.services import DEFAULT_DATASET, dataset, is_demo
 
@@ -44,7 +45,7 @@ def libraries(source: str = DEFAULT_DATASET) -> list[dict[str, str]]:
     options = [{"label": "Simulated demo pathways", "value": DEMO}] if is_demo(source) else []
     for entry in services.registry().entries(GENESETS):
         sets = entry.report.get("summary", {}).get("gene sets", "?")
-        options.append({"label": f"{entry.name} ({sets} sets, registered)", "value": entry.ident})
+        options.append({"label": f"{entry.name} ({plural(sets, 'set')}, registered)", "value": entry.ident})
     return options
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
+from dashboard.text import plural
 from dashboard.services import (DATASETS, DEFAULT_DATASET, dataset, genes_of, is_demo, lookup_gene, provenance,
                                 source_label)
 
@@ -131,10 +132,10 @@ def essentiality_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
         frames["modifier_of"] = modifier_of
     of_text, of_together = "", ""
     if len(modifier_of):
-        of_together = (f"It is a selected modifier of {len(modifier_of)} target(s) in the atlas "
+        of_together = (f"It is a selected modifier of {plural(len(modifier_of), 'target')} in the atlas "
                        f"({', '.join(modifier_of['target'][:3])}{', ...' if len(modifier_of) > 3 else ''}).")
         listed = ", ".join(f"{t} (r {r:.2f})" for t, r in zip(modifier_of["target"][:5], modifier_of["test_pearson"][:5]))
-        of_text = f" Modifier of {len(modifier_of)} target(s): {listed}."
+        of_text = f" Modifier of {plural(len(modifier_of), 'target')}: {listed}."
     related = {"modifier of": list(modifier_of["target"])}
     row = atlas.loc[gene].to_dict() if gene in atlas.index else None
     if row is None or row.get("error"):
@@ -170,7 +171,7 @@ def essentiality_section(gene: str, source: str = DEFAULT_DATASET) -> Section:
         pass
     frames["modifiers"] = pd.DataFrame({"modifier": modifiers})
     summary = (f"{gene}'s CRISPR gene effect is predicted from expression with test r {row['test_pearson']:.2f} "
-               f"(p = {_fmt_p(row['test_pearson_p'])}, {model}) from {len(modifiers)} modifier gene(s)"
+               f"(p = {_fmt_p(row['test_pearson_p'])}, {model}) from {plural(len(modifiers), 'modifier gene')}"
                + (f", the strongest {row['single_best_modifier']}." if row["single_best_modifier"] else ".") + of_text)
     related["modifiers"] = modifiers
     together = (f"Its CRISPR essentiality is predicted from expression with test r {row['test_pearson']:.2f} "
@@ -348,7 +349,7 @@ def perturbation_section(gene: str, source: str = DEFAULT_DATASET, n_similar: in
     facts.append((f"most similar predicted {per_type['type'].iloc[0]} signatures",
                   ", ".join(f"{g} ({c:.2f})" for g, c in zip(first["gene"][:5], first["cosine_centred"][:5]))))
     held = scored[scored["status"] == "held-out"]
-    summary = (f"Signatures of {gene} are predicted for {len(per_type)} perturbation type(s)"
+    summary = (f"Signatures of {gene} are predicted for {plural(len(per_type), 'perturbation type')}"
                + (f"; against the measured ones, r = {headline:.2f} on average" if np.isfinite(headline) else "")
                + (f" ({len(held)} held out from training)" if len(held) else "") + ".")
     related = {"similar signatures": list(dict.fromkeys(similar_frame.sort_values("cosine_centred",

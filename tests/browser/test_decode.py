@@ -42,7 +42,7 @@ def test_decode_disruption_updates_live(page, server):
                   "return g && g._fullData.length > 1 ? Array.from(g._fullData[1].x) : null; }")
     page.wait_for_function(read_after)
     before = page.evaluate(read_after)
-    page.click("#dis-knockout")
+    page.click("#q-dis--knockout")
     page.keyboard.type("HNF4A")
     page.keyboard.press("Enter")
     page.wait_for_function(f"prev => JSON.stringify(({read_after})()) !== JSON.stringify(prev)", arg=before)

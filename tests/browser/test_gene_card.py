@@ -51,8 +51,8 @@ def test_a_modifier_gene_is_explained_as_a_modifier(page, server):
     page.goto(server + "/gene?gene=RPP25")
     page.wait_for_selector("#gene-concordance")
     text = page.inner_text("#gene-essentiality")
-    assert "not a screened target" in text and "Modifier of 1 target(s): RPP25L" in text
-    assert "modifier of 1 target(s) in the atlas (RPP25L)" in page.inner_text("#gene-concordance")
+    assert "not a screened target" in text and "Modifier of 1 target: RPP25L" in text
+    assert "modifier of 1 target in the atlas (RPP25L)" in page.inner_text("#gene-concordance")
     assert page.console_errors == []
 
 

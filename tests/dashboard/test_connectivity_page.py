@@ -79,6 +79,14 @@ def test_search_ranks_the_query_gene_first_and_the_page_shows_it(data):
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
     bars = np.concatenate([np.asarray(t.x, float) for t in fig.data])
     assert len(bars) == 30 and bars.max() == pytest.approx(1.0)
+    # the link written after the search opens the same query, and its stored result at once
+    view = page.layout(mode="signature", gene=gene, type="RNAi", n="50", sets=",".join(MEASURED), center="center")
+    values = {key: find_component(view, control).value for key, control in page.QUERY_CONTROLS.items()}
+    assert values["mode"] == "signature" and values["sets"] == MEASURED and values["center"] == ["center"]
+    stored = page.stored_search(*values.values(), "demo")
+    assert stored["params"] == params and stored["cached"]
+    assert page.stored_search(*{**values, "n": 7}.values(), "demo") is None  # not searched yet
+    assert find_component(page.layout(center="", sets=""), "pconn-center").value == []
     assert "XYZ" in summary and "q < 0.05" in summary
     assert "1,000" in methods and status.startswith("Finished")
     n_sig = int((table["q"] < 0.05).sum())

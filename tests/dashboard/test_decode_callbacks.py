@@ -66,12 +66,35 @@ def test_layouts_accept_url_parameters():
     assert find_component(same, "q-dec-n").value == svc.DEFAULT_DISRUPTIONS
 
 
+def test_disruption_edit_is_read_from_the_url():
+    bound = svc.bound_regulators("SIM0002")
+    view = disruption.layout(**{"gene": "SIM0002", "region": "mrna", "fraction": "0.43", "promoter": "-720,310",
+                                "mrna": "200,99999", "knockout": f"{bound[1]},NOPE,{bound[0]}"})
+    value = {key: find_component(view, f"q-dis--{key}").value
+             for key in ("region", "fraction", "promoter", "mrna", "knockout")}
+    length = svc.binding("SIM0002").length
+    assert value == {"region": "mrna", "fraction": 0.45, "promoter": [-700, 300], "mrna": [200, 100 * length],
+                     "knockout": [bound[1], bound[0]]}
+    junk = disruption.layout(**{"gene": "SIM0002", "region": "lung", "fraction": "x", "promoter": "5,5",
+                                "mrna": "a,b", "knockout": ""})
+    assert find_component(junk, "q-dis--region").value == "promoter"
+    assert find_component(junk, "q-dis--fraction").value == 1.0
+    assert find_component(junk, "q-dis--promoter").value == [-500, 500]
+    assert find_component(junk, "q-dis--knockout").value == []
+
+
+def test_edit_ranges_in_bp_and_nt_map_to_bins():
+    assert disruption._bins([-500, 500], "promoter") == (15, 24)
+    assert disruption._bins([-2000, 1000], "promoter") == (0, 29)
+    assert disruption._bins([200, 500], "mrna") == (2, 4)
+
+
 def test_pages_before_training_explain_what_to_do():
     params = svc.training_params(7, 77)
     assert page.load_cached_model(7, 77, None, DEMO) is None and svc.training.result(params=params) is None
     fig, _, _, fig2, _, _, status = page.show_performance(None, DEMO)
     assert "Train the model" in fig.layout.annotations[0].text and status.startswith("Idle")
-    assert "Train the model" in disruption.show_edit(None, "SIM0001", "promoter", [15, 24], [0, 3], 1.0, [], DEMO)[0] \
+    assert "Train the model" in disruption.show_edit(None, "SIM0001", "promoter", 1.0, [-500, 500], [0, 400], [], DEMO)[0] \
         .layout.annotations[0].text
 
 
@@ -118,17 +141,17 @@ def test_attribution_job_and_heatmap(model):
 
 def test_disruption_edit_and_binding_maps(model):
     gene = svc.default_gene()
-    promoter, _, _, mrna, _, _ = disruption.show_binding(gene, "promoter", [15, 24], [0, 3], DEMO)
+    promoter, _, _, mrna, _, _ = disruption.show_binding(gene, "promoter", [-500, 500], [0, 400], DEMO)
     assert "HNF4A" in list(promoter.data[0].y)
     assert promoter.layout.shapes and not mrna.layout.shapes
-    fig, _, methods = disruption.show_edit(model, gene, "none", [15, 24], [0, 3], 1.0, ["promoter:HNF4A"], DEMO)
+    fig, _, methods = disruption.show_edit(model, gene, "none", 1.0, [-500, 500], [0, 400], ["promoter:HNF4A"], DEMO)
     before = dict(zip(fig.data[0].y, fig.data[0].x))
     after = dict(zip(fig.data[1].y, fig.data[1].x))
     frame = svc.edit_profile(model["params"], gene, "none", None, None, 1.0, ["promoter:HNF4A"])
     assert after["Liver"] == pytest.approx(frame.loc["Liver", "after"])
     assert before["Liver"] == pytest.approx(svc.load_fit(model["params"]).predictions.loc[gene, "Liver"], abs=1e-4)
     assert "knocking out promoter:HNF4A" in methods
-    bad = disruption.show_edit(model, gene, "none", [15, 24], [0, 3], 1.0, ["NOPE"], DEMO)[0]
+    bad = disruption.show_edit(model, gene, "none", 1.0, [-500, 500], [0, 400], ["NOPE"], DEMO)[0]
     assert "unknown regulator" in bad.layout.annotations[0].text
 
 
@@ -231,10 +254,10 @@ def test_training_on_registered_data_is_its_own_model(registered_model):
 def test_edits_and_coexpression_on_registered_data(registered_model):
     source, model = registered_model
     gene, partner = svc.default_gene(source), svc.default_partner(source)
-    promoter, _, methods, _, _, _ = disruption.show_binding(gene, "promoter", [15, 24], [0, 3], source)
+    promoter, _, methods, _, _, _ = disruption.show_binding(gene, "promoter", [-500, 500], [0, 400], source)
     assert "registered:decode" in methods
     regulator = svc.bound_regulators(gene, source)[0]
-    fig, _, edit_methods = disruption.show_edit(model, gene, "none", [15, 24], [0, 3], 1.0, [regulator], source)
+    fig, _, edit_methods = disruption.show_edit(model, gene, "none", 1.0, [-500, 500], [0, 400], [regulator], source)
     frame = svc.edit_profile(model["params"], gene, "none", None, None, 1.0, [regulator], source)
     assert list(frame.index) == svc.tissues(source) and f"knocking out {regulator}" in edit_methods
     outcome = svc.coexpression.run(params=model["params"], gene=gene, partner=partner, n=60, source=source)

@@ -24,7 +24,7 @@ def test_analysis_views(analysis_result):
     n_cards = len(essentiality.ANALYSIS_CARDS)
     figures = outputs[0: 3 * n_cards: 3]
     venn, effect_scatter, _, predicted, rmse, weights, heldout = figures
-    assert "RPP25" in " ".join(venn.data[0].text)
+    assert "RPP25" in " ".join(venn.data[-1].text)
     assert effect_scatter.layout.meta["provenance"]["view"] == "effect-vs-RPP25"
     assert {t.name.split(" ")[0] for t in predicted.data} == {"training", "validation", "test"}
     assert set(rmse.data[0].x) == set(ess_service._models("fast"))

@@ -349,7 +349,7 @@ def test_importing_the_export_package_has_no_side_effects():
         "assert not cb.GLOBAL_CALLBACK_LIST, cb.GLOBAL_CALLBACK_LIST\n"
         "assert not render._hooks_registered and render._server_pid is None\n"
         "import dashboard.export.callbacks\n"
-        "assert len(cb.GLOBAL_CALLBACK_LIST) == 1\n"
+        "assert cb.GLOBAL_CALLBACK_LIST  # the export buttons are wired here\n"
     )
     import subprocess
     import sys

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.common import BLUE, GREY, QUALITATIVE, RED, base_layout, reference_line, scatter_type
+from dashboard.figures.fit import declare_content, declare_grid, label_chars
 
 
 def effect_by_lineage_figure(effect: pd.Series, lineage: pd.Series, target: str) -> go.Figure:
@@ -45,7 +46,8 @@ def top_correlates_figure(table: pd.DataFrame, target: str, n: int = 25) -> go.F
                 x_title="Pearson r (expression vs gene effect)")
     fig.update_layout(margin={"l": 120})
     fig.update_xaxes(range=[-1, 1], zeroline=True, zerolinecolor="#4a5568")
-    return fig
+    fig.update_yaxes(dtick=1)
+    return declare_grid(fig, rows=labels)
 
 
 def effect_scatter_figure(expression: pd.Series, effect: pd.Series, lineage: pd.Series,
@@ -192,9 +194,9 @@ def lineage_weights_figure(weights: pd.DataFrame, target: str) -> go.Figure:
         colorbar={"title": {"text": "weight"}}, hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
     ))
     base_layout(fig, title=f"Per-lineage weights of {target}'s modifiers (standardised linear regression)")
-    fig.update_xaxes(tickangle=-45, automargin=True)
+    fig.update_xaxes(tickangle=-45, automargin=True, dtick=1)
     fig.update_yaxes(automargin=True, autorange="reversed", dtick=1, tickfont={"size": 11})
-    return fig
+    return declare_grid(fig, rows=labels, cols=matrix.columns)
 
 
 def heldout_figure(errors: pd.DataFrame, target: str) -> go.Figure:
@@ -266,11 +268,13 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
                 line={"color": "#d69e2e" if highlighted else "#a0aec0", "width": 5 if highlighted else 1.5},
             ))
     splits = placed[~placed["is_leaf"].astype(bool)]
+    # three short lines rather than one long one: eight level-3 labels fit across a 7-inch page
+    split_text = [f"<b>{g} ≤ {t:.2f}</b><br>n = {int(n)}<br>mean {m:.2f}"
+                  for g, t, n, m in zip(splits["gene"], splits["threshold"], splits["n_cells"], splits["mean_effect"])]
     fig.add_trace(go.Scatter(
         x=splits["x"], y=splits["y"], mode="markers+text", name="split",
         marker={"symbol": "square", "size": 14, "color": "#edf2f7", "line": {"color": "#4a5568", "width": 1}},
-        text=[f"<b>{g} ≤ {t:.2f}</b><br>n = {int(n)}, mean {m:.2f}"
-              for g, t, n, m in zip(splits["gene"], splits["threshold"], splits["n_cells"], splits["mean_effect"])],
+        text=split_text,
         textposition="top center", textfont={"size": 11}, showlegend=False,
         customdata=splits.index.to_numpy(), hovertemplate="node %{customdata}<extra></extra>",
     ))
@@ -292,7 +296,9 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, range=[placed["y"].min() - 0.6, 0.6])
     fig.update_layout(legend={"orientation": "h", "y": -0.02})
-    return fig
+    leaf_text = fig.data[-1].text
+    return declare_content(fig, tree={"levels": int(placed["depth"].max()) + 1, "leaves": len(leaves),
+                                      "label_chars": label_chars([*split_text, *leaf_text]), "label_lines": 3})
 
 
 # --- genome-wide sweep ------------------------------------------------------------------
@@ -400,8 +406,8 @@ def enrichment_figure(table: pd.DataFrame, target: str, n: int = 5) -> go.Figure
     n_mod = table.attrs.get("n_modifiers", "?")
     base_layout(fig, title=f"Gene sets enriched in {target}'s {n_mod} modifier genes (teal: q < 0.05)",
                 x_title="-log10 p (one-sided hypergeometric)")
-    fig.update_yaxes(automargin=True)
-    return fig
+    fig.update_yaxes(automargin=True, dtick=1)
+    return declare_grid(fig, rows=top["term"])
 
 
 # --- one vs many modifiers and cross-validation (paper Fig. 3C-E) -------------------------

@@ -204,12 +204,13 @@ def _fit_tree(fig: dict, tree: dict, width: int, font: float, margin: dict) -> i
     """The canvas height for a tree, turning it on its side when its leaves do not fit across."""
     levels, leaves = tree["levels"], tree["leaves"]
     label_w = _text_width(tree.get("label_chars", 12), font * 11 / 13) + font
-    block_h = (tree.get("label_lines", 3) + 0.6) * font * 11 / 13 * LINE
+    # a level's gap holds the split labels above its nodes and the leaf labels (two lines) below the last
+    block_h = (tree.get("label_lines", 3) + 2.6) * font * 11 / 13 * LINE
     plot_w = width - margin["l"] - margin["r"] - 8 * font  # the colour bar takes about 8 font sizes
     if leaves * label_w <= plot_w * 1.8:  # split labels sit half-way between leaves: twice the room
         return round(margin["t"] + margin["b"] + levels * (block_h + 26) + 3 * font)
     _transpose_tree(fig)
-    return round(margin["t"] + margin["b"] + leaves * max(block_h * 0.75, 30))
+    return round(margin["t"] + margin["b"] + leaves * max(block_h * 0.8, 30))
 
 
 def declare_grid(fig: go.Figure, rows=(), cols=()) -> go.Figure:

@@ -186,7 +186,9 @@ def test_graph_config():
     assert config["toImageButtonOptions"] == {
         "format": "png", "filename": "RPP25L_modifier-scatter_2026-11-22", "scale": 3}
     assert "lasso2d" in config["modeBarButtonsToRemove"]
-    assert ex.graph_config("x", scale=2, remove=())["modeBarButtonsToRemove"] == ["sendChartToCloud"]
+    removed = ex.graph_config("x", scale=2, remove=())["modeBarButtonsToRemove"]
+    assert {"sendDataToCloud", "editInChartStudio", "toImage"} <= set(removed) and "lasso2d" not in removed
+    assert config["showEditInChartStudio"] is False and config["showLink"] is False
 
 
 # --------------------------------------------------------------------------

@@ -193,7 +193,7 @@ def fit_figure(fig: dict, width: int, font: float, height: int | None = None) ->
                             "yref": "container", "yanchor": "top"}
     if not height:
         aspect = own_h / own_w if own_w and own_h else 4.5 / 7
-        height = round(width * aspect + margin["t"] - 60 * factor)
+        height = round(width * aspect)
     if legend:
         layout["legend"]["y"] = 1 - (top + font * 0.2) / height
     layout.update({"width": width, "height": height})

@@ -289,6 +289,20 @@ def test_png_print_is_7in_at_300dpi_keeping_aspect():
     own = small_figure().update_layout(width=800, height=400)
     assert ex.png_size(ex.figure_to_image(own, "png", "print")) == (2100, 1050)
     assert ex.png_size(ex.figure_to_image(own, "png", "screen")) == (1600, 800)
+    assert ex.png_size(ex.figure_to_image(own, "png", "column")) == (1050, 525)
+
+
+@needs_chromium
+def test_print_height_follows_the_rows_and_pdf_is_vector():
+    from dashboard.figures.fit import declare_grid
+
+    def heatmap(n):
+        genes = [f"GENE{i:02d}" for i in range(n)]
+        return declare_grid(go.Figure(go.Heatmap(z=np.ones((n, 3)), y=genes, x=["a", "b", "c"])), rows=genes)
+
+    small, tall = (ex.png_size(ex.figure_to_image(heatmap(n), "png", "print"))[1] for n in (10, 40))
+    assert tall - small == pytest.approx(30 * 3 * 12 * 1.45, abs=3)  # 30 more rows of 12 px text at scale 3
+    assert ex.figure_to_image(heatmap(10), "pdf", "column").startswith(b"%PDF")
 
 
 @needs_chromium

@@ -50,7 +50,8 @@ def test_the_measurement_sees_collisions_cut_labels_and_missing_rows(chromium_pa
     import plotly.graph_objects as go
 
     fig = go.Figure(go.Heatmap(z=[[i] for i in range(40)], y=[f"GENE{i:02d}" for i in range(40)]))
-    fig.update_layout(width=300, height=200, title="a title much longer than the figure is wide, so it is cut off")
+    fig.update_layout(width=300, height=200)
+    fig.add_annotation(text="past the right edge", xref="paper", x=1.2, xanchor="left", y=20, showarrow=False)
     fig.add_annotation(text="overprinted", x=0, y=5, showarrow=False)
     fig.add_annotation(text="overprinted", x=0, y=5, showarrow=False)
     fig_dict = fig.to_plotly_json()

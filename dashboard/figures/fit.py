@@ -161,7 +161,8 @@ def fit_figure(fig: dict, width: int, font: float, height: int | None = None) ->
         spec["automargin"] = True
         axis_title = spec.get("title") if isinstance(spec.get("title"), dict) else None
         if axis_title and axis_title.get("text"):
-            axis_title["text"] = wrap_title(axis_title["text"], width * 0.6, font)[0]
+            lo, hi = spec.get("domain") or (0, 1)
+            axis_title["text"] = wrap_title(axis_title["text"], width * 0.6 * (hi - lo), font)[0]
 
     tree = content.get("tree")
     rows = content.get("rows")
@@ -193,7 +194,7 @@ def fit_figure(fig: dict, width: int, font: float, height: int | None = None) ->
                             "yref": "container", "yanchor": "top"}
     if not height:
         aspect = own_h / own_w if own_w and own_h else 4.5 / 7
-        height = round(width * aspect)
+        height = max(round(width * aspect), round(margin["t"] + margin["b"] + 0.45 * width))  # a plot left
     if legend:
         layout["legend"]["y"] = 1 - (top + font * 0.2) / height
     layout.update({"width": width, "height": height})

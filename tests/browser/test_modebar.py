@@ -19,10 +19,10 @@ BUTTONS_JS = """() => Array.from(document.querySelectorAll('.modebar')).map(bar 
 
 def test_no_modebar_has_a_share_cloud_or_camera_button(page, server):
     seen = 0
+    page.set_default_timeout(120_000)  # eleven pages, some drawing several figures
     for path in PAGES:
         page.goto(server + path)
-        page.wait_for_selector(".page-header h1")
-        page.wait_for_function("document.querySelectorAll('.modebar').length > 0", timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('.modebar').length > 0")
         bars = page.evaluate(BUTTONS_JS)
         seen += len(bars)
         for buttons in bars:

@@ -20,8 +20,17 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 #: (figure, preset) pairs that still fail, each with the reason; the test fails if one of them passes.
 KNOWN = {
-    ("decode/decode-attribution-Liver", preset): "plotly.js draws no tick labels on the mRNA panel's y axis"
-    for preset in IMAGE_PRESETS
+    **{("decode/decode-attribution-Liver", preset): "plotly.js draws no tick labels on the mRNA panel's y axis"
+       for preset in IMAGE_PRESETS},
+    # 3.5 in is too narrow for these as laid out today (follow-up: legends and colour bars below the plot,
+    # subplot grids stacked in one column, abbreviated tissue names)
+    ("decode/decode-profile-correlation", "column"): "24 tissue columns with full names",
+    ("essentiality/effect-by-lineage", "column"): "subtitle against the y-axis title",
+    ("essentiality/effect-vs-RPP25", "column"): "a 20-lineage legend",
+    ("essentiality/expression-RPP25-vs-RPP25L", "column"): "a 20-lineage legend",
+    ("essentiality/modifier-counts", "column"): "four subplot titles side by side",
+    ("gene/gene-card", "column"): "a 2 x 2 subplot grid",
+    ("genes/gene-list", "column"): "long method names and colour bar title",
 }
 
 

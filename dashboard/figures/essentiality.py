@@ -275,7 +275,7 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
         x=splits["x"], y=splits["y"], mode="markers+text", name="split",
         marker={"symbol": "square", "size": 14, "color": "#edf2f7", "line": {"color": "#4a5568", "width": 1}},
         text=split_text,
-        textposition="top center", textfont={"size": 11}, showlegend=False,
+        textposition="top center", textfont={"size": 11}, showlegend=False, cliponaxis=False,
         customdata=splits.index.to_numpy(), hovertemplate="node %{customdata}<extra></extra>",
     ))
     leaves = placed[placed["is_leaf"].astype(bool)]
@@ -286,7 +286,7 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
                 "cmax": bound, "line": {"color": "#2d3748", "width": 1},
                 "colorbar": {"title": {"text": "mean effect"}}},
         text=[f"{m:.2f}<br>n = {int(n)}" for m, n in zip(leaves["mean_effect"], leaves["n_cells"])],
-        textposition="bottom center", textfont={"size": 11}, showlegend=False,
+        textposition="bottom center", textfont={"size": 11}, showlegend=False, cliponaxis=False,
         customdata=leaves.index.to_numpy(), hovertemplate="leaf %{customdata}: mean %{marker.color:.2f}<extra></extra>",
     ))
     # which way is "yes": the <= branch is always drawn on the left

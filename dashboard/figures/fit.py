@@ -99,8 +99,14 @@ def _transpose_tree(fig: dict) -> None:
         trace["y"] = _values(xs)
         if trace.get("textposition") == "bottom center":
             trace["textposition"] = "middle right"
+        colorbar = (trace.get("marker") or {}).get("colorbar")
+        if colorbar is not None:  # below the tree: the leaf labels need the right edge
+            trace["marker"]["colorbar"] = {**colorbar, "orientation": "h", "y": -0.01, "yanchor": "top",
+                                           "x": 0, "xanchor": "left", "len": 0.6, "thickness": 12,
+                                           "title": {**colorbar.get("title", {}), "side": "top"}}
+    depth = max((x for trace in fig["data"] for x in (trace.get("x") or []) if x is not None), default=0)
     layout = fig["layout"]
-    layout["xaxis"] = {**layout.get("xaxis", {}), "visible": False, "autorange": True}
+    layout["xaxis"] = {**layout.get("xaxis", {}), "visible": False, "range": [-0.5, depth + 1.0]}
     layout["yaxis"] = {**layout.get("yaxis", {}), "visible": False, "autorange": "reversed", "range": None}
 
 
@@ -211,7 +217,9 @@ def _fit_tree(fig: dict, tree: dict, width: int, font: float, margin: dict) -> i
     if leaves * label_w <= plot_w * 1.8:  # split labels sit half-way between leaves: twice the room
         return round(margin["t"] + margin["b"] + levels * (block_h + 26) + 3 * font)
     _transpose_tree(fig)
-    return round(margin["t"] + margin["b"] + leaves * max(block_h * 0.8, 30))
+    # on its side a leaf needs one row: its own label (two lines) and half a split label beside it
+    margin["b"] += 6 * font  # the colour bar
+    return round(margin["t"] + margin["b"] + leaves * max(block_h * 0.7, 30))
 
 
 def declare_grid(fig: go.Figure, rows=(), cols=()) -> go.Figure:

@@ -34,7 +34,7 @@ IMAGE_PRESETS: dict[str, dict[str, Any]] = {
     "column": {"width": 350, "height": None, "font": 10, "scale": 3, "dpi": 300},  # 3.5 in, 7.2 pt text
     "screen": {"width": None, "height": None, "font": 13, "scale": 2},           # the figure's own size
 }
-SCREEN_WIDTH = 1000  # the screen preset's width for a figure that doesn't set its own
+SCREEN_DEFAULT = (1000, 600)  # the screen preset's size for a figure that sets none (height: nor declares content)
 FORMATS = ("png", "svg", "pdf")
 RENDER_TIMEOUT_S = 60
 BROWSER_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser",
@@ -187,7 +187,9 @@ def laid_out(fig_dict: Mapping[str, Any], preset: str) -> dict[str, Any]:
     layout = fig_dict.get("layout") or {}
     spec = IMAGE_PRESETS[preset]
     if preset == "screen":
-        return fit_figure(dict(fig_dict), layout.get("width") or SCREEN_WIDTH, spec["font"], layout.get("height"))
+        declared = (layout.get("meta") or {}).get("content")
+        height = layout.get("height") or (None if declared else SCREEN_DEFAULT[1])
+        return fit_figure(dict(fig_dict), layout.get("width") or SCREEN_DEFAULT[0], spec["font"], height)
     return fit_figure(dict(fig_dict), spec["width"], spec["font"], spec["height"])
 
 

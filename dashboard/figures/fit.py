@@ -200,7 +200,7 @@ def fit_figure(fig: dict, width: int, font: float, height: int | None = None) ->
                             "yref": "container", "yanchor": "top"}
     if not height:
         aspect = own_h / own_w if own_w and own_h else 4.5 / 7
-        height = max(round(width * aspect), round(margin["t"] + margin["b"] + 0.3 * width))  # a plot left
+        height = max(round(width * aspect), round(margin["t"] + margin["b"] + 0.45 * width))  # a plot left
     if legend:
         layout["legend"]["y"] = 1 - (top + font * 0.2) / height
     layout.update({"width": width, "height": height})

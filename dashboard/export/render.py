@@ -243,7 +243,9 @@ def figure_to_image(fig: Mapping[str, Any] | go.Figure, fmt: Literal["png", "svg
     fig_dict = _as_figure_dict(fig)
     fitted = laid_out(fig_dict, preset)
     size = {"width": fitted["layout"]["width"], "height": fitted["layout"]["height"]}
-    image = _render(_without_webgl(fitted), {"format": fmt, **size, "scale": IMAGE_PRESETS[preset]["scale"]})
+    # vectors at scale 1: an SVG or PDF 700 px wide is 7.3 in at 96 px/in, not three times that
+    scale = IMAGE_PRESETS[preset]["scale"] if fmt == "png" else 1
+    image = _render(_without_webgl(fitted), {"format": fmt, **size, "scale": scale})
     if fmt == "pdf":
         return image
     text = png_text_from_provenance(provenance, fig_dict)

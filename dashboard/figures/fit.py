@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import math
 import re
 import textwrap
 from typing import Any

@@ -308,10 +308,11 @@ def view_figure(view: str, genes: Sequence[str]):
 
 
 def export(args: argparse.Namespace) -> int:
-    """Render a view's figure to PNG or SVG (needs Chromium, as the app's server-side export)."""
-    fmt = args.format or _format_from(args.output, ("png", "svg"), "")
-    if fmt not in ("png", "svg"):
-        raise InputError(f"cannot tell the image format of {args.output!r}; end it in .png or .svg or give --format")
+    """Render a view's figure to PNG, SVG or PDF (needs Chromium, as the app's server-side export)."""
+    fmt = args.format or _format_from(args.output, ("png", "svg", "pdf"), "")
+    if fmt not in ("png", "svg", "pdf"):
+        raise InputError(f"cannot tell the image format of {args.output!r}; end it in .png, .svg or .pdf "
+                         "or give --format")
     fig, provenance = view_figure(args.view, args.genes)
     from dashboard.export import figure_to_image
 
@@ -415,15 +416,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default %(default)s)")
     p.set_defaults(func=knockouts)
 
-    p = sub.add_parser("export", help="a view's figure to PNG or SVG",
-                       description="Render a view's figure to PNG or SVG with provenance inside (needs Chromium). "
+    p = sub.add_parser("export", help="a view's figure to PNG, SVG or PDF",
+                       description="Render a view's figure to PNG, SVG or PDF with provenance inside (needs Chromium). "
                                    "Views: gene (one gene's four-panel card), genes (the gene list's heatmap).")
     p.add_argument("view", choices=("gene", "genes"), help="which view")
     p.add_argument("genes", nargs="+", help="gene symbol(s)")
-    p.add_argument("-o", "--output", required=True, help="output .png or .svg")
-    p.add_argument("--format", choices=("png", "svg"), help="default: from the output's suffix")
-    p.add_argument("--preset", choices=("slide", "print", "screen"), default="slide",
-                   help="size: slide 2560 x 1600 px, print 7 in at 300 dpi, screen the figure's size")
+    p.add_argument("-o", "--output", required=True, help="output .png, .svg or .pdf")
+    p.add_argument("--format", choices=("png", "svg", "pdf"), help="default: from the output's suffix")
+    p.add_argument("--preset", choices=("slide", "print", "column", "screen"), default="slide",
+                   help="layout: slide 2560 x 1600 px, print 7 in at 300 dpi, column 3.5 in at 300 dpi, "
+                        "screen the figure's size; the height of print and column follows the content")
     p.set_defaults(func=export)
 
     p = sub.add_parser("validate", help="run a method's validation against published outputs",

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 from dash import Output, dcc, html
 
-#: Every graph's base config: no Plotly logo, and no "Share chart" button (it uploads the data to Plotly
-#: Cloud: unpublished data two clicks away from a third party).
-PRIVATE_CONFIG = {"displaylogo": False, "showSendToCloud": False}
+#: Every graph's base config: no Plotly logo, no link or button that sends the data to Plotly Cloud or Chart
+#: Studio (unpublished data two clicks away from a third party), and no camera: plotly.js saves its PNG in the
+#: browser with no way to add text chunks, so it could not carry the provenance the export bar's PNG has.
+PRIVATE_CONFIG = {
+    "displaylogo": False, "showSendToCloud": False, "showEditInChartStudio": False, "showLink": False,
+    "sendData": False, "plotlyServerURL": "",
+    "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio", "toImage", "lasso2d", "select2d"],
+}
 
 EXPORT_FORMATS = (
     ("csv", "CSV", "The numbers drawn in this figure, one row per point, bar or cell"),
     ("png-slide", "PNG slide", "1280 x 800 at 2x (2560 x 1600 px), with provenance metadata"),
-    ("png-print", "PNG print", "7 in wide at 300 dpi, with provenance metadata"),
-    ("svg", "SVG", "Vector graphic for editing in Illustrator or Inkscape"),
+    ("png-print", "PNG print", "7 in wide at 300 dpi, laid out for the page, with provenance metadata"),
+    ("png-column", "PNG column", "3.5 in wide (one column of a two-column page) at 300 dpi, with provenance metadata"),
+    ("svg", "SVG", "Vector graphic (7 in print layout) for editing in Illustrator or Inkscape"),
+    ("pdf", "PDF", "Vector PDF (7 in print layout)"),
 )
 
 
@@ -98,6 +105,7 @@ def render_card(fig, provenance: dict, methods: str) -> tuple:
     from dashboard.figures.common import stamp
 
     png_name = export_filename(provenance.get("gene"), provenance.get("view") or "figure", "png")
+    fig.update_layout(modebar={"orientation": "v"})  # down the right edge, clear of the left-aligned title
     sentence = f"Data: {provenance['dataset']}. {provenance['app']}."
     return stamp(fig, provenance), graph_config(png_name.rsplit(".", 1)[0]), f"{methods} {sentence}".lstrip()
 

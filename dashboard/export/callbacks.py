@@ -13,7 +13,7 @@ from dashboard.export.frames import rows_to_csv
 
 log = logging.getLogger(__name__)
 
-MIME = {"csv": "text/csv", "png": "image/png", "svg": "image/svg+xml"}
+MIME = {"csv": "text/csv", "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 
 
 def build_download(figure: dict, fmt: str) -> tuple[bytes | str, str]:
@@ -23,8 +23,8 @@ def build_download(figure: dict, fmt: str) -> tuple[bytes | str, str]:
     gene, view = provenance.get("gene"), provenance.get("view") or "figure"
     if fmt == "csv":
         return figure_to_csv(figure), export_filename(gene, view, "csv")
-    if fmt == "svg":
-        return figure_to_image(figure, fmt="svg", preset="print", provenance=provenance), export_filename(gene, view, "svg")
+    if fmt in ("svg", "pdf"):
+        return figure_to_image(figure, fmt=fmt, preset="print", provenance=provenance), export_filename(gene, view, fmt)
     preset = fmt.split("-", 1)[1]
     return (
         figure_to_image(figure, fmt="png", preset=preset, provenance=provenance),

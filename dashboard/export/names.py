@@ -44,18 +44,21 @@ def export_filename(gene: str | None, view: str, ext: str, when: dt.date | None 
 
 def graph_config(filename: str, scale: int = 3,
                  remove: Sequence[str] = ("lasso2d", "select2d")) -> dict[str, Any]:
-    """The ``config`` for a ``dcc.Graph``: named PNG camera button, no logo.
+    """The ``config`` for a ``dcc.Graph``: nothing sent to Plotly's cloud, no logo, no camera.
 
     Parameters
     ----------
     filename : str
-        Download name for the camera button; a trailing extension is dropped
-        (plotly.js adds ``.png`` itself).
+        The figure's download name (its stem names plotly.js's own image
+        export, should a page put the camera back); a trailing extension is
+        dropped.
     scale : int, default 3
-        Pixel multiplier for the modebar PNG (3 gives print-quality images).
+        Pixel multiplier for that image.
     remove : sequence of str
-        Modebar buttons to drop. Lasso and box select by default: no page acts
-        on a selection. Pass ``()`` on a page that does.
+        Modebar buttons to drop besides the cloud buttons and the camera
+        (see :data:`~dashboard.components.figure_card.PRIVATE_CONFIG`). Lasso
+        and box select by default: no page acts on a selection. Pass ``()`` on
+        a page that does.
 
     Returns
     -------
@@ -64,9 +67,10 @@ def graph_config(filename: str, scale: int = 3,
     """
     from dashboard.components.figure_card import PRIVATE_CONFIG
 
-    stem = re.sub(r"\.(png|svg|jpe?g|webp)$", "", filename, flags=re.IGNORECASE)
+    stem = re.sub(r"\.(png|svg|pdf|jpe?g|webp)$", "", filename, flags=re.IGNORECASE)
+    always = [b for b in PRIVATE_CONFIG["modeBarButtonsToRemove"] if b not in ("lasso2d", "select2d")]
     return {
         **PRIVATE_CONFIG,
         "toImageButtonOptions": {"format": "png", "filename": stem, "scale": scale},
-        "modeBarButtonsToRemove": [*remove, "sendChartToCloud"],
+        "modeBarButtonsToRemove": [*remove, *always],
     }

@@ -23,15 +23,19 @@ import plotly.graph_objects as go
 from dashboard.export.frames import _as_figure_dict
 from dashboard.export.png import add_png_text, set_png_dpi
 from dashboard.export.provenance import add_svg_metadata, png_text_from_provenance
+from dashboard.figures.fit import fit_figure
 
 #: Export size presets: CSS-pixel width/height (None: from the figure) and scale.
+#: Export presets: canvas width (CSS px; None: the figure's own), fixed height (None: follows the content),
+#: base font (CSS px; print text is 1 CSS px = 0.72 pt), pixel scale and the dpi written into the PNG.
 IMAGE_PRESETS: dict[str, dict[str, Any]] = {
-    "slide": {"width": 1280, "height": 800, "scale": 2},   # 2560 x 1600 px
-    "print": {"width": 700, "height": None, "scale": 3, "dpi": 300},  # 7 in at 300 dpi
-    "screen": {"width": None, "height": None, "scale": 2},  # the figure's own size
+    "slide": {"width": 1280, "height": 800, "font": 20, "scale": 2},              # 2560 x 1600 px
+    "print": {"width": 700, "height": None, "font": 12, "scale": 3, "dpi": 300},   # 7 in, 8.6 pt text
+    "column": {"width": 350, "height": None, "font": 10, "scale": 3, "dpi": 300},  # 3.5 in, 7.2 pt text
+    "screen": {"width": None, "height": None, "font": 13, "scale": 2},           # the figure's own size
 }
-PRINT_ASPECT = 4.5 / 7  # height / width when a figure doesn't set its own size
-SCREEN_DEFAULT = (1000, 600)
+SCREEN_DEFAULT = (1000, 600)  # the screen preset's size for a figure that sets none (height: nor declares content)
+FORMATS = ("png", "svg", "pdf")
 RENDER_TIMEOUT_S = 60
 BROWSER_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser",
                       "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable")
@@ -178,38 +182,40 @@ def _without_webgl(fig_dict: dict[str, Any]) -> dict[str, Any]:
     return {**fig_dict, "data": data}
 
 
-def _image_size(fig_dict: Mapping[str, Any], preset: str) -> tuple[int, int, int]:
+def laid_out(fig_dict: Mapping[str, Any], preset: str) -> dict[str, Any]:
+    """The figure laid out anew for a preset's box (see :mod:`dashboard.figures.fit`)."""
     layout = fig_dict.get("layout") or {}
-    own_w, own_h = layout.get("width"), layout.get("height")
     spec = IMAGE_PRESETS[preset]
-    if preset == "slide":
-        return spec["width"], spec["height"], spec["scale"]
-    if preset == "print":
-        aspect = own_h / own_w if own_w and own_h else PRINT_ASPECT
-        return spec["width"], round(spec["width"] * aspect), spec["scale"]
-    return own_w or SCREEN_DEFAULT[0], own_h or SCREEN_DEFAULT[1], spec["scale"]
+    if preset == "screen":
+        declared = (layout.get("meta") or {}).get("content")
+        height = layout.get("height") or (None if declared else SCREEN_DEFAULT[1])
+        return fit_figure(dict(fig_dict), layout.get("width") or SCREEN_DEFAULT[0], spec["font"], height)
+    return fit_figure(dict(fig_dict), spec["width"], spec["font"], spec["height"])
 
 
-def figure_to_image(fig: Mapping[str, Any] | go.Figure, fmt: Literal["png", "svg"] = "png",
-                    preset: Literal["slide", "print", "screen"] = "slide",
+def figure_to_image(fig: Mapping[str, Any] | go.Figure, fmt: Literal["png", "svg", "pdf"] = "png",
+                    preset: Literal["slide", "print", "column", "screen"] = "slide",
                     provenance: Mapping[str, Any] | None = None) -> bytes:
-    """Render a figure to PNG or SVG through kaleido, with provenance inside.
+    """Render a figure to PNG, SVG or PDF through kaleido, laid out for a preset, with provenance inside.
 
     Parameters
     ----------
     fig : dict or plotly.graph_objects.Figure
         The figure, or the JSON dict from a ``dcc.Graph`` ``figure`` State.
-    fmt : {"png", "svg"}
+    fmt : {"png", "svg", "pdf"}
         Output format.
-    preset : {"slide", "print", "screen"}
-        ``slide``: 1280 x 800 CSS px at scale 2 (a 2560 x 1600 PNG).
-        ``print``: 7 in wide at 300 dpi (700 px at scale 3, 2100 px wide;
-        height keeps the figure's aspect, 7 x 4.5 in by default; the PNG's
-        pHYs chunk says 300 dpi). ``screen``: the figure's own size, else
-        1000 x 600, at scale 2.
+    preset : {"slide", "print", "column", "screen"}
+        ``slide``: 1280 x 800 CSS px at scale 2 (a 2560 x 1600 PNG), 20 px text.
+        ``print``: 7 in wide at 300 dpi (700 px at scale 3, 2100 px wide; the
+        PNG's pHYs chunk says 300 dpi), 8.6 pt text, height from the content.
+        ``column``: the same for one column of a two-column page (3.5 in),
+        7.2 pt text. ``screen``: the figure's own size (else 1000 px wide), at
+        scale 2. Each preset lays the figure out anew from what it declares
+        about its content (:func:`dashboard.figures.fit.fit_figure`).
     provenance : mapping, optional
         What the figure was made from (see :func:`png_text_from_provenance`);
-        written as PNG text chunks or an SVG ``<metadata>`` element.
+        written as PNG text chunks or an SVG ``<metadata>`` element (a PDF
+        carries none: kaleido writes no document information).
 
     Returns
     -------
@@ -230,13 +236,18 @@ def figure_to_image(fig: Mapping[str, Any] | go.Figure, fmt: Literal["png", "svg
     process. ``scattergl`` traces are drawn as ``scatter``: faster without a
     GPU, and true vectors in SVG.
     """
-    if fmt not in ("png", "svg"):
-        raise ValueError(f"format must be 'png' or 'svg', not {fmt!r}")
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
     if preset not in IMAGE_PRESETS:
         raise ValueError(f"preset must be one of {sorted(IMAGE_PRESETS)}, not {preset!r}")
     fig_dict = _as_figure_dict(fig)
-    width, height, scale = _image_size(fig_dict, preset)
-    image = _render(_without_webgl(fig_dict), {"format": fmt, "width": width, "height": height, "scale": scale})
+    fitted = laid_out(fig_dict, preset)
+    size = {"width": fitted["layout"]["width"], "height": fitted["layout"]["height"]}
+    # vectors at scale 1: an SVG or PDF 700 px wide is 7.3 in at 96 px/in, not three times that
+    scale = IMAGE_PRESETS[preset]["scale"] if fmt == "png" else 1
+    image = _render(_without_webgl(fitted), {"format": fmt, **size, "scale": scale})
+    if fmt == "pdf":
+        return image
     text = png_text_from_provenance(provenance, fig_dict)
     if fmt == "svg":
         return add_svg_metadata(image, text)

@@ -118,14 +118,14 @@ def reference_line(fig: go.Figure, *, x: float | None = None, y: float | None = 
 
 
 def stamp(fig: go.Figure, provenance: dict[str, Any]) -> go.Figure:
-    """Attach provenance (read by the exporters) and mark simulated data."""
-    fig.update_layout(meta={"provenance": provenance})
+    """Attach provenance (read by the exporters) and mark simulated data.
+
+    The mark is the title's subtitle, so it sits under the title at any width instead of over its end.
+    """
+    fig.update_layout(meta={**(fig.layout.meta or {}), "provenance": provenance})
     if provenance.get("simulated"):
-        fig.add_annotation(
-            text="Simulated demo data",
-            xref="paper", yref="paper", x=1.0, y=1.0, xanchor="right", yanchor="bottom",
-            yshift=8, showarrow=False, font={"size": 11, "color": GREY},
-        )
+        fig.update_layout(title_subtitle={"text": "Simulated demo data", "font": {"size": 11, "color": GREY}})
+        fig.layout.margin.t = max(fig.layout.margin.t or 0, 76)
     return fig
 
 

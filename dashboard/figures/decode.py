@@ -9,11 +9,8 @@ import plotly.graph_objects as go
 from dashboard.text import plural
 from dashboard.figures.common import (BLUE, DIVERGING, GREY, RED, base_layout, csv_columns, diverging_colorbar,
                                       per_col, per_row, per_trace, reference_line)
+from dashboard.figures.fit import declare_grid
 CNN_COLOR, RIDGE_COLOR, ACTUAL_COLOR = "#2b6cb0", "#a0aec0", "#1a202c"
-
-
-def _short(name: str, n: int = 28) -> str:
-    return name if len(name) <= n else name[: n - 1] + "…"
 
 
 def performance_figure(performance: pd.DataFrame) -> go.Figure:
@@ -31,8 +28,8 @@ def performance_figure(performance: pd.DataFrame) -> go.Figure:
                 x_title="Spearman correlation (test genes)")
     fig.update_layout(barmode="group", bargap=0.25, legend={"orientation": "h", "y": -0.08, "x": 0,
                                                              "yanchor": "top"})
-    fig.update_yaxes(automargin=True, tickfont={"size": 12})
-    return fig
+    fig.update_yaxes(automargin=True, tickfont={"size": 12}, dtick=1)
+    return declare_grid(fig, rows=order)
 
 
 def profile_corr_figure(corr: pd.DataFrame) -> go.Figure:
@@ -40,7 +37,7 @@ def profile_corr_figure(corr: pd.DataFrame) -> go.Figure:
     z = corr.to_numpy()
     limit = float(np.nanmax(np.abs(z))) if z.size else 1.0
     fig = go.Figure(go.Heatmap(
-        z=z, x=[_short(str(c), 22) for c in corr.columns], y=[_short(str(r), 22) for r in corr.index],
+        z=z, x=[str(c) for c in corr.columns], y=[str(r) for r in corr.index],
         colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit,
         colorbar=diverging_colorbar("Spearman", "negative correlation", "positive correlation"),
         customdata=np.array([[f"{r} | {c}" for c in corr.columns] for r in corr.index]),
@@ -50,9 +47,9 @@ def profile_corr_figure(corr: pd.DataFrame) -> go.Figure:
     ))
     base_layout(fig, title="Predicted (rows) against actual (columns) tissue profiles, test genes",
                 x_title="actual tissue", y_title="predicted tissue")
-    fig.update_xaxes(tickangle=-50, tickfont={"size": 11})
-    fig.update_yaxes(autorange="reversed", tickfont={"size": 11}, automargin=True)
-    return fig
+    fig.update_xaxes(tickangle=-50, tickfont={"size": 10}, automargin=True, dtick=1)
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 10}, automargin=True, dtick=1)
+    return declare_grid(fig, rows=corr.index, cols=corr.columns)
 
 
 def gene_profile_figure(profiles: pd.DataFrame, gene: str, split: str) -> go.Figure:
@@ -79,9 +76,9 @@ def gene_profile_figure(profiles: pd.DataFrame, gene: str, split: str) -> go.Fig
     base_layout(fig, title=f"{gene} across tissues ({where}){suffix}",
                 x_title="log2 fold change vs the gene's across-tissue median")
     reference_line(fig, x=0)
-    fig.update_yaxes(automargin=True, tickfont={"size": 12})
+    fig.update_yaxes(automargin=True, tickfont={"size": 12}, dtick=1)
     fig.update_layout(legend={"orientation": "h", "y": -0.1, "x": 0, "yanchor": "top"})
-    return fig
+    return declare_grid(fig, rows=order)
 
 
 def regulator_heatmap_figure(scores: pd.DataFrame, top_k: int = 20) -> go.Figure:
@@ -93,16 +90,16 @@ def regulator_heatmap_figure(scores: pd.DataFrame, top_k: int = 20) -> go.Figure
     z = shown.to_numpy()
     limit = float(np.abs(z).max()) if z.size else 1.0
     fig = go.Figure(go.Heatmap(
-        z=z, x=[_short(t, 22) for t in tissues], y=[str(r) for r in shown.index], colorscale=DIVERGING,
+        z=z, x=[str(t) for t in tissues], y=[str(r) for r in shown.index], colorscale=DIVERGING,
         zmid=0, zmin=-limit, zmax=limit,
         colorbar=diverging_colorbar("mean attribution", "lowers expression", "raises expression"),
         hovertemplate="%{y} in %{x}: %{z:.3f}<extra></extra>",
         meta=csv_columns(regulator="y", tissue=per_col(tissues), mean_deeplift_attribution="z"),
     ))
     base_layout(fig, title=f"Top {len(shown)} regulators by mean DeepLIFT attribution per tissue (test genes)")
-    fig.update_xaxes(tickangle=-50, tickfont={"size": 11})
+    fig.update_xaxes(tickangle=-50, tickfont={"size": 10}, automargin=True, dtick=1)
     fig.update_yaxes(autorange="reversed", tickfont={"size": 11}, automargin=True, dtick=1)
-    return fig
+    return declare_grid(fig, rows=shown.index, cols=tissues)
 
 
 def attribution_map_figure(promoter: pd.DataFrame, mrna: pd.DataFrame, gene: str, task: str,
@@ -131,7 +128,6 @@ def attribution_map_figure(promoter: pd.DataFrame, mrna: pd.DataFrame, gene: str
                              **{"bin_start_bp_from_tss" if name == "promoter" else "bin_start_nt_from_5_prime": "x"},
                              deeplift_attribution="z"),
         ), row=1, col=col)
-        fig.update_yaxes(tickmode="array", tickvals=[str(r) for r in frame.index], row=1, col=col)
     base_layout(fig, title=f"{gene}: DeepLIFT attribution to {task} by regulator and position")
     fig.update_layout(margin={"t": 90})
     fig.update_yaxes(autorange="reversed", tickfont={"size": 11}, automargin=True, dtick=1)
@@ -139,7 +135,7 @@ def attribution_map_figure(promoter: pd.DataFrame, mrna: pd.DataFrame, gene: str
     if p.empty and m.empty:
         fig.add_annotation(text="No regulator binding the model uses", xref="paper", yref="paper", x=0.5, y=0.5,
                            showarrow=False, font={"color": GREY})
-    return fig
+    return declare_grid(fig, rows=max([p.index, m.index], key=len))
 
 
 def binding_map_figure(matrix: pd.DataFrame, gene: str, region: str, x_title: str,
@@ -161,7 +157,7 @@ def binding_map_figure(matrix: pd.DataFrame, gene: str, region: str, x_title: st
     if highlight is not None and len(matrix.columns):
         lo, hi = highlight
         fig.add_vrect(x0=lo - 0.5, x1=hi + 0.5, line={"color": RED, "width": 2}, fillcolor=RED, opacity=0.12)
-    return fig
+    return declare_grid(fig, rows=matrix.index)
 
 
 def edit_profile_figure(frame: pd.DataFrame, gene: str, description: str) -> go.Figure:
@@ -180,8 +176,8 @@ def edit_profile_figure(frame: pd.DataFrame, gene: str, description: str) -> go.
                 x_title="predicted log2 fold change vs across-tissue median")
     fig.update_layout(barmode="group", bargap=0.25, legend={"orientation": "h", "y": -0.1, "x": 0,
                                                              "yanchor": "top"})
-    fig.update_yaxes(automargin=True, tickfont={"size": 12})
-    return fig
+    fig.update_yaxes(automargin=True, tickfont={"size": 12}, dtick=1)
+    return declare_grid(fig, rows=tissues.index)
 
 
 def effects_figure(effects: pd.DataFrame, kind: str, gene_a: str, gene_b: str, max_rows: int = 25) -> go.Figure:
@@ -204,5 +200,5 @@ def effects_figure(effects: pd.DataFrame, kind: str, gene_a: str, gene_b: str, m
                            "<br><sup>bars ±1.96 SE; red / blue: Bonferroni p < 0.05, grey: not significant</sup>",
                 x_title=f"effect on Spearman({gene_a}, {gene_b}) across tissues")
     reference_line(fig, x=0)
-    fig.update_yaxes(automargin=True, tickfont={"size": 11})
-    return fig
+    fig.update_yaxes(automargin=True, tickfont={"size": 11}, dtick=1)
+    return declare_grid(fig, rows=part["term"])

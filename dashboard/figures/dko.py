@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from dashboard.text import plural
 from dashboard.figures.common import (BLUE, DIVERGING, GREY, QUALITATIVE, RED, base_layout, csv_columns,
                                       diverging_colorbar, per_col, per_trace, scatter_type, split_counts)
+from dashboard.figures.fit import declare_grid
 
 IMPACT_SCALE = "Viridis"  # impacts are >= 0: a sequential scale
 _COLUMN_NAMES = {"cluster": "cell_cluster", "group": "cell_group", "cell": "cell"}
@@ -87,7 +88,7 @@ def impact_heatmap_figure(matrix: pd.DataFrame, kind: str, title: str, group_tit
     fig.update_yaxes(autorange="reversed", automargin=True, tickfont={"size": 10 if len(matrix) > 40 else 12},
                      showgrid=False, dtick=1)
     fig.update_layout(plot_bgcolor="#f0f0f0")
-    return fig
+    return declare_grid(fig, rows=matrix.index, cols=[] if many else matrix.columns)
 
 
 def impact_violin_figure(values: pd.DataFrame, gene: str, group_title: str | None = None) -> go.Figure:
@@ -128,8 +129,8 @@ def top_genes_figure(cell_table: pd.DataFrame, cell: str, k: int) -> go.Figure:
     ))
     base_layout(fig, title=f"Top {len(top)} knockouts in {cell} (of {plural(len(cell_table), 'present gene')})",
                 x_title="impact (Bray-Curtis, predicted profile after vs before)")
-    fig.update_yaxes(automargin=True, tickfont={"size": 12 if len(top) <= 25 else 10})
-    return fig
+    fig.update_yaxes(automargin=True, tickfont={"size": 12 if len(top) <= 25 else 10}, dtick=1)
+    return declare_grid(fig, rows=top["gene"])
 
 
 def embedding_figure(embedding: pd.DataFrame, impact: pd.Series, gene: str, axes: tuple[str, str] | None = None,
@@ -186,10 +187,10 @@ def epistasis_figure(mean: pd.DataFrame, count: pd.DataFrame) -> go.Figure:
         meta=csv_columns(gene_a="y", gene_b="x", mean_epistasis_bray_curtis="z", n_cells="customdata"),
     ))
     base_layout(fig, title="Double-knockout epistasis: impact(A+B) - impact(A) - impact(B), mean over cells")
-    fig.update_xaxes(tickangle=-40, automargin=True, showgrid=False)
-    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False)
+    fig.update_xaxes(tickangle=-40, automargin=True, showgrid=False, dtick=1)
+    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False, dtick=1)
     fig.update_layout(plot_bgcolor="#f0f0f0")
-    return fig
+    return declare_grid(fig, rows=mean.index, cols=mean.columns)
 
 
 def presence_figure(n_present: pd.Series, groups: pd.Series | None = None) -> go.Figure:

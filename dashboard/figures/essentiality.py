@@ -10,6 +10,7 @@ from dashboard.text import plural
 from dashboard.figures.common import (BLUE, DIVERGING, GREY, QUALITATIVE, RED, base_layout, csv_columns,
                                       diverging_colorbar, lineage_colours, per_point, per_row, per_trace,
                                       reference_line, scatter_type)
+from dashboard.figures.fit import declare_content, declare_grid, label_chars
 
 
 def effect_by_lineage_figure(effect: pd.Series, lineage: pd.Series, target: str) -> go.Figure:
@@ -51,7 +52,8 @@ def top_correlates_figure(table: pd.DataFrame, target: str, n: int = 25) -> go.F
                 x_title="Pearson r (expression vs gene effect)")
     fig.update_layout(margin={"l": 120})
     fig.update_xaxes(range=[-1, 1], zeroline=True, zerolinecolor="#4a5568")
-    return fig
+    fig.update_yaxes(dtick=1)
+    return declare_grid(fig, rows=labels)
 
 
 def effect_scatter_figure(expression: pd.Series, effect: pd.Series, lineage: pd.Series,
@@ -234,9 +236,9 @@ def lineage_weights_figure(weights: pd.DataFrame, target: str) -> go.Figure:
                          modifier_gene="x", standardised_weight="z"),
     ))
     base_layout(fig, title=f"Per-lineage weights of {target}'s modifiers (standardised linear regression)")
-    fig.update_xaxes(tickangle=-45, automargin=True)
+    fig.update_xaxes(tickangle=-45, automargin=True, dtick=1)
     fig.update_yaxes(automargin=True, autorange="reversed", dtick=1, tickfont={"size": 11})
-    return fig
+    return declare_grid(fig, rows=labels, cols=matrix.columns)
 
 
 def heldout_figure(errors: pd.DataFrame, target: str) -> go.Figure:
@@ -310,12 +312,14 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
                 line={"color": "#d69e2e" if highlighted else "#a0aec0", "width": 5 if highlighted else 1.5},
             ))
     splits = placed[~placed["is_leaf"].astype(bool)]
+    # three short lines rather than one long one: eight level-3 labels fit across a 7-inch page
+    split_text = [f"<b>{g} ≤ {t:.2f}</b><br>n = {int(n)}<br>mean {m:.2f}"
+                  for g, t, n, m in zip(splits["gene"], splits["threshold"], splits["n_cells"], splits["mean_effect"])]
     fig.add_trace(go.Scatter(
         x=splits["x"], y=splits["y"], mode="markers+text", name="split",
         marker={"symbol": "square", "size": 14, "color": "#edf2f7", "line": {"color": "#4a5568", "width": 1}},
-        text=[f"<b>{g} ≤ {t:.2f}</b><br>n = {int(n)}, mean {m:.2f}"
-              for g, t, n, m in zip(splits["gene"], splits["threshold"], splits["n_cells"], splits["mean_effect"])],
-        textposition="top center", textfont={"size": 11}, showlegend=False,
+        text=split_text,
+        textposition="top center", textfont={"size": 11}, showlegend=False, cliponaxis=False,
         customdata=splits.index.to_numpy(), hovertemplate="node %{customdata}<extra></extra>",
         meta=csv_columns(node_id="customdata", node_type=per_trace("split"), depth=per_point(splits["depth"]),
                          parent_node_id=per_point(splits["parent"]), split_gene=per_point(splits["gene"]),
@@ -331,7 +335,7 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
                 "cmax": bound, "line": {"color": "#2d3748", "width": 1},
                 "colorbar": diverging_colorbar("mean gene effect", "more essential", "less essential")},
         text=[f"{m:.2f}<br>n = {int(n)}" for m, n in zip(leaves["mean_effect"], leaves["n_cells"])],
-        textposition="bottom center", textfont={"size": 11}, showlegend=False,
+        textposition="bottom center", textfont={"size": 11}, showlegend=False, cliponaxis=False,
         customdata=leaves.index.to_numpy(), hovertemplate="leaf %{customdata}: mean %{marker.color:.2f}<extra></extra>",
         meta=csv_columns(node_id="customdata", node_type=per_trace("leaf"), depth=per_point(leaves["depth"]),
                          parent_node_id=per_point(leaves["parent"]), n_cell_lines=per_point(leaves["n_cells"].astype(int)),
@@ -344,7 +348,9 @@ def tree_figure(nodes: pd.DataFrame, target: str, test_r: float, test_p: float,
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, range=[placed["y"].min() - 0.6, 0.6])
     fig.update_layout(legend={"orientation": "h", "y": -0.02})
-    return fig
+    leaf_text = fig.data[-1].text
+    return declare_content(fig, tree={"levels": int(placed["depth"].max()) + 1, "leaves": len(leaves),
+                                      "label_chars": label_chars([*split_text, *leaf_text]), "label_lines": 3})
 
 
 # --- genome-wide sweep ------------------------------------------------------------------
@@ -461,8 +467,8 @@ def enrichment_figure(table: pd.DataFrame, target: str, n: int = 5) -> go.Figure
     n_mod = table.attrs.get("n_modifiers", "?")
     base_layout(fig, title=f"Gene sets enriched in {target}'s {plural(n_mod, 'modifier gene')} (teal: q < 0.05)",
                 x_title="-log10 p (one-sided hypergeometric)")
-    fig.update_yaxes(automargin=True)
-    return fig
+    fig.update_yaxes(automargin=True, dtick=1)
+    return declare_grid(fig, rows=top["term"])
 
 
 # --- one vs many modifiers and cross-validation (paper Fig. 3C-E) -------------------------

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.figures.common import BLUE, GREY, RED, base_layout, csv_columns, per_col, per_point, per_row, per_trace
+from dashboard.figures.fit import declare_content, declare_grid, label_chars
 
 PANEL_TITLES = {
     "essentiality": "Essentiality: predicted vs actual",
@@ -92,6 +93,8 @@ def gene_card_figure(gene: str, frames: dict[str, pd.DataFrame], notes: dict[str
                                                   log2_fold_change_vs_median_tissue="x")), row=1, col=2)
         fig.update_xaxes(title_text="log2 FC vs median tissue (○ measured, ● predicted)", row=1, col=2)
         fig.update_yaxes(tickfont={"size": 9}, tickmode="array", tickvals=list(tissues["tissue"]), row=1, col=2)
+        declare_content(fig, rows=len(tissues), row_label_chars=label_chars(tissues["tissue"]), row_axes=["yaxis2"],
+                        row_share=0.42)
     else:
         _note(fig, 1, 2, notes.get("decode", "no data"))
 
@@ -167,6 +170,6 @@ def gene_matrix_figure(matrix: pd.DataFrame, labels: dict[str, str]) -> go.Figur
                          value=per_point(values.T.to_numpy().ravel()), scaled_within_method="z"),
     ))
     base_layout(fig, title=f"{len(values)} genes x {values.shape[1]} methods (headline number per method)")
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(tickangle=-45 if len(values) > 8 else 0, automargin=True)
-    return fig
+    fig.update_yaxes(autorange="reversed", automargin=True, dtick=1)
+    fig.update_xaxes(tickangle=-45 if len(values) > 8 else 0, automargin=True, dtick=1)
+    return declare_grid(fig, rows=[labels[c] for c in values.columns], cols=values.index)

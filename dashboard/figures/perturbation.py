@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.common import GREY, base_layout, csv_columns, per_point, per_trace, reference_line, scatter_type
+from dashboard.figures.fit import declare_grid
 
 PREDICTED, MEASURED = "#4c51bf", "#dd6b20"
 MODEL_COLORS = {"fundnn": "#4c51bf", "refined": "#2c7a7b", "mean": "#a0aec0", "ridge": "#dd6b20", "knn": "#b83280"}
@@ -36,8 +37,8 @@ def signature_bars_figure(predicted: pd.Series | None, measured: pd.Series | Non
     fig.update_layout(barmode="group", bargap=0.25, legend={"orientation": "h", "y": -0.12, "x": 0},
                       margin={"l": 110, "b": 90})
     fig.update_xaxes(zeroline=True, zerolinecolor="#4a5568", zerolinewidth=1)
-    fig.update_yaxes(automargin=True, tickfont={"size": 11})
-    return fig
+    fig.update_yaxes(automargin=True, tickfont={"size": 11}, dtick=1)
+    return declare_grid(fig, rows=picked)
 
 
 def predicted_vs_measured_figure(predicted: pd.Series, measured: pd.Series, gene: str, kind: str,
@@ -171,7 +172,8 @@ def connectivity_figure(table: pd.DataFrame, query_label: str, n: int = 15) -> g
                 x_title="connectivity score (weighted KS, -1 to 1)")
     order = [f"{g} {t} {k[:4]}. (#{r})" for g, t, k, r in zip(names, picked["type"], picked["signature"],
                                                               picked["rank"])]
-    fig.update_yaxes(categoryorder="array", categoryarray=order, automargin=True, tickfont={"size": 11})
+    fig.update_yaxes(categoryorder="array", categoryarray=order, automargin=True, tickfont={"size": 11}, dtick=1)
+    declare_grid(fig, rows=order)
     fig.update_xaxes(range=[-1.05, 1.05], zeroline=True, zerolinecolor="#4a5568", zerolinewidth=1)
     fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": -0.12, "x": 0}, margin={"l": 160, "b": 90})
     return fig

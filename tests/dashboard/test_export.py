@@ -186,7 +186,9 @@ def test_graph_config():
     assert config["toImageButtonOptions"] == {
         "format": "png", "filename": "RPP25L_modifier-scatter_2026-11-22", "scale": 3}
     assert "lasso2d" in config["modeBarButtonsToRemove"]
-    assert ex.graph_config("x", scale=2, remove=())["modeBarButtonsToRemove"] == ["sendChartToCloud"]
+    removed = ex.graph_config("x", scale=2, remove=())["modeBarButtonsToRemove"]
+    assert {"sendDataToCloud", "editInChartStudio", "toImage"} <= set(removed) and "lasso2d" not in removed
+    assert config["showEditInChartStudio"] is False and config["showLink"] is False
 
 
 # --------------------------------------------------------------------------
@@ -285,8 +287,24 @@ def test_png_print_is_7in_at_300dpi_keeping_aspect():
     png = ex.figure_to_image(small_figure(), "png", "print", PROV)
     assert ex.png_size(png) == (2100, 1350)
     own = small_figure().update_layout(width=800, height=400)
-    assert ex.png_size(ex.figure_to_image(own, "png", "print")) == (2100, 1050)
+    width, height = ex.png_size(ex.figure_to_image(own, "png", "print"))
+    assert width == 2100 and 1050 <= height <= 1300  # the aspect, or taller to leave the plot room under the title
     assert ex.png_size(ex.figure_to_image(own, "png", "screen")) == (1600, 800)
+    width, height = ex.png_size(ex.figure_to_image(own, "png", "column"))
+    assert width == 1050 and height >= 525  # 3.5 in; the aspect, or taller to leave the plot room under the title
+
+
+@needs_chromium
+def test_print_height_follows_the_rows_and_pdf_is_vector():
+    from dashboard.figures.fit import declare_grid
+
+    def heatmap(n):
+        genes = [f"GENE{i:02d}" for i in range(n)]
+        return declare_grid(go.Figure(go.Heatmap(z=np.ones((n, 3)), y=genes, x=["a", "b", "c"])), rows=genes)
+
+    small, tall = (ex.png_size(ex.figure_to_image(heatmap(n), "png", "print"))[1] for n in (10, 40))
+    assert tall - small == pytest.approx(30 * 3 * 12 * 1.45, abs=3)  # 30 more rows of 12 px text at scale 3
+    assert ex.figure_to_image(heatmap(10), "pdf", "column").startswith(b"%PDF")
 
 
 @needs_chromium

@@ -1,0 +1,118 @@
+"""Every figure card of every page, built without a browser by calling the pages' callbacks as plain functions.
+
+The jobs behind them run small (a 2-epoch TranscriptionNet, a 150-step DKO, a 3-epoch DEcode) in the test
+session's cache; the figures have the shapes and labels of the real ones (the demo's 24 DEcode tissues, the
+40 genes of the DKO heatmap, the depth-4 tree), which is what a layout test needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import plotly.graph_objects as go
+
+
+def _figures(outputs) -> list[go.Figure]:
+    """The figures among a callback's outputs, in card order."""
+    items = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    return [item for item in items if isinstance(item, go.Figure)]
+
+
+def _named(page: str, outputs) -> Iterator[tuple[str, go.Figure]]:
+    for i, fig in enumerate(_figures(outputs)):
+        view = ((fig.layout.meta or {}).get("provenance") or {}).get("view") or f"figure-{i}"
+        yield f"{page}/{view}", fig
+
+
+def essentiality_figures() -> Iterator[tuple[str, go.Figure]]:
+    from dashboard import services
+    from dashboard.pages import essentiality, essentiality_new_samples, essentiality_sweep, essentiality_tree
+    from dashboard.services import essentiality as ess_service
+    from dashboard.services import new_samples
+
+    target = "RPP25L"
+    result = {"target": target, "models": ess_service.ATLAS_SET, "cached": True}
+    yield from _named("essentiality", essentiality.show_lineages(target))
+    yield from _named("essentiality", essentiality.show_analysis(result, None))
+    yield from _named("essentiality", essentiality.show_enrichment(result))
+    yield from _named("essentiality", essentiality.show_counts(result))
+    yield from _named("essentiality", essentiality.show_cv(result))
+    cell = services.dataset("essentiality").expression.index[0]
+    yield from _named("essentiality/tree", essentiality_tree.show_tree(result, cell))
+    yield from _named("essentiality/sweep", essentiality_sweep.show_sweep({"source": "demo", "cached": True}))
+    yield from _named("essentiality/new-samples",
+                      essentiality_new_samples.show_predictions(target, new_samples.DEMO_SET, None, "demo"))
+
+
+def gene_figures() -> Iterator[tuple[str, go.Figure]]:
+    from dashboard.cli import view_figure
+
+    yield "gene/gene-card", view_figure("gene", ["RPP25L"])[0]
+    yield "genes/gene-list", view_figure("genes", ["RPP25L", "FAM50A", "SIM0001", "SIM0033"])[0]
+
+
+def perturbation_figures() -> Iterator[tuple[str, go.Figure]]:
+    from dashboard.pages import perturbation, perturbation_connectivity
+    from dashboard.services import connectivity as conn
+    from dashboard.services import dataset
+    from dashboard.services import perturbation as tnet
+
+    epochs, width = 2, 128
+    assert tnet.train(epochs, width).error is None
+    gene = tnet.default_gene()
+    yield from _named("perturbation", perturbation.show_network(gene))
+    yield from _named("perturbation", perturbation.show_results({"epochs": epochs, "width": width, "cached": True},
+                                                                 gene, "RNAi"))
+    measured = ["RNAi measured", "CRISPR measured", "OE measured"]
+    query_gene = str(dataset("perturbation").signatures["RNAi"].index[7])
+    query = conn.build_query("demo", "signature", gene=query_gene, kind="RNAi")
+    assert conn.search(query, measured, tnet.DEFAULT_EPOCHS, tnet.DEFAULT_WIDTH).error is None
+    params = conn.job_params(query, measured, tnet.DEFAULT_EPOCHS, tnet.DEFAULT_WIDTH)
+    yield from _named("perturbation/connectivity", perturbation_connectivity.show_search(
+        {"params": params, "label": query["label"], "unknown": [], "seconds": 1.0}))
+
+
+def dko_figures() -> Iterator[tuple[str, go.Figure]]:
+    from dashboard.pages import dko
+    from dashboard.services import dko as dko_service
+
+    steps, genes = 150, ["SIM0033", "SIM0061", "SIM0076", "SIM0001"]
+    assert dko_service.dko_sweep(steps).error is None
+    assert dko_service.dko_double(steps, genes).error is None
+    result = {"steps": steps, "cached": True}
+    cell = dko_service.sweep_result(steps)["heldout_cells"][0]
+    yield from _named("dko", dko.show_presence(genes[0]))
+    yield from _named("dko", dko.show_training(result))
+    yield from _named("dko", dko.show_cell_fit(result, cell))
+    yield from _named("dko", dko.show_heatmap(result, "all"))
+    yield from _named("dko", dko.show_gene(result, genes[0]))
+    yield from _named("dko", dko.show_top_genes(result, cell, 20))
+    yield from _named("dko", dko.show_double({"steps": steps, "genes": genes}))
+
+
+def decode_figures() -> Iterator[tuple[str, go.Figure]]:
+    from dashboard.pages import decode, decode_disruption
+    from dashboard.services import decode as svc
+
+    params = svc.training_params(1, 3)
+    assert svc.train_job(params, lambda *_: None).error is None
+    assert svc.attribution_job(params).error is None
+    gene, partner = svc.default_gene(), svc.default_partner()
+    assert svc.coexpression_job(params, gene, partner, 100).error is None
+    model = {"params": params, "cached": True}
+    yield from _named("decode", decode.show_performance(model, "demo"))
+    yield from _named("decode", decode.show_gene(model, gene, "Liver", "demo"))
+    yield from _named("decode", decode.show_regulators(model, 20, "demo"))
+    yield from _named("decode/disruption", decode_disruption.show_binding(gene, "promoter", [15, 24], [0, 3], "demo"))
+    yield from _named("decode/disruption", decode_disruption.show_edit(model, gene, "promoter", [15, 24], [0, 3],
+                                                                       1.0, ["promoter:HNF4A"], "demo"))
+    stored = decode_disruption.load_cached_coexpression(model, gene, partner, 100, "demo")
+    yield from _named("decode/disruption", decode_disruption.show_coexpression(stored, "demo"))
+
+
+PAGES = (essentiality_figures, gene_figures, perturbation_figures, dko_figures, decode_figures)
+
+
+def every_figure() -> list[tuple[str, go.Figure]]:
+    """(page/view, figure) for every figure card of every page."""
+    return [item for page in PAGES for item in page()]

@@ -70,7 +70,7 @@ def test_atlas_browser_links_to_gene_pages(page, server):
     assert re.fullmatch(r"atlas_\d{4}-\d{2}-\d{2}\.csv", info.value.suggested_filename)
     assert raw.startswith(b"target,chosen_model,test_pearson,") and raw.count(b"\n") == 2
     exported = pd.read_csv(io.BytesIO(raw), float_precision="round_trip")
-    atlas = ess_service.atlas_result().set_index("target")
+    atlas = ess_service.atlas.result()
     assert exported.loc[0, "test_pearson"] == atlas.loc["MCL1", "test_pearson"]
     page.locator("#sweep-table .ag-cell a").first.click()
     page.wait_for_url("**/essentiality?gene=MCL1")

@@ -90,8 +90,8 @@ def _draw_pages() -> None:
     target, demo = "RPP25L", "demo"
     result = {"target": target, "models": ess_service.ATLAS_SET, "source": demo, "cached": True}
     essentiality.show_lineages(target)
-    assert ess_service.essentiality_screen(target, 0).error is None
-    essentiality.show_screen({"target": target, "perms": 0, "source": demo, "cached": True})
+    assert ess_service.screen.run(target=target, n_permutations=0).error is None
+    essentiality.show_screen({"target": target, "n_permutations": 0, "source": demo, "cached": True})
     essentiality.show_analysis(result, None)
     essentiality.show_enrichment(result)
     essentiality.show_counts(result)
@@ -105,8 +105,8 @@ def _draw_pages() -> None:
     decode.show_gene(model, dec_service.default_gene(), "Liver", demo)
     decode.show_regulators(model, 20, demo)
     decode_gene = dec_service.default_gene()
-    decode_disruption.show_binding(decode_gene, "promoter", [15, 24], [0, 3], demo)
-    decode_disruption.show_edit(model, decode_gene, "promoter", [15, 24], [0, 3], 1.0, [], demo)
+    decode_disruption.show_binding(decode_gene, "promoter", [-500, 500], [0, 400], demo)
+    decode_disruption.show_edit(model, decode_gene, "promoter", 1.0, [-500, 500], [0, 400], [], demo)
 
     sweep = {"steps": dko_service.DEFAULT_STEPS, "cached": True}
     dko_gene, dko_cell = "SIM0033", "SIMCELL-0007"

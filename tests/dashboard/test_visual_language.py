@@ -93,7 +93,7 @@ def test_unknown_lineages_share_no_colour_within_a_figure():
 def test_a_lineage_has_the_same_colour_in_two_figures():
     lineages = ess_service.lineages(services.dataset("essentiality"))
     x = pd.Series(np.arange(len(lineages), dtype=float), index=lineages.index)
-    scatter = lineage_scatter_figure(x, x, lineages, title="t", x_title="x", y_title="y")
+    scatter = lineage_scatter_figure(x, x, lineages, title="t", x_title="x", y_title="y", x_column="x", y_column="y")
     held = ["Prostate", "Skin", "Lung"]
     errors = pd.DataFrame({"group": ["Global"] * 3 + held * 3, "abs_error": np.linspace(0, 1, 12)})
     violins = heldout_figure(errors, "KRAS")

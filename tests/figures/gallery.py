@@ -58,7 +58,7 @@ def perturbation_figures() -> Iterator[tuple[str, go.Figure]]:
     from dashboard.services import perturbation as tnet
 
     epochs, width = 2, 128
-    assert tnet.train(epochs, width).error is None
+    assert tnet.training.run(epochs=epochs, width=width).error is None
     gene = tnet.default_gene()
     yield from _named("perturbation", perturbation.show_network(gene))
     yield from _named("perturbation", perturbation.show_results({"epochs": epochs, "width": width, "cached": True},
@@ -66,7 +66,7 @@ def perturbation_figures() -> Iterator[tuple[str, go.Figure]]:
     measured = ["RNAi measured", "CRISPR measured", "OE measured"]
     query_gene = str(dataset("perturbation").signatures["RNAi"].index[7])
     query = conn.build_query("demo", "signature", gene=query_gene, kind="RNAi")
-    assert conn.search(query, measured, tnet.DEFAULT_EPOCHS, tnet.DEFAULT_WIDTH).error is None
+    assert conn.search.run(query=query, sets=measured, epochs=tnet.DEFAULT_EPOCHS, width=tnet.DEFAULT_WIDTH).error is None
     params = conn.job_params(query, measured, tnet.DEFAULT_EPOCHS, tnet.DEFAULT_WIDTH)
     yield from _named("perturbation/connectivity", perturbation_connectivity.show_search(
         {"params": params, "label": query["label"], "unknown": [], "seconds": 1.0}))
@@ -77,10 +77,10 @@ def dko_figures() -> Iterator[tuple[str, go.Figure]]:
     from dashboard.services import dko as dko_service
 
     steps, genes = 150, ["SIM0033", "SIM0061", "SIM0076", "SIM0001"]
-    assert dko_service.dko_sweep(steps).error is None
-    assert dko_service.dko_double(steps, genes).error is None
+    assert dko_service.sweep.run(steps=steps).error is None
+    assert dko_service.double.run(steps=steps, genes=genes).error is None
     result = {"steps": steps, "cached": True}
-    cell = dko_service.sweep_result(steps)["heldout_cells"][0]
+    cell = dko_service.sweep.result(steps=steps)["heldout_cells"][0]
     yield from _named("dko", dko.show_presence(genes[0]))
     yield from _named("dko", dko.show_training(result))
     yield from _named("dko", dko.show_cell_fit(result, cell))
@@ -95,17 +95,17 @@ def decode_figures() -> Iterator[tuple[str, go.Figure]]:
     from dashboard.services import decode as svc
 
     params = svc.training_params(1, 3)
-    assert svc.train_job(params, lambda *_: None).error is None
-    assert svc.attribution_job(params).error is None
+    assert svc.training.run(params=params).error is None
+    assert svc.attribution.run(params=params).error is None
     gene, partner = svc.default_gene(), svc.default_partner()
-    assert svc.coexpression_job(params, gene, partner, 100).error is None
+    assert svc.coexpression.run(params=params, gene=gene, partner=partner, n=100).error is None
     model = {"params": params, "cached": True}
     yield from _named("decode", decode.show_performance(model, "demo"))
     yield from _named("decode", decode.show_gene(model, gene, "Liver", "demo"))
     yield from _named("decode", decode.show_regulators(model, 20, "demo"))
-    yield from _named("decode/disruption", decode_disruption.show_binding(gene, "promoter", [15, 24], [0, 3], "demo"))
-    yield from _named("decode/disruption", decode_disruption.show_edit(model, gene, "promoter", [15, 24], [0, 3],
-                                                                       1.0, ["promoter:HNF4A"], "demo"))
+    yield from _named("decode/disruption", decode_disruption.show_binding(gene, "promoter", [-500, 500], [0, 400], "demo"))
+    yield from _named("decode/disruption", decode_disruption.show_edit(model, gene, "promoter", 1.0, [-500, 500],
+                                                                       [0, 400], ["promoter:HNF4A"], "demo"))
     stored = decode_disruption.load_cached_coexpression(model, gene, partner, 100, "demo")
     yield from _named("decode/disruption", decode_disruption.show_coexpression(stored, "demo"))
 

@@ -46,7 +46,7 @@ def start_server(cache_dir: str | Path, log_path: str | Path, *, env: dict[str, 
     url = f"http://{LOOPBACK}:{port}"
     command = [sys.executable, "app.py"] if not workers else [
         sys.executable, "-m", "gunicorn", "app:server", "-b", f"{LOOPBACK}:{port}", "-w", str(workers),
-        "--threads", "8"]
+        "--threads", "8", "--no-control-socket"]  # its default path is one per machine, shared by every gunicorn
     with open(log_path, "a") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout

@@ -21,6 +21,7 @@ import time
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.processes import live_jobs, pool_processes, serving_processes
 from tests.browser.test_concurrency import READY, _shown
 from tests.server import kill_worker, redis_server, start_redis, start_server, start_worker, stop_server
 
@@ -139,6 +140,9 @@ def test_two_clients_run_jobs_on_the_worker_with_progress(stack, client):
     for page in pages.values():
         page.evaluate(RECORD_PROGRESS, "ess-screen")
         page.click("#ess-screen-run")
+    serving = serving_processes(stack.url)
+    assert len(serving) == 2  # gunicorn's workers
+    assert live_jobs(serving) == []  # the jobs run on the Celery worker, not in processes of the web server
     for page in pages.values():
         _wait_status(page, "ess-screen", "^Finished")
         assert any("permutation" in text for text in page.evaluate("() => window.progressSeen")), \
@@ -148,7 +152,6 @@ def test_two_clients_run_jobs_on_the_worker_with_progress(stack, client):
         assert shown["provenance"]["gene"] == gene
         assert shown["provenance"]["params"]["n_permutations"] == jobs[gene]
     assert _shown(pages["AR"])["table_gene"] != _shown(pages["CDK1"])["table_gene"]
-    # Both ran on the worker, not in processes of the web server.
     assert len(stack.worker_said(r"Task background_callback_\S+ succeeded", mark)) == 2
 
 
@@ -167,12 +170,15 @@ def test_cancel_terminates_the_task(stack, client):
     page.wait_for_function(READY)
     page.click("#ess-screen-run")
     _wait_progress(page, "ess-screen", "permutation")
+    pool = set(pool_processes(stack.worker.pid))
     page.click("#ess-screen-cancel")
     _wait_status(page, "ess-screen", "^Cancelled", timeout=30_000)
     page.wait_for_function("() => !document.querySelector('#ess-screen-run').disabled")
+    # The worker terminates the pool process running the job (and forks a new one).
     deadline = time.monotonic() + 30
-    while not stack.worker_said(r"Terminating \S+ \(15\)", mark) and time.monotonic() < deadline:
+    while pool <= set(pool_processes(stack.worker.pid)) and time.monotonic() < deadline:
         time.sleep(0.5)
+    assert not pool <= set(pool_processes(stack.worker.pid)), stack.worker_log.read_text()[mark:]
     assert stack.worker_said(r"Terminating \S+ \(15\)", mark), stack.worker_log.read_text()[mark:]
     page.reload()
     page.wait_for_function(READY)

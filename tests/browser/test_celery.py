@@ -173,7 +173,7 @@ def test_cancel_terminates_the_task(stack, client):
     pool = set(pool_processes(stack.worker.pid))
     assert len(pool) == 2  # --concurrency=2
     page.click("#ess-screen-cancel")
-    _wait_status(page, "ess-screen", "^Cancelled", timeout=30_000)
+    _wait_status(page, "ess-screen", "^Cancelled", timeout=120_000)
     page.wait_for_function("() => !document.querySelector('#ess-screen-run').disabled")
     # The worker terminates the pool process running the job (and forks a new one).
     deadline = time.monotonic() + 30
@@ -212,4 +212,4 @@ def test_a_killed_worker_loses_the_job_visibly_and_it_can_run_again(stack, clien
     _wait_progress(page, "dko-sweep", "training step")
     assert not page.is_visible("#dko-sweep-error")  # the lost job's message is hidden while it runs again
     page.click("#dko-sweep-cancel")
-    _wait_status(page, "dko-sweep", "^Cancelled", timeout=30_000)
+    _wait_status(page, "dko-sweep", "^Cancelled", timeout=120_000)

@@ -81,6 +81,17 @@ def redis_server() -> str | None:
         (path for path in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(path).exists()), None)
 
 
+def require_redis_server() -> None:
+    """Skip the calling test without ``redis-server``; in CI (``CI=true``), fail it instead."""
+    import pytest
+
+    if redis_server() is None:
+        message = "redis-server is not installed (make test installs Debian's redis-server)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def start_redis(folder: str | Path, timeout: float = 30) -> tuple[subprocess.Popen, str]:
     """A private, memory-only ``redis-server`` on a free loopback port: (process, ``redis://`` URL)."""
     import redis

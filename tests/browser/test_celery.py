@@ -13,7 +13,6 @@ Without ``redis-server`` these tests skip, except in CI (``CI=true``), where tha
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import time
@@ -23,7 +22,7 @@ import pytest
 from tests.browser.conftest import ARTIFACTS, screenshot
 from tests.browser.processes import live_jobs, pool_processes, serving_processes
 from tests.browser.test_concurrency import READY, _shown
-from tests.server import kill_worker, redis_server, start_redis, start_server, start_worker, stop_server
+from tests.server import kill_worker, require_redis_server, start_redis, start_server, start_worker, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.celery]
 
@@ -68,11 +67,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, demo_data):
-    if redis_server() is None:
-        message = "redis-server is not installed (make test installs Debian's redis-server)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_redis_server()
     stack = Stack(tmp_path_factory.mktemp("celery"))
     try:
         stack.start()

@@ -71,6 +71,10 @@ def create_app() -> dash.Dash:
     import dashboard.app_callbacks  # noqa: F401  (registers callbacks)
     import dashboard.export.callbacks  # noqa: F401
 
+    # Dash completes its set-up (the page router's callback, the callback map) on a process's first
+    # request, without a lock: concurrent first requests to a new gunicorn worker race there (HTTP 500
+    # "dictionary changed size during iteration", pages that never load). One request here does it first.
+    app.server.test_client().get(app.config.requests_pathname_prefix + "_dash-dependencies")
     return app
 
 

@@ -3,6 +3,15 @@
 With ``REDIS_URL`` set, jobs go to a Celery worker (see README: run
 ``celery -A app:celery_app worker``); otherwise each job runs in a separate
 local process and its progress and result pass through a diskcache folder.
+
+A Celery worker can die mid-job (SIGKILL, out of memory, its machine gone).
+Celery then leaves the task "started" for ever, and the page would poll it for
+ever. So a worker writes a heartbeat key for each job it runs, and the manager
+reports a started job without a heartbeat as lost: the page says so and can run
+it again. Lost jobs are not re-delivered (no ``task_acks_late``): a job that
+killed its worker (out of memory) would kill the next one too, Redis re-delivers
+only after its visibility timeout (an hour), long after the page gave up, and a
+re-run is cheap since finished results are in the artifact store.
 """
 
 from __future__ import annotations
@@ -12,6 +21,10 @@ import sys
 
 from core.config import get_settings
 
+HEARTBEAT_SECONDS = 2
+HEARTBEAT_TTL = 10  # a running job whose worker wrote no heartbeat for this long is lost
+LOST_JOB = "perturbscope: the worker running this job stopped"
+
 
 def make_background_manager():
     """Build the manager for ``dash.Dash(background_callback_manager=...)``."""
@@ -20,7 +33,7 @@ def make_background_manager():
     redis_url = os.environ.get("REDIS_URL", "").strip()
     if redis_url:
         celery_app = make_celery(redis_url)
-        return _one_key_per_job(CeleryManager)(celery_app)
+        return _watched(_one_key_per_job(CeleryManager))(celery_app)
     folder = get_settings().cache_dir / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
     cache_class, manager_class = _fork_safe_classes(_one_key_per_job(DiskcacheManager))
@@ -104,10 +117,93 @@ def _fork_safe_classes(manager_base):
 
 
 def make_celery(redis_url: str):
-    """A Celery app using Redis as broker and result backend."""
+    """A Celery app using Redis as broker and result backend, whose workers send job heartbeats."""
     from celery import Celery
 
-    return Celery("perturbscope", broker=redis_url, backend=redis_url)
+    app = Celery("perturbscope", broker=redis_url, backend=redis_url)
+    # "started" tells a job that a worker took (and must keep beating) from one still queued
+    app.conf.update(task_track_started=True, task_acks_late=False, worker_prefetch_multiplier=1)
+    _beat_while_running(app)
+    return app
+
+
+def heartbeat_key(job: str) -> str:
+    return f"perturbscope-job-alive-{job}"
+
+
+def _beat_while_running(celery_app) -> None:
+    """In a worker: keep a job's heartbeat key alive from the moment it starts until it ends."""
+    import threading
+
+    from celery.signals import task_postrun, task_prerun
+
+    running: dict[str, threading.Event] = {}
+
+    def beat(key: str, done: threading.Event) -> None:
+        client = celery_app.backend.client
+        while not done.wait(HEARTBEAT_SECONDS):
+            try:
+                client.set(key, "1", ex=HEARTBEAT_TTL)
+            except Exception:  # noqa: BLE001  (Redis away for a moment: the next beat retries)
+                continue
+        client.delete(key)
+
+    def started(task_id=None, **_):
+        celery_app.backend.client.set(heartbeat_key(task_id), "1", ex=HEARTBEAT_TTL)  # before "started" is stored
+        running[task_id] = threading.Event()
+        threading.Thread(target=beat, args=(heartbeat_key(task_id), running[task_id]), daemon=True).start()
+
+    def ended(task_id=None, **_):
+        done = running.pop(task_id, None)
+        if done is not None:
+            done.set()
+
+    task_prerun.connect(started, weak=False)
+    task_postrun.connect(ended, weak=False)
+
+
+def _watched(manager_base):
+    """A Celery manager that reports a job whose worker died as lost (see the module's docstring)."""
+
+    class Watched(manager_base):
+        def job_lost(self, job) -> bool:
+            task = self.get_task(job)
+            if task is None:
+                return False
+            state = task.state
+            # Dash's task catches the callback's own exceptions: a failed task is a dead pool process.
+            return state == "FAILURE" or (
+                state == "STARTED" and not self.handle.backend.client.exists(heartbeat_key(job)))
+
+        def job_running(self, job):
+            return super().job_running(job) and not self.job_lost(job)
+
+        def get_result(self, key, job):
+            result = super().get_result(key, job)
+            if result is self.UNDEFINED and job is not None and self.job_lost(job):
+                return {"background_callback_error": {"msg": LOST_JOB, "tb": ""}}
+            return result
+
+    return Watched
+
+
+def report_lost_job(prefix: str):
+    """The ``on_error`` of a job panel's callback: a lost job says so and frees its panel.
+
+    Other errors propagate as without it.
+    """
+    def handle(error: Exception):
+        if LOST_JOB not in str(error):
+            raise error
+        from dash import set_props
+
+        set_props(f"{prefix}-status", {"children": "Lost."})
+        set_props(f"{prefix}-progress", {"value": "0"})
+        set_props(f"{prefix}-error", {"children": "The worker running this job stopped before it finished. "
+                                                  "Earlier results are kept; run it again."})
+        return None
+
+    return handle
 
 
 # GNU OpenMP (torch's CPU thread pool) is not fork-safe: once the serving process

@@ -1,9 +1,14 @@
-"""`python app.py` on a free loopback port, for tests and benchmarks that need a real server."""
+"""`python app.py` (or gunicorn) on a free loopback port, for tests and benchmarks that need a real server.
+
+Also a private ``redis-server`` and a Celery worker, for the tests of jobs on Celery.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -41,7 +46,7 @@ def start_server(cache_dir: str | Path, log_path: str | Path, *, env: dict[str, 
     url = f"http://{LOOPBACK}:{port}"
     command = [sys.executable, "app.py"] if not workers else [
         sys.executable, "-m", "gunicorn", "app:server", "-b", f"{LOOPBACK}:{port}", "-w", str(workers),
-        "--threads", "8"]
+        "--threads", "8", "--no-control-socket"]  # its default path is one per machine, shared by every gunicorn
     with open(log_path, "a") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout
@@ -61,13 +66,82 @@ def start_server(cache_dir: str | Path, log_path: str | Path, *, env: dict[str, 
 
 
 def stop_server(proc: subprocess.Popen) -> None:
-    """Terminate the server, and kill it if it does not exit within 10 s."""
+    """Terminate the server (or worker), and kill it if it does not exit within 10 s."""
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def redis_server() -> str | None:
+    """The ``redis-server`` program (Debian's package), or None."""
+    return shutil.which("redis-server") or next(
+        (path for path in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(path).exists()), None)
+
+
+def require_redis_server() -> None:
+    """Skip the calling test without ``redis-server``; in CI (``CI=true``), fail it instead."""
+    import pytest
+
+    if redis_server() is None:
+        message = "redis-server is not installed (make test installs Debian's redis-server)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def start_redis(folder: str | Path, timeout: float = 30) -> tuple[subprocess.Popen, str]:
+    """A private, memory-only ``redis-server`` on a free loopback port: (process, ``redis://`` URL)."""
+    import redis
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [redis_server() or "redis-server", "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no",
+         "--dir", str(folder), "--logfile", str(Path(folder) / "redis.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"redis://{LOOPBACK}:{port}/0"
+    deadline = time.time() + timeout
+    while True:
+        try:
+            redis.Redis.from_url(url, socket_timeout=1).ping()
+            return proc, url
+        except redis.exceptions.ConnectionError:
+            if proc.poll() is not None or time.time() > deadline:
+                stop_server(proc)
+                raise RuntimeError(f"redis-server did not start: {(Path(folder) / 'redis.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+
+
+def start_worker(redis_url: str, log_path: str | Path, *, env: dict[str, str], concurrency: int = 2,
+                 timeout: float = 120) -> subprocess.Popen:
+    """``celery -A app:celery_app worker`` in its own process group, once it says it is ready.
+
+    ``env`` must give the worker the web server's ``PERTURBSCOPE_CACHE_DIR``
+    (results pass through it). :func:`kill_worker` ends the whole group.
+    """
+    log_path = Path(log_path)
+    start = log_path.stat().st_size if log_path.exists() else 0
+    command = [sys.executable, "-m", "celery", "-A", "app:celery_app", "worker", "--loglevel=INFO",
+               f"--concurrency={concurrency}", "--hostname", f"test-{free_port()}@%h"]
+    with open(log_path, "a") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env, "REDIS_URL": redis_url},
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + timeout
+    while " ready." not in log_path.read_text(errors="replace")[start:]:
+        if proc.poll() is not None or time.time() > deadline:
+            kill_worker(proc)
+            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.3)
+    return proc
+
+
+def kill_worker(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to a worker started by :func:`start_worker` and its pool processes, and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    proc.wait()
 
 
 @contextlib.contextmanager

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dash import Input, Output, html
 
+from dashboard.jobs import report_lost_job
+
 
 def job_panel(prefix: str, run_label: str = "Run") -> html.Div:
     """Run and cancel buttons, a progress bar with text and an error slot."""
@@ -56,6 +58,7 @@ def job_callback_kwargs(prefix: str, interval_ms: int = 500) -> dict:
             (Output(f"{prefix}-cancel", "disabled"), False, True),
             (Output(f"{prefix}-status", "hidden"), True, False),
             (Output(f"{prefix}-progress-text", "hidden"), False, True),
+            (Output(f"{prefix}-error", "hidden"), True, False),  # an earlier run's error
         ],
         cancel=[Input(f"{prefix}-cancel", "n_clicks")],
         progress=[
@@ -64,6 +67,7 @@ def job_callback_kwargs(prefix: str, interval_ms: int = 500) -> dict:
             Output(f"{prefix}-progress-text", "children"),
         ],
         prevent_initial_call=True,
+        on_error=report_lost_job(prefix),
     )
 
 

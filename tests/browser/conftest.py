@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from pathlib import Path
 
@@ -32,15 +34,29 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(("server log (last 6,000 characters)", tail))
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory, demo_data):
-    """Start `python app.py` on a free port with a fresh artifact store."""
+@contextlib.contextmanager
+def own_server(tmp_path_factory, workers: int = 0):
+    """A server with a fresh artifact store: `python app.py`, or gunicorn with ``workers`` processes.
+
+    Its log is kept in test-artifacts/ and shown when a test fails.
+    """
     log_path = tmp_path_factory.mktemp("server-log") / "server.log"
     _SERVER_LOGS.append(str(log_path))
-    with running_server(tmp_path_factory.mktemp("server-cache"), log_path) as url:
+    try:
+        with running_server(tmp_path_factory.mktemp("server-cache"), log_path, workers=workers) as url:
+            yield url
+    finally:
+        _SERVER_LOGS.remove(str(log_path))
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = f"server-gunicorn-{workers}.log" if workers else "server.log"
+        (ARTIFACTS / name).write_text(log_path.read_text(errors="replace"))
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, demo_data):
+    """The browser tests' server: `python app.py`, or gunicorn with ``PERTURBSCOPE_TEST_WORKERS`` processes."""
+    with own_server(tmp_path_factory, workers=int(os.environ.get("PERTURBSCOPE_TEST_WORKERS") or 0)) as url:
         yield url
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "server.log").write_text(log_path.read_text(errors="replace"))
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
-from dashboard.jobs import make_background_manager
+import pytest
+
+from dashboard.jobs import HEARTBEAT_TTL, LOST_JOB, heartbeat_key, make_background_manager
+from tests.server import require_redis_server, start_redis, stop_server
 
 
 def _job(set_progress, n_clicks, gene):
@@ -56,3 +59,32 @@ def test_no_server_thread_keeps_a_sqlite_connection_between_cache_calls(tmp_path
     for thread in threads:
         thread.join()
     assert left_open == [None] * 4
+
+
+@pytest.mark.celery
+def test_celery_job_without_heartbeat_is_lost(tmp_path, monkeypatch):
+    """The states a worker leaves in Redis, judged by the manager (the browser test kills a real worker)."""
+    require_redis_server()
+    proc, url = start_redis(tmp_path)
+    try:
+        monkeypatch.setenv("REDIS_URL", url)
+        manager = make_background_manager()
+        backend = manager.handle.backend
+        backend.store_result("queued", None, "PENDING")
+        assert manager.job_running("queued") and manager.get_result("key-queued", "queued") is manager.UNDEFINED
+        backend.client.set(heartbeat_key("beating"), "1", ex=HEARTBEAT_TTL)
+        backend.store_result("beating", {"pid": 1}, "STARTED")
+        assert manager.job_running("beating") and not manager.job_lost("beating")
+        backend.store_result("cancelled", None, "REVOKED")
+        assert not manager.job_running("cancelled") and not manager.job_lost("cancelled")
+        # Started without a heartbeat (the worker was killed), or failed (its pool process died): lost.
+        backend.store_result("killed", {"pid": 1}, "STARTED")
+        backend.store_result("pool-died", None, "FAILURE")
+        for job in ("killed", "pool-died"):
+            assert not manager.job_running(job)
+            assert manager.get_result(f"key-{job}", job) == {"background_callback_error": {"msg": LOST_JOB, "tb": ""}}
+        # A result the job wrote before its worker died is still delivered.
+        backend.set("key-killed", '"done"')
+        assert manager.get_result("key-killed", "killed") == "done"
+    finally:
+        stop_server(proc)

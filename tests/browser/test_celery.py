@@ -154,7 +154,7 @@ def test_a_stored_result_comes_back_on_reload(stack, client):
     """A new client loading a view the worker computed gets its result at once, from the shared cache."""
     computed = client(f"{stack.url}/essentiality?gene=AR&perms=600")
     _wait_status(computed, "ess-screen", "^Loaded")
-    computed.wait_for_function("() => document.querySelector('#ess-table td') !== null")
+    computed.wait_for_function("() => document.querySelector('#ess-table .ag-row .ag-cell') !== null")
     shown = _shown(computed)
     assert shown["provenance"]["gene"] == "AR" and len(shown["table_gene"]) > 0
 

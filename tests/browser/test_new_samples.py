@@ -20,11 +20,15 @@ def test_new_samples_page_flags_the_planted_tissue(page, server):
         "return g && g.data && g.data.length > 1; }", timeout=90_000)
     names = page.evaluate("() => document.querySelector('#card-new-samples .js-plotly-plot').data.map(t => t.name)")
     assert f"{PLANTED_GROUP} *" in names  # flagged groups carry a star (and are red)
-    page.wait_for_selector("#ns-groups td")
+    page.wait_for_selector("#ns-groups .ag-row .ag-cell")
     status = page.inner_text("#ns-status")
     assert f"Flagged groups (BH q < 0.05): {PLANTED_GROUP}" in status
-    row = page.locator("#ns-groups tr", has_text=PLANTED_GROUP).first.inner_text()
-    assert "yes" in row
+    flagged = page.evaluate("""group => {
+        const cells = Array.from(document.querySelectorAll('#ns-groups .ag-cell[col-id="group"]'));
+        const row = cells.find(c => c.innerText.trim() === group).closest('.ag-row').getAttribute('row-index');
+        return document.querySelector(`#ns-groups .ag-row[row-index="${row}"] .ag-cell[col-id="flagged"]`).innerText;
+    }""", PLANTED_GROUP)
+    assert flagged.strip() == "yes"
     assert page.locator("nav a", has_text="New samples").count() >= 1
     screenshot(page, "essentiality-new-samples")
     assert page.console_errors == []

@@ -30,7 +30,7 @@ def test_perturbation_page_trains_and_exports(page, server):
         "() => document.querySelector('#pert-train-status').innerText.startsWith('Finished')", timeout=300_000)
     wait_for_graphs(page, 4)
     assert "Pearson delta" in page.inner_text("#pert-verdict")
-    assert page.locator("#pert-summary td").count() > 0 and page.locator("#pert-similar td").count() > 0
+    assert page.locator("#pert-summary .ag-row").count() > 0 and page.locator("#pert-similar .ag-row").count() > 0
     page.wait_for_timeout(500)
     screenshot(page, "perturbation-trained")
 

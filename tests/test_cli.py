@@ -141,8 +141,8 @@ def test_export_views_are_the_pages_figures(card, tmp_path, capsys):
     fig, provenance = cli.view_figure("genes", ["RPP25L", "KRAS", "NOT_A_GENE_XYZ"])
     assert list(fig.data[0].x) == ["RPP25L", "KRAS"] and provenance["params"]["genes"] == ["RPP25L", "KRAS"]
     assert "left out: NOT_A_GENE_XYZ" in capsys.readouterr().err
-    assert cli.main(["export", "gene", "RPP25L", "-o", str(tmp_path / "card.pdf")]) == 2
-    assert "end it in .png or .svg" in capsys.readouterr().err
+    assert cli.main(["export", "gene", "RPP25L", "-o", str(tmp_path / "card.jpg")]) == 2
+    assert "end it in .png, .svg or .pdf" in capsys.readouterr().err
 
 
 # --- register -------------------------------------------------------------------------------------

@@ -121,8 +121,14 @@ def _wait_progress(page, prefix, pattern, timeout=180_000):
 
 
 def _wait_status(page, prefix, pattern, timeout=180_000):
-    page.wait_for_function("([p, re]) => new RegExp(re).test(document.querySelector(`#${p}-status`)?.innerText || '')",
-                           arg=[prefix, pattern], timeout=timeout)
+    try:
+        page.wait_for_function(
+            "([p, re]) => new RegExp(re).test(document.querySelector(`#${p}-status`)?.innerText || '')",
+            arg=[prefix, pattern], timeout=timeout)
+    except Exception as exc:  # say what the page showed instead (an intermittent CI failure is under study)
+        shown = {part: page.evaluate(f"() => document.querySelector('#{prefix}-{part}')?.innerText")
+                 for part in ("status", "progress-text", "error")}
+        raise AssertionError(f"{prefix} never matched {pattern!r}; the page shows {shown}") from exc
     return _status(page, prefix)
 
 

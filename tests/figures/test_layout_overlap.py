@@ -31,6 +31,9 @@ KNOWN = {
     ("essentiality/modifier-counts", "column"): "four subplot titles side by side",
     ("gene/gene-card", "column"): "a 2 x 2 subplot grid",
     ("genes/gene-list", "column"): "long method names and colour bar title",
+    # the colour bars now name both ends ("red: ... / blue: ..."): wider bars leave these too little room
+    ("essentiality/tree/decision-tree", "slide"): "sibling nodes at 1280 x 800 beside the two-line colour bar",
+    ("decode/decode-regulator-attribution", "column"): "24 tissue columns beside the two-line colour bar",
 }
 
 

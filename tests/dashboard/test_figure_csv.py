@@ -70,6 +70,8 @@ def draw_all():
         for attr, value in list(vars(module).items()):
             if inspect.isfunction(value) and value in by_function:
                 patch.setattr(module, attr, record(by_function[value], value))
+            if attr == "cached_view":  # a stored view (from an earlier test) would skip its figure builder
+                patch.setattr(module, attr, lambda kind, view, gene, build, **params: tuple(build()))
     try:
         _draw_pages()
         _draw_job_figures()

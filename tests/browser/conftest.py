@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -13,12 +12,7 @@ import pytest
 from tests.server import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 
 _SERVER_LOGS: list[str] = []
@@ -57,18 +51,6 @@ def server(tmp_path_factory, demo_data):
     """The browser tests' server: `python app.py`, or gunicorn with ``PERTURBSCOPE_TEST_WORKERS`` processes."""
     with own_server(tmp_path_factory, workers=int(os.environ.get("PERTURBSCOPE_TEST_WORKERS") or 0)) as url:
         yield url
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (make test installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ overlap, none is cut off by the canvas, every heatmap row (up to 60) shows its l
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("torch")
@@ -16,7 +13,6 @@ from dashboard.export import IMAGE_PRESETS, figure_to_image  # noqa: E402
 from tests.figures import gallery, overlap  # noqa: E402
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 #: (figure, preset) pairs that still fail, each with the reason; the test fails if one of them passes.
 KNOWN = {
@@ -46,15 +42,10 @@ def figures():
 
 
 @pytest.fixture(scope="module")
-def chromium_page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (make test installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield browser.new_page()
-        browser.close()
+def chromium_page(browser):
+    page = browser.new_page()
+    yield page
+    page.close()
 
 
 def test_the_measurement_sees_collisions_cut_labels_and_missing_rows(chromium_page):

@@ -12,10 +12,15 @@ from collections.abc import Iterator
 import plotly.graph_objects as go
 
 
+def _is_figure_json(item) -> bool:
+    return isinstance(item, dict) and "data" in item and "layout" in item
+
+
 def _figures(outputs) -> list[go.Figure]:
-    """The figures among a callback's outputs, in card order."""
+    """The figures among a callback's outputs, in card order (a cached view returns them as JSON dicts)."""
     items = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
-    return [item for item in items if isinstance(item, go.Figure)]
+    return [item if isinstance(item, go.Figure) else go.Figure(item) for item in items
+            if isinstance(item, go.Figure) or _is_figure_json(item)]
 
 
 def _named(page: str, outputs) -> Iterator[tuple[str, go.Figure]]:

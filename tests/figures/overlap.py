@@ -13,8 +13,8 @@ Exclusions, and why:
 * a legend entry's text against its own symbol: symbols are paths, not text, so they are never compared;
 * labels inside the plot area drawn by the data (scatter ``textpoint``) against the data marks: only text
   is compared with text;
-* an x-axis tick label against a y-axis tick label: where both axes start at a tick (0 and 0), the two
-  labels meet diagonally at the corner of the plot, a convention of every Plotly chart and never misread.
+* an x-axis tick label against a y-axis tick label of the same subplot: where both axes start at a tick (0 and
+  0), the two labels meet diagonally at the corner of the plot, a convention of every Plotly chart and never misread.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ MEASURE_JS = """
   const svg = document.body.querySelector('svg');
   const out = [];
   for (const t of svg.querySelectorAll('text')) {
-    const text = t.textContent.replace(/\\s+/g, ' ').trim();
+    const lines = t.querySelectorAll('tspan.line');  // a label broken over lines reads with spaces between
+    const raw = lines.length ? [...lines].map(l => l.textContent).join(' ') : t.textContent;
+    const text = raw.replace(/\\s+/g, ' ').trim();
     if (!text) continue;
     const b = t.getBBox();
     if (b.width === 0 || b.height === 0) continue;
@@ -42,10 +44,13 @@ MEASURE_JS = """
     const pad = b.height * %(leading)s;
     const corners = [[b.x, b.y + pad], [b.x + b.width, b.y + pad], [b.x + b.width, b.y + b.height - pad],
                      [b.x, b.y + b.height - pad]].map(([x, y]) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f]);
-    const tick = t.closest('g.xtick, g.ytick');
+    let tick = t.parentElement;  // a tick label's group: xtick, ytick, x2tick, y2tick, ...
+    while (tick && !(tick.getAttribute('class') || '').split(' ').some(c => /^[xy]\\d*tick$/.test(c))) {
+      tick = tick.parentElement;
+    }
     const subplot = t.closest('g.subplot');
     out.push({text, corners, cls: t.getAttribute('class') || '',
-              tick: tick ? tick.getAttribute('class').split(' ')[0] : null,
+              tick: tick ? tick.getAttribute('class').split(' ').find(c => /^[xy]\\d*tick$/.test(c)) : null,
               subplot: subplot ? [...subplot.classList].find(c => c !== 'subplot') : null});
   }
   return {width: +svg.getAttribute('width'), height: +svg.getAttribute('height'), texts: out};
@@ -77,6 +82,12 @@ def _overlap_depth(a: list[list[float]], b: list[list[float]]) -> float:
     return depth
 
 
+def _corner_pair(a: dict, b: dict) -> bool:
+    """An x tick label and a y tick label of the same subplot (the exclusion in the module docstring)."""
+    return (a["subplot"] == b["subplot"] and bool(a["tick"]) and bool(b["tick"])
+            and {a["tick"][0], b["tick"][0]} == {"x", "y"})
+
+
 def collisions(texts: list[dict]) -> list[str]:
     """Pairs of labels whose boxes overlap by more than the tolerance."""
     boxes = [(t, min(x for x, _ in t["corners"]), max(x for x, _ in t["corners"]),
@@ -84,7 +95,7 @@ def collisions(texts: list[dict]) -> list[str]:
     found = []
     for i, (a, ax0, ax1, ay0, ay1) in enumerate(boxes):
         for b, bx0, bx1, by0, by1 in boxes[i + 1:]:
-            if {a["tick"], b["tick"]} == {"xtick", "ytick"}:
+            if _corner_pair(a, b):
                 continue
             if bx0 >= ax1 or ax0 >= bx1 or by0 >= ay1 or ay0 >= by1:
                 continue  # the axis-aligned boxes are apart: so are the rectangles inside them
@@ -115,7 +126,9 @@ def missing_rows(fig: dict, texts: list[dict]) -> list[str]:
         xaxis, yaxis = trace.get("xaxis", "x"), trace.get("yaxis", "y")
         if (layout.get("yaxis" + yaxis[1:]) or {}).get("ticktext") is not None:
             continue  # labelled through tickvals/ticktext: checked by the figure's own test
-        drawn = {t["text"] for t in texts if t["tick"] == "ytick" and t["subplot"] in (None, xaxis + yaxis)}
+        axis_id = yaxis[1:]  # plotly.js names a subplot's tick groups ytick, y2tick, y3tick, ...
+        drawn = {t["text"] for t in texts
+                 if t["tick"] == f"y{axis_id}tick" and t["subplot"] in (None, xaxis + yaxis)}
         missing = [str(r) for r in rows if _plain(r) not in drawn]
         if missing:
             problems.append(f"{len(missing)} of {len(rows)} heatmap rows have no label (e.g. {missing[:3]})")

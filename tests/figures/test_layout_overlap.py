@@ -14,24 +14,6 @@ from tests.figures import gallery, overlap  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-#: (figure, preset) pairs that still fail, each with the reason; the test fails if one of them passes.
-KNOWN = {
-    **{("decode/decode-attribution-Liver", preset): "plotly.js draws no tick labels on the mRNA panel's y axis"
-       for preset in IMAGE_PRESETS},
-    # 3.5 in is too narrow for these as laid out today (follow-up: legends and colour bars below the plot,
-    # subplot grids stacked in one column, abbreviated tissue names)
-    ("decode/decode-profile-correlation", "column"): "24 tissue columns with full names",
-    ("essentiality/effect-by-lineage", "column"): "subtitle against the y-axis title",
-    ("essentiality/effect-vs-RPP25", "column"): "a 20-lineage legend",
-    ("essentiality/expression-RPP25-vs-RPP25L", "column"): "a 20-lineage legend",
-    ("essentiality/modifier-counts", "column"): "four subplot titles side by side",
-    ("gene/gene-card", "column"): "a 2 x 2 subplot grid",
-    ("genes/gene-list", "column"): "long method names and colour bar title",
-    # the colour bars now name both ends ("red: ... / blue: ..."): wider bars leave these too little room
-    ("essentiality/tree/decision-tree", "slide"): "sibling nodes at 1280 x 800 beside the two-line colour bar",
-    ("decode/decode-regulator-attribution", "column"): "24 tissue columns beside the two-line colour bar",
-}
-
 
 @pytest.fixture(scope="module")
 def figures():
@@ -63,16 +45,31 @@ def test_the_measurement_sees_collisions_cut_labels_and_missing_rows(chromium_pa
     assert "overlaps" in problems and "cut off" in problems and "heatmap rows have no label" in problems
 
 
+def test_a_second_subplots_row_labels_are_read_from_its_own_axis(chromium_page):
+    """plotly.js draws a second subplot's y ticks as ``y2tick``: they count for its rows, and only for its rows."""
+    from plotly.subplots import make_subplots
+    import plotly.graph_objects as go
+
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.3)
+    fig.add_trace(go.Heatmap(z=[[1], [2]], y=["left one", "left two"], showscale=False), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=[[1], [2], [3]], y=["right A", "right B long label", "right C"]), row=1, col=2)
+    fig.update_layout(width=500, height=300)
+
+    def missing():
+        fig_dict = fig.to_plotly_json()
+        return overlap.missing_rows(fig_dict, overlap.measure(chromium_page, figure_to_image(fig_dict, "svg"))["texts"])
+
+    assert missing() == []
+    fig.update_yaxes(showticklabels=False, row=1, col=2)
+    assert missing() == ["3 of 3 heatmap rows have no label (e.g. ['right A', 'right B long label', 'right C'])"]
+
+
 def test_every_figure_in_every_preset_has_readable_labels(figures, chromium_page):
-    failures, fixed = [], []
+    failures = []
     for name, fig in figures:
         for preset in IMAGE_PRESETS:
             problems = overlap.layout_problems(fig, overlap.measure(chromium_page, figure_to_image(fig, "svg", preset)))
-            if (name, preset) in KNOWN:
-                if not problems:
-                    fixed.append(f"{name} [{preset}]")
-            elif problems:
+            if problems:
                 failures.append(f"{name} [{preset}]: " + "; ".join(problems[:5]))
-    assert len(figures) >= 40  # every card of every page was built
+    assert len(figures) >= 41  # every card of every page was built (cached views come back as JSON)
     assert not failures, "\n".join(failures)
-    assert not fixed, f"no longer failing, take out of KNOWN: {fixed}"

@@ -10,11 +10,6 @@ import plotly.io as pio
 
 FONT = "Inter, Helvetica Neue, Arial, sans-serif"
 BLUE, RED, GREY = "#2b6cb0", "#c53030", "#718096"
-QUALITATIVE = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-    "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#8c6d31",
-    "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363",
-]
 
 #: The app's one diverging convention: blue at the negative end, white at 0, red at the positive end
 #: (Plotly's RdBu_r), symmetric about 0. A colour bar never relies on it silently: its title says what
@@ -41,6 +36,9 @@ KNOWN_LINEAGES = (
     "Normal", "Other",
 )
 _KNOWN_COLOUR = {name.casefold(): LINEAGE_PALETTE[i] for i, name in enumerate(KNOWN_LINEAGES)}
+#: Ordered categories (CV folds, DKO clusters) take the same palette in order; named ones (model types, cell
+#: groups) go through :func:`lineage_colours`, so a name keeps its colour across figures.
+QUALITATIVE = LINEAGE_PALETTE
 
 
 def diverging_colorbar(quantity: str, negative: str, positive: str, **extra: Any) -> dict[str, Any]:

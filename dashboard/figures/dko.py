@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 
 from dashboard.text import plural
 from dashboard.figures.common import (BLUE, DIVERGING, GREY, QUALITATIVE, RED, base_layout, csv_columns,
-                                      diverging_colorbar, per_col, per_trace, scatter_type, split_counts)
+                                      diverging_colorbar, lineage_colours, per_col, per_trace, scatter_type,
+                                      split_counts)
 from dashboard.figures.fit import declare_grid
 
 IMPACT_SCALE = "Viridis"  # impacts are >= 0: a sequential scale
@@ -101,12 +102,14 @@ def impact_violin_figure(values: pd.DataFrame, gene: str, group_title: str | Non
     clusters = group_title in (None, "impact cluster")
     order = (sorted(values["cluster"].unique(), key=lambda c: int(str(c)[1:]) if str(c)[1:].isdigit() else str(c))
              if clusters else list(values["cluster"].value_counts().index))
+    colours = lineage_colours(str(name) for name in order)
     for i, name in enumerate(order):
         part = values[values["cluster"] == name]
         fig.add_trace(go.Violin(
             x=[f"{name} (n={len(part)})"] * len(part), y=part["impact"].to_numpy(), name=str(name),
             text=part["cell"].to_numpy(), box_visible=True, meanline_visible=True, points="outliers",
-            line={"color": QUALITATIVE[i % len(QUALITATIVE)]}, showlegend=False, spanmode="hard",
+            line={"color": QUALITATIVE[i % len(QUALITATIVE)] if clusters else colours[str(name)]}, showlegend=False,
+            spanmode="hard",
             hovertemplate="%{text}<br>impact %{y:.4f}<extra>" + str(name) + "</extra>",
             meta=csv_columns(cell="text", **{"cell_cluster" if clusters else "cell_group": per_trace(str(name))},
                              knockout_impact_bray_curtis="y"),
@@ -198,10 +201,12 @@ def presence_figure(n_present: pd.Series, groups: pd.Series | None = None) -> go
     fig = go.Figure()
     if groups is None:
         groups = pd.Series("all cells", index=n_present.index)
-    for i, (name, part) in enumerate(n_present.groupby(groups.reindex(n_present.index), sort=True)):
+    grouped = n_present.groupby(groups.reindex(n_present.index), sort=True)
+    colours = lineage_colours(str(name) for name, _ in grouped)
+    for name, part in grouped:
         fig.add_trace(go.Histogram(
             x=part.to_numpy(), name=f"{name} (n={len(part)})", customdata=part.index.to_numpy(),
-            marker={"color": QUALITATIVE[i % len(QUALITATIVE)]}, opacity=0.75,
+            marker={"color": colours[str(name)]}, opacity=0.75,
             hovertemplate="genes present: %{x}<br>cells: %{y}<extra>" + str(name) + "</extra>",
             meta=csv_columns(cell="customdata", cell_type=per_trace(str(name)), n_present_genes="x"),
         ))

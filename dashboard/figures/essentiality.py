@@ -361,11 +361,12 @@ def sweep_histogram_figure(table: pd.DataFrame, fdr: float = 0.05) -> go.Figure:
     edges = np.linspace(-1.0, 1.0, 41)
     centres = (edges[:-1] + edges[1:]) / 2
     fig = go.Figure()
-    for i, (model, part) in enumerate(table.groupby("chosen_model", sort=True)):
+    colours = lineage_colours(table["chosen_model"].astype(str).unique())
+    for model, part in table.groupby("chosen_model", sort=True):
         counts, _ = np.histogram(part["test_pearson"].dropna().to_numpy(), bins=edges)
         fig.add_trace(go.Bar(
             x=centres, y=counts, width=edges[1] - edges[0], name=f"{model} ({len(part)})",
-            marker={"color": QUALITATIVE[i % len(QUALITATIVE)], "line": {"width": 0}},
+            marker={"color": colours[str(model)], "line": {"width": 0}},
             hovertemplate="r %{x:.3f}<br>targets: %{y}<extra>" + str(model) + "</extra>",
             meta=csv_columns(chosen_model=per_trace(str(model)), test_pearson_r_bin_centre="x",
                              bin_width=per_trace(float(edges[1] - edges[0])), n_targets="y"),

@@ -119,8 +119,9 @@ def _lay_bars_flat(bars: list[dict], width: int, font: float) -> float:
         thickness = round(font * 0.8)
         bar.update({"orientation": "h", "xref": "container", "x": 10 / width, "xanchor": "left",
                     "yref": "container", "yanchor": "top", "len": round(min(0.6 * width, 20 * font)),
-                    "lenmode": "pixels", "thickness": thickness, "title": {**title, "side": "top"}})
-        height = max(height, lines * size * LINE + thickness + font * 2.2)
+                    "lenmode": "pixels", "thickness": thickness, "title": {**title, "side": "bottom"}})
+        # plotly.js spaces a colour bar title's lines wider than other text (about 1.6 font sizes)
+        height = max(height, lines * max(size, 11) * 1.6 + thickness + font * 2.8)
     return height
 
 

@@ -119,7 +119,7 @@ def _lay_bars_flat(bars: list[dict], width: int, font: float) -> float:
         thickness = round(font * 0.8)
         bar.update({"orientation": "h", "xref": "container", "x": 10 / width, "xanchor": "left",
                     "yref": "container", "yanchor": "top", "len": round(min(0.6 * width, 20 * font)),
-                    "lenmode": "pixels", "thickness": thickness, "title": {**title, "side": "bottom"}})
+                    "lenmode": "pixels", "thickness": thickness, "title": {**title, "side": "top"}})
         # plotly.js spaces a colour bar title's lines wider than other text (about 1.6 font sizes)
         height = max(height, lines * max(size, 11) * 1.6 + thickness + font * 2.8)
     return height
@@ -238,6 +238,8 @@ def fit_figure(fig: dict, width: int, font: float, height: int | None = None) ->
     if not height:
         aspect = own_h / own_w if own_w and own_h else 4.5 / 7
         height = max(round(width * aspect), round(margin["t"] + margin["b"] + 0.45 * width))  # a plot left
+    if bars:  # plotly.js may push the top margin past a flat bar and its title: leave the plot room for that
+        height = max(height, round(margin["t"] + margin["b"] + max(2 * bar_h, 8 * font)))
     plot_h = height - margin["t"] - margin["b"]
     for axis in _axes(layout, "x") + _axes(layout, "y"):
         spec = layout.setdefault(axis, {})

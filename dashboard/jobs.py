@@ -36,7 +36,7 @@ def make_background_manager():
         return _watched(_one_key_per_job(CeleryManager))(celery_app)
     folder = get_settings().cache_dir / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
-    cache_class, manager_class = _fork_safe_classes(_one_key_per_job(DiskcacheManager))
+    cache_class, manager_class = _fork_safe_classes(_one_key_per_job(DiskcacheManager), folder / "sqlite.lock")
     return manager_class(cache_class(str(folder)))
 
 
@@ -57,23 +57,64 @@ def _one_key_per_job(manager_base):
     return OneKeyPerJob
 
 
-def _fork_safe_classes(manager_base):
-    """A job cache and manager that never fork while another thread is inside SQLite.
+class _ProcessesLock:
+    """A re-entrant lock held by one thread of one process at a time: an RLock plus ``lockf`` on a file.
+
+    The file lock excludes the other processes sharing the job store: gunicorn's
+    workers and the job processes forked from them. A forked child inherits the
+    RLock as held by its only thread, but not the file lock (POSIX locks belong
+    to a process), so it counts its own depth and takes the file lock itself.
+    """
+
+    def __init__(self, path):
+        import threading
+
+        self._path = path
+        self._rlock = threading.RLock()
+        self._depth: dict[int, int] = {}  # per process id
+        self._fd: dict[int, int] = {}  # never closed: closing any descriptor drops the process's lock
+
+    def __enter__(self):
+        import fcntl
+
+        self._rlock.acquire()
+        pid = os.getpid()
+        if not self._depth.get(pid):
+            if pid not in self._fd:
+                self._fd[pid] = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.lockf(self._fd[pid], fcntl.LOCK_EX)
+        self._depth[pid] = self._depth.get(pid, 0) + 1
+        return self
+
+    def __exit__(self, *exc_info):
+        import fcntl
+
+        pid = os.getpid()
+        self._depth[pid] -= 1
+        if not self._depth[pid]:
+            fcntl.lockf(self._fd[pid], fcntl.LOCK_UN)
+        self._rlock.release()
+
+
+def _fork_safe_classes(manager_base, lock_path):
+    """A job cache and manager that never fork while another thread or process is inside SQLite.
 
     Dash forks a process per job. A fork taken while another server thread holds
     one of SQLite's locks leaves the child with a lock nobody will release: its
     first cache call hangs for ever. So all SQLite work of the job cache happens
-    under one process-wide lock, and the fork happens while holding it. That
-    includes closing connections: diskcache keeps one per thread, and the server
-    runs each request in a new thread, whose connection would otherwise be closed
-    (taking SQLite's allocator lock) whenever the dead thread is collected.
+    under one lock, and the fork happens while holding it. That includes closing
+    connections: diskcache keeps one per thread, and the server runs each request
+    in a new thread, whose connection would otherwise be closed (taking SQLite's
+    allocator lock) whenever the dead thread is collected. The lock spans
+    processes (see `_ProcessesLock`): under gunicorn, job processes of one worker
+    otherwise sat in SQLite's busy wait on the store's lock held by the other.
     """
     import contextlib
     import threading
 
     import diskcache
 
-    lock = threading.RLock()
+    lock = _ProcessesLock(lock_path)
     depth = threading.local()
 
     @contextlib.contextmanager

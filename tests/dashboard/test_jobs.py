@@ -61,6 +61,40 @@ def test_no_server_thread_keeps_a_sqlite_connection_between_cache_calls(tmp_path
     assert left_open == [None] * 4
 
 
+def _hold(lock, seconds, times):
+    with lock:
+        times.put(("entered", time.monotonic()))
+        time.sleep(seconds)
+        times.put(("left", time.monotonic()))
+
+
+def test_the_job_store_lock_excludes_other_processes_and_forked_children(tmp_path):
+    """gunicorn's workers and their job processes share one store: one of them at a time is inside SQLite."""
+    import multiprocessing
+
+    from dashboard.jobs import _ProcessesLock
+
+    context = multiprocessing.get_context("fork")
+    lock, times = _ProcessesLock(tmp_path / "sqlite.lock"), context.Queue()
+    other = context.Process(target=_hold, args=(lock, 0.5, times))  # another worker: not forked under the lock
+    other.start()
+    assert times.get(timeout=30)[0] == "entered"
+    with lock:
+        entered = time.monotonic()
+    left = dict([times.get(timeout=30)])["left"]
+    other.join()
+    assert entered >= left
+    # A job forked while the parent holds the lock (as Dash's call_job_fn does) waits for the parent to leave.
+    with lock:
+        child = context.Process(target=_hold, args=(lock, 0, times))
+        child.start()
+        time.sleep(0.3)
+        parent_left = time.monotonic()
+    assert times.get(timeout=30)[1] >= parent_left
+    child.join()
+    assert child.exitcode == 0
+
+
 @pytest.mark.celery
 def test_celery_job_without_heartbeat_is_lost(tmp_path, monkeypatch):
     """The states a worker leaves in Redis, judged by the manager (the browser test kills a real worker)."""

@@ -283,6 +283,8 @@ def use_job_threads() -> None:
     """In a job process forked from the server: use the configured torch threads."""
     if _SERVER_PID is None or os.getpid() == _SERVER_PID:
         return
-    import torch
-
-    torch.set_num_threads(get_settings().job_threads)
+    threads = get_settings().job_threads
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    else:  # read by torch when a job that needs it imports it; a job that doesn't never pays for the import
+        os.environ["OMP_NUM_THREADS"] = str(threads)

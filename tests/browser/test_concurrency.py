@@ -109,13 +109,7 @@ def served(request, tmp_path_factory):
     """The scenario's server: ``python app.py``, then gunicorn with 2 workers of 8 threads.
 
     The browser tests' own server is reused for the kind it is (``PERTURBSCOPE_TEST_WORKERS``).
-    The gunicorn run is opt-in (``PERTURBSCOPE_TEST_GUNICORN=1``, or gunicorn test servers) until
-    its stalls are understood: on a loaded machine 8 of 9 screens stayed "Idle." with a job process
-    waiting on the shared diskcache job store's SQLite lock (issue 15).
     """
-    if request.param and not (os.environ.get("PERTURBSCOPE_TEST_GUNICORN")
-                              or os.environ.get("PERTURBSCOPE_TEST_WORKERS")):
-        pytest.skip("the concurrency scenario under gunicorn is opt-in: PERTURBSCOPE_TEST_GUNICORN=1")
     if request.param == int(os.environ.get("PERTURBSCOPE_TEST_WORKERS") or 0):
         yield request.getfixturevalue("server")
         return

@@ -1,13 +1,13 @@
 # Two commands for a fresh machine (see README.md):
 #   make run    set up .venv, build the demo data, serve on http://$(HOST):$(PORT)
-#               (one process, `python app.py`; WORKERS=2: gunicorn, 2 processes of $(THREADS) threads)
+#               (gunicorn, $(WORKERS) processes of $(THREADS) threads; WORKERS=1: one process, `python app.py`)
 #   make test   the same set-up plus test extras, Chromium and redis-server, then the whole test suite
 PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 HOST    ?= 127.0.0.1
 PORT    ?= 8050
-WORKERS ?= 1
+WORKERS ?= 2
 THREADS ?= 8
 export HOST PORT
 

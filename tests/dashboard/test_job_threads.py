@@ -49,3 +49,29 @@ def test_forked_job_after_torch_in_server_finishes_with_its_own_threads(torch_fi
     server_threads, job_threads = done.stdout.split()
     assert server_threads == "1"
     assert job_threads == env_threads
+
+
+def test_a_job_importing_torch_itself_gets_the_job_threads():
+    """A server that never used torch does not import it for every job (an essentiality screen needs none)."""
+    script = textwrap.dedent("""
+        import sys
+        import multiprocess
+        from dashboard import jobs
+        jobs.keep_server_single_threaded()
+
+        def job(queue):
+            jobs.use_job_threads()
+            imported = "torch" in sys.modules
+            import torch
+            queue.put((imported, torch.get_num_threads()))
+
+        queue = multiprocess.Queue()
+        child = multiprocess.Process(target=job, args=(queue,))
+        child.start()
+        child.join(60)
+        print(*queue.get(timeout=5))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PERTURBSCOPE_JOB_THREADS": "2"})
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert done.stdout.split() == ["False", "2"]

@@ -37,28 +37,75 @@ def test_same_job_started_twice_at_once_gives_both_clients_the_result(tmp_path, 
     assert [manager.get_result(key, None) for key in keys] == ["screen of RPP25L (click 1)"] * 2
 
 
-def test_no_server_thread_keeps_a_sqlite_connection_between_cache_calls(tmp_path, monkeypatch):
-    """A request thread's connection is closed under the fork lock, not later when the dead thread is collected
-    (a close then holds SQLite's allocator lock, and a job forked at that moment hangs for ever)."""
+def _connection_in_child(cache, seen):
+    cache.set("child", 1)
+    seen.put((id(cache._con), cache.get("child")))
+
+
+def test_server_threads_share_one_connection_and_a_forked_job_opens_its_own(tmp_path, monkeypatch):
+    """No connection per request thread (each one closed when its dead thread is collected, perhaps during a fork);
+    a forked job never uses its parent's."""
+    import multiprocessing
     import threading
 
     monkeypatch.setenv("PERTURBSCOPE_CACHE_DIR", str(tmp_path))
     cache = make_background_manager().handle
-    left_open = []
+    used = []
 
     def request():
         cache.set("progress", [1, 2])
-        cache.get("progress")
         with cache.transact():
             cache.delete("progress")
-        left_open.append(getattr(cache._local, "con", None))
+        used.append(id(cache._con))
 
     threads = [threading.Thread(target=request) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert left_open == [None] * 4
+    assert len(set(used)) == 1 and getattr(cache._local, "con", None) is None
+    context = multiprocessing.get_context("fork")
+    seen = context.Queue()
+    child = context.Process(target=_connection_in_child, args=(cache, seen))
+    child.start()
+    child_con, value = seen.get(timeout=30)
+    child.join()
+    assert value == 1 and cache.get("child") == 1
+    assert child_con != used[0]
+
+
+def _hold(lock, seconds, times):
+    with lock:
+        times.put(("entered", time.monotonic()))
+        time.sleep(seconds)
+        times.put(("left", time.monotonic()))
+
+
+def test_the_job_store_lock_excludes_other_processes_and_forked_children(tmp_path):
+    """gunicorn's workers and their job processes share one store: one of them at a time is inside SQLite."""
+    import multiprocessing
+
+    from dashboard.jobs import _ProcessesLock
+
+    context = multiprocessing.get_context("fork")
+    lock, times = _ProcessesLock(tmp_path / "sqlite.lock"), context.Queue()
+    other = context.Process(target=_hold, args=(lock, 0.5, times))  # another worker: not forked under the lock
+    other.start()
+    assert times.get(timeout=30)[0] == "entered"
+    with lock:
+        entered = time.monotonic()
+    left = dict([times.get(timeout=30)])["left"]
+    other.join()
+    assert entered >= left
+    # A job forked while the parent holds the lock (as Dash's call_job_fn does) waits for the parent to leave.
+    with lock:
+        child = context.Process(target=_hold, args=(lock, 0, times))
+        child.start()
+        time.sleep(0.3)
+        parent_left = time.monotonic()
+    assert times.get(timeout=30)[1] >= parent_left
+    child.join()
+    assert child.exitcode == 0
 
 
 @pytest.mark.celery

@@ -56,7 +56,7 @@ def _store_screens(page, url: str, cache: Path) -> None:
     """Store the screen of every benchmark gene: the first through the page (Run screen), the others as its job does.
 
     The others run in a process of their own on the server's cache folder
-    (:func:`dashboard.services.essentiality.essentiality_screen`, what the
+    (`dashboard.services.essentiality.screen`, what the
     page's job calls), which keeps a loaded machine from spending minutes
     drawing pages; their views are then drawn by their first request.
     """
@@ -65,8 +65,8 @@ def _store_screens(page, url: str, cache: Path) -> None:
     if not page.evaluate(DONE):
         page.click("#ess-screen-run", timeout=120_000)  # a busy shared machine may take long to settle the page
         page.wait_for_function(DONE, timeout=300_000)
-    code = ("import sys; from dashboard.services.essentiality import essentiality_screen as run\n"
-            f"for gene in sys.argv[1:]:\n    assert run(gene, {PERMS}).error is None")
+    code = ("import sys; from dashboard.services.essentiality import screen\n"
+            f"for gene in sys.argv[1:]:\n    assert screen.run(target=gene, n_permutations={PERMS}).error is None")
     subprocess.run([sys.executable, "-c", code, *GENES[1:]], cwd=Path(__file__).resolve().parents[1], check=True,
                    env={**os.environ, "PERTURBSCOPE_CACHE_DIR": str(cache)})
 
@@ -170,14 +170,14 @@ def view_cpu():
         from dashboard.services import DEFAULT_DATASET, essentiality, views
 
         for gene in GENES:
-            assert essentiality.essentiality_screen(gene, PERMS).error is None
+            assert essentiality.screen.run(target=gene, n_permutations=PERMS).error is None
         client = app_module.server.test_client()
         assert client.get("/_dash-dependencies").status_code == 200  # Dash fills its callback map on first request
         plans = {
             "lineage": [loadgen.callback_body(app_module.app, '"ess-lineage","type":"figure"}.figure', "ess-target", g,
                                        DEFAULT_DATASET) for g in GENES],
-            "screen": [loadgen.callback_body(app_module.app, "ess-table.data", "ess-result",
-                                      {"target": g, "perms": PERMS, "source": DEFAULT_DATASET, "cached": True},
+            "screen": [loadgen.callback_body(app_module.app, "\"ess-table\",\"type\":\"table\"}.rowData", "ess-result",
+                                      {"target": g, "n_permutations": PERMS, "source": DEFAULT_DATASET, "cached": True},
                                       DEFAULT_DATASET) for g in GENES],
         }
 

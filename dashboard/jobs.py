@@ -16,8 +16,10 @@ re-run is cheap since finished results are in the artifact store.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
+import threading
 
 from core.config import get_settings
 
@@ -67,16 +69,12 @@ class _ProcessesLock:
     """
 
     def __init__(self, path):
-        import threading
-
         self._path = path
         self._rlock = threading.RLock()
         self._depth: dict[int, int] = {}  # per process id
         self._fd: dict[int, int] = {}  # never closed: closing any descriptor drops the process's lock
 
     def __enter__(self):
-        import fcntl
-
         self._rlock.acquire()
         pid = os.getpid()
         if not self._depth.get(pid):
@@ -87,8 +85,6 @@ class _ProcessesLock:
         return self
 
     def __exit__(self, *exc_info):
-        import fcntl
-
         pid = os.getpid()
         self._depth[pid] -= 1
         if not self._depth[pid]:

@@ -9,6 +9,8 @@ callbacks in ``dashboard.export.callbacks`` serve every card on every page.
 
 from __future__ import annotations
 
+import functools
+
 from dash import Output, dcc, html
 
 #: Every graph's base config: no Plotly logo, no link or button that sends the data to Plotly Cloud or Chart
@@ -110,8 +112,13 @@ def render_card(fig, provenance: dict, methods: str) -> tuple:
     return stamp(fig, provenance), graph_config(png_name.rsplit(".", 1)[0]), f"{methods} {sentence}".lstrip()
 
 
+@functools.lru_cache(maxsize=256)
 def blank_card(message: str, methods: str = "") -> tuple:
-    """Values for :func:`figure_outputs` of a card with nothing to draw yet: ``message`` in an empty figure."""
+    """Values for :func:`figure_outputs` of a card with nothing to draw yet: ``message`` in an empty figure.
+
+    Kept per message (treat the figure as read-only): drawing one costs about 7 ms, more than a
+    stored view's whole answer, and callbacks prepare one for every branch they may take.
+    """
     from dashboard.figures.common import empty_figure
 
     return empty_figure(message), PRIVATE_CONFIG, methods

@@ -184,16 +184,13 @@ register_cached_job(
 
 @shows_job_result("ess-screen", "ess-result", cards=("ess-top", "ess-scatter"), outputs=[Output(table_id("ess-table"), "rowData")])
 def show_screen(result):
-    def blank(status: str):  # drawn only when shown: an empty figure costs more than the stored view
-        card = blank_card("Run the screen to see the genes that track this target.")
-        return *card, *card, [], status
-
+    blank = blank_card("Run the screen to see the genes that track this target.")
     if not result:
-        return blank("Idle.")
+        return *blank, *blank, [], "Idle."
     target, perms, source = result["target"], result["n_permutations"], _source(result)
     table = screen_service.screen.result(target=target, n_permutations=perms, source=source)
     if table is None:
-        return blank("The stored result is gone; run the screen again.")
+        return *blank, *blank, [], "The stored result is gone; run the screen again."
     view = cached_view(KIND, "screen", target, lambda: _screen_view(table, target, perms, source), source=source,
                        n_permutations=perms)
     return *view, job_status(result)

@@ -92,16 +92,13 @@ def atlas_progress(_n, result, source):
                   outputs=[Output("sweep-terms-note", "children"), Output(table_id("sweep-table"), "rowData"),
                            Output("sweep-summary", "children")])
 def show_sweep(result):
-    def blank(status: str):  # drawn only when shown
-        card = blank_card("Build the atlas to see how well every target is predicted.")
-        return *card, *card, *card, "", [], [], status
-
+    blank = blank_card("Build the atlas to see how well every target is predicted.")
     if not result:
-        return blank("Idle.")
+        return *blank, *blank, *blank, "", [], [], "Idle."
     source = result.get("source") or services.DEFAULT_DATASET
     table = ess_service.atlas.result(source=source)
     if table is None:
-        return blank("The stored atlas is gone; build it again.")
+        return *blank, *blank, *blank, "", [], [], "The stored atlas is gone; build it again."
     table, terms_note = _with_top_terms(table.reset_index(drop=True), source)
     n_sig = int(((table["q"] < 0.05) & (table["test_pearson"] > 0)).sum())
     rows = table[COLUMNS].copy()

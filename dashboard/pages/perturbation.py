@@ -151,8 +151,8 @@ def show_results(result, gene, kind, source=services.DEFAULT_DATASET):
     payload = tnet.training.result(epochs=result["epochs"], width=result["width"], source=source) if result else None
     params = {"type": kind, **({"epochs": result["epochs"], "width": result["width"]} if result else {})}
     prov = services.provenance(KIND, f"{kind}-signature", gene, source=source, **params)
+    blank = blank_card("Train the models to see predictions.")
     if payload is None:
-        blank = blank_card("Train the models to see predictions.")
         status = "The stored result is gone; train again." if result else "Idle."
         if measured is None:
             sig = blank_card(f"{gene} has no measured {kind} signature; train the models to predict one.")

@@ -61,6 +61,39 @@ def _training(label: str, data):
     return fit
 
 
+def shap_explainer(cnn, pre, mrna: np.ndarray):
+    """``shap.DeepExplainer`` over a fitted DEcode net, with the preprocessor's reference as background.
+
+    SHAP wants ``forward(*inputs)``, so the net is wrapped to take (mRNA, promoter)
+    with every gene at the full padded length; the net has no bias there, so that
+    mask changes nothing. ``mrna`` and the reference are padded to a common width.
+
+    Returns
+    -------
+    explainer, mrna
+        The explainer and ``mrna`` padded to the common width.
+    """
+    import shap
+    import torch
+
+    ref_m, ref_p = pre.reference()
+    width = max(mrna.shape[-1], ref_m.shape[-1])
+    mrna = np.pad(mrna, [(0, 0), (0, 0), (0, width - mrna.shape[-1])])
+    ref_m = np.pad(ref_m, [(0, 0), (0, width - ref_m.shape[-1])])
+
+    class TwoInputs(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, mrna, promoter):
+            return self.net(mrna, promoter, torch.full((mrna.shape[0],), width))
+
+    explainer = shap.DeepExplainer(TwoInputs(cnn.module_).eval(),
+                                   [torch.from_numpy(ref_m[None]), torch.from_numpy(ref_p[None])])
+    return explainer, mrna
+
+
 @register("decode")
 def decode_benchmarks():
     import torch
@@ -84,24 +117,8 @@ def decode_benchmarks():
     n_tasks = len(pre.tasks_)
     ours = median_seconds(lambda: regulator_attribution(cnn, pre, X), repeat=3) / (len(X) * n_tasks)
 
-    import shap
-
     m, p, ln = X.dense(np.arange(8))
-    ref_m, ref_p = pre.reference()
-    width = max(m.shape[-1], ref_m.shape[-1])
-    m = np.pad(m, [(0, 0), (0, 0), (0, width - m.shape[-1])])
-    ref_m = np.pad(ref_m, [(0, 0), (0, width - ref_m.shape[-1])])
-
-    class TwoInputs(torch.nn.Module):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-
-        def forward(self, mrna, promoter):
-            return self.net(mrna, promoter, torch.full((mrna.shape[0],), width))
-
-    explainer = shap.DeepExplainer(TwoInputs(cnn.module_).eval(),
-                                   [torch.from_numpy(ref_m[None]), torch.from_numpy(ref_p[None])])
+    explainer, m = shap_explainer(cnn, pre, m)
     started = time.perf_counter()
     explainer.shap_values([torch.from_numpy(m), torch.from_numpy(p)], check_additivity=False)
     reference = (time.perf_counter() - started) / (8 * n_tasks)

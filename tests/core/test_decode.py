@@ -10,6 +10,7 @@ from scipy import stats
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
+from benchmarks.decode import shap_explainer  # noqa: E402
 from core.datasets import make_decode_demo  # noqa: E402
 from core.datasets.decode_bundle import load_decode, load_decode_toy, write_decode  # noqa: E402
 from core.decode.attribution import deeplift, gene_attribution, regulator_attribution  # noqa: E402
@@ -245,29 +246,13 @@ def test_branch_ablation_shuffles_one_branch(small):
 # --- attribution -----------------------------------------------------------
 
 def test_deeplift_completeness_and_agreement_with_shap(trained):
-    import shap
-
     data, fit = trained
     cnn, pre = fit.cnn, fit.preprocessor
     X = pre.transform(data, fit.split.test[:12])
     m, p, ln = X.dense(np.arange(12))
     a_m, a_p, delta = deeplift(cnn, pre, m, p, ln)
     assert np.allclose(a_m.sum(axis=(2, 3)) + a_p.sum(axis=(2, 3)), delta, atol=1e-4)
-    ref_m, ref_p = pre.reference()
-    ref_m = np.pad(ref_m, [(0, 0), (0, max(0, m.shape[-1] - ref_m.shape[-1]))])
-    m = np.pad(m, [(0, 0), (0, 0), (0, max(0, ref_m.shape[-1] - m.shape[-1]))])
-    width = m.shape[-1]
-
-    class TwoInputs(torch.nn.Module):  # shap wants forward(*inputs); no bias, so the mask is a no-op
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-
-        def forward(self, mrna, promoter):
-            return self.net(mrna, promoter, torch.full((mrna.shape[0],), width))
-
-    explainer = shap.DeepExplainer(TwoInputs(cnn.module_).eval(),
-                                   [torch.from_numpy(ref_m[None]), torch.from_numpy(ref_p[None])])
+    explainer, m = shap_explainer(cnn, pre, m)
     values = explainer.shap_values([torch.from_numpy(m[:3]), torch.from_numpy(p[:3])], check_additivity=False)
     ours_m, _, _ = deeplift(cnn, pre, m[:3], p[:3], ln[:3])
     assert np.allclose(np.moveaxis(values[0], -1, 1), ours_m, atol=1e-4)

@@ -37,6 +37,15 @@ def _register(page, name: str) -> str:
     return page.inner_text("#ds-report")
 
 
+def _open_registered(page, path: str, picker: str, name: str) -> None:
+    """Follow the report's link to the page at ``path``: its data picker shows ``name`` and no demo banner."""
+    page.click("#ds-open-link")
+    page.wait_for_url(f"**/{path}?data=*")
+    page.wait_for_function("([sel, name]) => document.querySelector(sel) &&"
+                           " document.querySelector(sel).innerText.includes(name)", arg=[picker, name])
+    assert page.locator(".simulated-banner").count() == 0
+
+
 def _stored() -> list[str]:
     root = Path(os.environ["PERTURBSCOPE_REGISTRY_DIR"]) / "essentiality"
     return sorted(p.name for p in root.glob("*") if not p.name.startswith(".")) if root.exists() else []
@@ -72,12 +81,8 @@ def test_upload_validate_register_and_reupload(page, server, user_files):
     assert len(_stored()) == 1
 
     # the modifier-gene page offers and shows the registered release
-    page.click("#ds-open-link")
-    page.wait_for_url("**/essentiality?data=*")
-    page.wait_for_function("() => document.querySelector('#q-ess--data') &&"
-                           " document.querySelector('#q-ess--data').innerText.includes('My DepMap')")
+    _open_registered(page, "essentiality", "#q-ess--data", "My DepMap")
     assert "120 cell lines" in page.inner_text(".controls")
-    assert page.locator(".simulated-banner").count() == 0
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0 && "
                            "Array.from(document.querySelectorAll('.js-plotly-plot')).some(g => g.data && g.data.length)",
                            timeout=60_000)
@@ -100,11 +105,7 @@ def test_server_paths_stay_inside_the_import_folder(page, server, user_files):
     report = _register(page, "Cells from the server")
     screenshot(page, "datasets-server-path")
     assert "Registered as" in report and "30" in report
-    page.click("#ds-open-link")
-    page.wait_for_url("**/dko?data=*")
-    page.wait_for_selector("#q-dko--data")
-    page.wait_for_function("() => document.querySelector('#q-dko--data').innerText.includes('Cells from the server')")
-    assert page.locator(".simulated-banner").count() == 0
+    _open_registered(page, "dko", "#q-dko--data", "Cells from the server")
     # the page settles its URL (defaults written back) and redraws: wait for the final title
     page.wait_for_function("() => { const g = document.querySelector('#card-dko-presence .js-plotly-plot');"
                            " return g && g._fullLayout && /120 cells/.test(g._fullLayout.title.text || ''); }",

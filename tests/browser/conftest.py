@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -66,6 +67,21 @@ def page(browser, server):
     yield tab
     context.close()
 
+
+def search_gene(page, text: str, choose: str) -> None:
+    """Type ``text`` into the header's gene search and pick the option ``choose``."""
+    page.click("#gene-search")
+    page.keyboard.type(text)
+    option = page.get_by_role("option", name=choose, exact=True)
+    option.wait_for()
+    option.click()
+
+def follow_nav_with_gene(page, gene: str) -> None:
+    """The header's DKO link carries ``gene``; following it opens DKO on that gene."""
+    page.wait_for_function("gene => document.querySelector('#nav-dko').getAttribute('href') === `/dko?gene=${gene}`",
+                           arg=gene)
+    page.click("#nav-dko")
+    page.wait_for_url(re.compile(rf"/dko\?gene={re.escape(gene)}"))
 
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)

@@ -9,7 +9,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import follow_nav_with_gene, screenshot, search_gene
 from tests.browser.test_instant_pages import HOLDS_DATA
 
 pytestmark = pytest.mark.browser
@@ -17,18 +17,10 @@ pytestmark = pytest.mark.browser
 SECTIONS = ("essentiality", "decode", "dko", "perturbation")
 
 
-def _search(page, text: str, choose: str) -> None:
-    page.click("#gene-search")
-    page.keyboard.type(text)
-    option = page.get_by_role("option", name=choose, exact=True)
-    option.wait_for()
-    option.click()
-
-
 def test_home_search_lands_on_the_card_with_four_methods_and_the_paper(page, server):
     page.goto(server + "/")
     page.wait_for_selector(".method-card")
-    _search(page, "rpp25", "RPP25L")
+    search_gene(page, "rpp25", "RPP25L")
     page.wait_for_url(re.compile(r"/gene\?gene=RPP25L$"))
     page.wait_for_function(HOLDS_DATA, arg=["gene-card"], timeout=60_000)
     for method in SECTIONS:
@@ -41,9 +33,7 @@ def test_home_search_lands_on_the_card_with_four_methods_and_the_paper(page, ser
     assert "test r 0.79" in published and "RPP25 (0.62)" in published and "CC BY 4.0" in published
     assert "4 of 4 methods" in page.inner_text("#gene-concordance")
     screenshot(page, "gene-card-RPP25L")
-    # the nav carries the gene into each method
-    page.click("#nav-dko")
-    page.wait_for_url(re.compile(r"/dko\?gene=RPP25L"))
+    follow_nav_with_gene(page, "RPP25L")
     assert page.console_errors == []
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboard.export import read_png_text
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import follow_nav_with_gene, screenshot, search_gene
 
 pytestmark = pytest.mark.browser
 
@@ -54,15 +54,9 @@ def test_unknown_address_shows_404(page, server):
 def test_gene_search_autocompletes_opens_the_card_and_carries_gene(page, server):
     page.goto(server + "/essentiality")
     page.wait_for_selector(".page-header h1")
-    page.click("#gene-search")
-    page.keyboard.type("pp25")  # substring, lower case
-    option = page.get_by_role("option", name="RPP25L", exact=True)
-    option.wait_for()
-    option.click()
+    search_gene(page, "pp25", "RPP25L")  # substring, lower case
     page.wait_for_url(re.compile(r"/gene\?gene=RPP25L$"))
-    page.wait_for_function("() => document.querySelector('#nav-dko').getAttribute('href') === '/dko?gene=RPP25L'")
-    page.click("#nav-dko")
-    page.wait_for_url(re.compile(r"/dko\?gene=RPP25L"))
+    follow_nav_with_gene(page, "RPP25L")
     assert page.console_errors == []
 
 

@@ -81,12 +81,15 @@ def test_duplicates_too_small_and_empty_cells():
         check_expression(empty, "x.csv")
 
 
-def test_unsupported_and_missing_files(tmp_path):
-    with pytest.raises(InputError, match="file not found"):
-        load_singlecell(tmp_path / "nope.csv")
-    (tmp_path / "x.xlsx").write_text("a")
-    with pytest.raises(InputError, match="unsupported file type"):
-        load_singlecell(tmp_path / "x.xlsx")
+@pytest.mark.parametrize("name,text,fragment", [
+    ("nope.csv", None, "file not found"),
+    ("x.xlsx", "a", "unsupported file type"),
+])
+def test_unsupported_and_missing_files(tmp_path, name, text, fragment):
+    if text is not None:
+        (tmp_path / name).write_text(text)
+    with pytest.raises(InputError, match=fragment):
+        load_singlecell(tmp_path / name)
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "dko_example").is_dir(), reason="shared data absent")

@@ -211,7 +211,11 @@ def scenario(browser, served):
         screenshot(long_page, "concurrency-cancelled")
         # A fresh load of the cancelled view: nothing may have been stored for it.
         long_page.goto(f"{server}/essentiality?gene={long_target}&perms={long_perms}")
-        long_page.wait_for_function(READY)
+        if not _wait(long_page, READY, timeout=120_000):
+            screenshot(long_page, "concurrency-reload")
+            problems.append(f"the long job's view did not load again after Cancel: status "
+                            f"{long_page.inner_text('#ess-screen-status')!r}; serving processes "
+                            f"{describe([p.pid for p in serving])}; job processes {job_processes()}")
         long_page.wait_for_timeout(1000)
         reloaded = _shown(long_page)
         phase("cancelled view reloaded")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dash import Input, Output, html
 
-from dashboard.jobs import report_lost_job
+from dashboard.jobs import report_lost_job, stop_cancelled_jobs
 
 
 def job_panel(prefix: str, run_label: str = "Run") -> html.Div:
@@ -99,7 +99,7 @@ def shows_job_result(prefix: str, store_id: str, cards=(), outputs=(), inputs=()
 
 
 def register_cancel_message(prefix: str) -> None:
-    """Say "Cancelled" in the panel when its cancel button is pressed."""
+    """Stop the job and say "Cancelled" in the panel when its cancel button is pressed."""
     from dash import callback
 
     @callback(
@@ -113,6 +113,7 @@ def register_cancel_message(prefix: str) -> None:
             from dash import no_update
 
             return no_update, no_update
+        stop_cancelled_jobs()
         return "Cancelled. Earlier results are kept.", "0"
 
 

@@ -121,3 +121,43 @@ PAGES = (essentiality_figures, gene_figures, perturbation_figures, dko_figures, 
 def every_figure() -> list[tuple[str, go.Figure]]:
     """(page/view, figure) for every figure card of every page."""
     return [item for page in PAGES for item in page()]
+
+
+#: The figures of docs/figures: (page/view, file stem).
+DOCS = {"essentiality/tree/decision-tree": "tree-depth4", "dko/dko-impact-heatmap-all": "dko-cluster-gene-heatmap",
+        "decode/decode-profile-correlation": "decode-tissue-heatmap"}
+
+
+def write_docs_figures(folder) -> list:
+    """Write the print PNG (256-colour palette, to keep it small) and SVG of the figures in :data:`DOCS`."""
+    import io
+    from pathlib import Path
+
+    from PIL import Image
+
+    from dashboard.export.png import add_png_text, read_png_text, set_png_dpi
+    from dashboard.export.render import figure_to_image
+
+    folder, written = Path(folder), []
+    figures = dict(item for page in (essentiality_figures, dko_figures, decode_figures) for item in page())
+    for view, stem in DOCS.items():
+        fig = figures[view]
+        provenance = (fig.layout.meta or {}).get("provenance")
+        png = figure_to_image(fig, "png", "print", provenance)
+        buffer = io.BytesIO()
+        Image.open(io.BytesIO(png)).convert("RGB").quantize(256).save(buffer, "PNG", optimize=True)
+        small = set_png_dpi(add_png_text(buffer.getvalue(), read_png_text(png)), 300)
+        for suffix, data in ((".png", small), (".svg", figure_to_image(fig, "svg", "print", provenance))):
+            path = folder / f"{stem}_print{suffix}"
+            path.write_bytes(data)
+            written.append(path)
+    return written
+
+
+if __name__ == "__main__":  # python -m tests.figures.gallery docs/figures (in a scratch PERTURBSCOPE_CACHE_DIR)
+    import sys
+
+    import app  # noqa: F401  (registers pages and callbacks)
+
+    for path in write_docs_figures(sys.argv[1] if len(sys.argv) > 1 else "docs/figures"):
+        print(path, path.stat().st_size)

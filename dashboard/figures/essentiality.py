@@ -189,8 +189,9 @@ def predicted_actual_figure(predictions: pd.DataFrame, target: str, model: str, 
             marker={"size": 6 if split == "test" else 5, "color": colour, "opacity": opacity,
                     "symbol": "diamond" if split == "validation" else "circle"},
             text=part["cell"].to_numpy(), hovertemplate="%{text}<br>actual %{x:.2f}<br>predicted %{y:.2f}<extra></extra>",
-            meta=csv_columns(cell_line="text", split=per_trace(split), actual_gene_effect="x",
-                             predicted_gene_effect="y"),
+            meta=csv_columns(cell_line="text",
+                             **({"lineage": per_point(part["lineage"])} if "lineage" in part else {}),
+                             split=per_trace(split), actual_gene_effect="x", predicted_gene_effect="y"),
         ))
     lo = float(min(predictions["actual"].min(), predictions["predicted"].min()))
     hi = float(max(predictions["actual"].max(), predictions["predicted"].max()))

@@ -115,7 +115,11 @@ def _lay_bars_flat(bars: list[dict], width: int, font: float) -> float:
     for bar in bars:
         title = bar.get("title") if isinstance(bar.get("title"), dict) else {"text": bar.get("title") or ""}
         size = (title.get("font") or {}).get("size") or font
-        lines = len(re.split(r"<br>", title.get("text") or "")) if title.get("text") else 0
+        # plotly.js stacks a flat bar's title lines into the bar from the third line on: keep the
+        # quantity on its own line and put what the ends mean on one line after it
+        first, *rest = (title.get("text") or "").split("<br>")
+        title = {**title, "text": first + ("<br>" + " · ".join(rest) if rest else "")}
+        lines = 1 + bool(rest) if first or rest else 0
         thickness = round(font * 0.8)
         bar.update({"orientation": "h", "xref": "container", "x": 10 / width, "xanchor": "left",
                     "yref": "container", "yanchor": "top", "len": round(min(0.6 * width, 20 * font)),

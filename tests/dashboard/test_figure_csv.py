@@ -189,7 +189,8 @@ def test_csv_has_provenance_lines_pandas_skips(drawn):
     assert any(line.startswith("# Source: ") for line in header) and any("RPP25L" in line for line in header)
     assert any(line == "# Warning: Simulated demo data" for line in header)
     frame = pd.read_csv(io.StringIO(content), comment="#", float_precision="round_trip")
-    assert list(frame.columns) == ["cell_line", "split", "actual_gene_effect", "predicted_gene_effect"]
+    assert list(frame.columns) == ["cell_line", "lineage", "split", "actual_gene_effect", "predicted_gene_effect"]
+    assert frame["lineage"].notna().all() and frame["lineage"].nunique() > 1
     drawn_x = np.concatenate([np.asarray(t.x, float) for t in fig.data if t.meta])
     np.testing.assert_array_equal(frame["actual_gene_effect"].to_numpy(), drawn_x)  # full precision
     assert set(frame["split"]) <= {"train", "validation", "test"} and filename.endswith(".csv")

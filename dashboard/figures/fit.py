@@ -115,14 +115,15 @@ def _lay_bars_flat(bars: list[dict], width: int, font: float) -> float:
     for bar in bars:
         title = bar.get("title") if isinstance(bar.get("title"), dict) else {"text": bar.get("title") or ""}
         size = (title.get("font") or {}).get("size") or font
-        # plotly.js stacks a flat bar's title lines into the bar from the third line on: keep the
-        # quantity on its own line and put what the ends mean on one line after it
-        first, *rest = (title.get("text") or "").split("<br>")
-        title = {**title, "text": first + ("<br>" + " · ".join(rest) if rest else "")}
-        lines = 1 + bool(rest) if first or rest else 0
+        # plotly.js draws the second line of a flat bar's title into the bar: one line, the quantity
+        # then what the ends mean, over a bar at least as long (the title is centred on it)
+        title = {**title, "text": " · ".join((title.get("text") or "").split("<br>"))}
+        lines = 1 if title["text"] else 0
+        title_width = _text_width(len(re.sub(r"<[^>]+>", "", title["text"])), size)
         thickness = round(font * 0.8)
         bar.update({"orientation": "h", "xref": "container", "x": 10 / width, "xanchor": "left",
-                    "yref": "container", "yanchor": "top", "len": round(min(0.6 * width, 20 * font)),
+                    "yref": "container", "yanchor": "top",
+                    "len": round(min(width - 20, max(min(0.6 * width, 20 * font), title_width))),
                     "lenmode": "pixels", "thickness": thickness, "title": {**title, "side": "top"}})
         # plotly.js spaces a colour bar title's lines wider than other text (about 1.6 font sizes)
         height = max(height, lines * max(size, 11) * 1.6 + thickness + font * 2.8)

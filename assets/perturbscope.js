@@ -118,3 +118,21 @@
     },
   });
 })();
+
+// Cancel stops the job at once. Dash's own cancel request waits in the renderer's queue of
+// callbacks, which can hold it until the job has finished; so a click on a job panel's Cancel
+// also tells the server directly which page load and panel to stop (dashboard/jobs.py).
+document.addEventListener("click", function (event) {
+  const button = event.target.closest ? event.target.closest(".job-panel button[id$='-cancel']") : null;
+  const config = document.getElementById("_dash-config");
+  if (!button || button.disabled || !config) {
+    return;
+  }
+  const dash = JSON.parse(config.textContent);
+  fetch(dash.requests_pathname_prefix + "_perturbscope/cancel", {
+    method: "POST",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({endId: dash.end_id, panel: button.id.slice(0, -"-cancel".length)}),
+    keepalive: true,
+  }).catch(function () { /* Dash's own cancel request still follows */ });
+}, true);

@@ -15,7 +15,7 @@ import dash
 
 from dashboard import security
 from dashboard.compression import install_gzip
-from dashboard.jobs import keep_server_single_threaded, make_background_manager
+from dashboard.jobs import install_cancel_endpoint, keep_server_single_threaded, make_background_manager
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -68,6 +68,7 @@ def create_app() -> dash.Dash:
     security.install_basic_auth(app.server)
     security.apply_upload_limit(app.server)
     install_gzip(app.server)
+    install_cancel_endpoint(app, manager)
     import dashboard.app_callbacks  # noqa: F401  (registers callbacks)
     import dashboard.export.callbacks  # noqa: F401
 

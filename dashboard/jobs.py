@@ -16,7 +16,10 @@ re-run is cheap since finished results are in the artifact store.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import hashlib
+import json
 import os
 import sys
 import threading
@@ -258,28 +261,100 @@ def report_lost_job(prefix: str):
     return handle
 
 
-def stop_cancelled_jobs() -> None:
-    """Stop the jobs whose Cancel was just pressed; called by a panel's cancel callback.
+# Cancel stops a job through its panel's own request, not only through Dash's. Dash's renderer sends
+# its cancel request in its queue of callbacks, which can hold it back until the job has finished
+# (under gunicorn with nine jobs running, 1 cancel in 3-6 stored its result). So a job records, per
+# page load and panel, which job it is, and the page's Cancel button also posts straight to
+# CANCEL_PATH (assets/perturbscope.js), which stops the job recorded there.
+CANCEL_PATH = "_perturbscope/cancel"
 
-    Dash stops a cancelled job in a callback of its own, but the browser can hold
-    that request back until the job has finished (under gunicorn, 1 cancel in 4
-    to 8 ran to the end and stored its result). The browser adds the signed job
-    handles (``cancelJob``) to the request of every callback whose input is the
-    Cancel button, so the panel's own callback, which is sent at once, stops them
-    with the same checks as Dash's. Stopping a job twice does nothing.
+
+def _running_record(page_token: str, panel: str):
+    digest = hashlib.sha256(f"{page_token}\0{panel}".encode()).hexdigest()[:32]
+    return get_settings().cache_dir / "jobs" / "running" / digest
+
+
+def _this_job() -> dict:
+    """This job as the manager knows it: the Celery task id on a worker, else the process (pid, start time)."""
+    try:
+        from celery import current_task
+    except ImportError:
+        current_task = None
+    if current_task and current_task.request.id:
+        return {"job": current_task.request.id}
+    import psutil
+
+    return {"job": str(os.getpid()), "created": psutil.Process().create_time()}
+
+
+@contextlib.contextmanager
+def running_job(panel: str):
+    """Inside a background job: record it as the job of this page load's ``panel`` while it runs.
+
+    Outside a Dash request (a test calling the callback) it records nothing.
     """
-    from dash import _callback, _callback_signing, callback_context, get_app
+    from dash import callback_context
 
-    handles = callback_context.args.getlist("cancelJob") if callback_context.args else []
-    if not handles:
+    try:
+        page_token = callback_context.args.get("endId")
+    except Exception:  # no callback context
+        page_token = None
+    if not page_token:
+        yield
         return
-    secret = get_app()._get_signing_secret()
-    scope = _callback_signing.job_scope(_callback.get_request_end_id(secret))
-    manager = _callback.context_value.get().background_callback_manager
-    for handle in handles:
-        job = _callback_signing.unsign(secret, scope, handle)  # None for a forged or replayed handle
-        if job is not None and manager is not None:
-            manager.terminate_job(job)
+    record, this = _running_record(page_token, panel), _this_job()
+    record.parent.mkdir(parents=True, exist_ok=True)
+    part = record.with_name(f"{record.name}.{os.getpid()}.part")
+    part.write_text(json.dumps(this))
+    os.replace(part, record)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(record.read_text()) == this:
+                record.unlink()
+
+
+def cancel_panel_job(manager, secret: bytes, page_token: str, panel: str) -> bool:
+    """Stop the job that ``panel`` of the page load ``page_token`` runs; False when there is none.
+
+    ``page_token`` is the signed page-load token Dash gives each page (its
+    ``end_id``); a token the server did not sign stops nothing. A recorded
+    process that is no longer the job's (its pid reused) is left alone.
+    """
+    from dash import _callback_signing
+
+    if _callback_signing.unsign(secret, _callback_signing.END_SCOPE, page_token) is None:
+        return False
+    record = _running_record(page_token, panel)
+    try:
+        recorded = json.loads(record.read_text())
+        record.unlink()
+    except (OSError, ValueError):
+        return False
+    if "created" in recorded:
+        import psutil
+
+        try:
+            if psutil.Process(int(recorded["job"])).create_time() != recorded["created"]:
+                return False
+        except psutil.NoSuchProcess:
+            return False
+    manager.terminate_job(recorded["job"])
+    return True
+
+
+def install_cancel_endpoint(app, manager) -> None:
+    """Serve ``POST <prefix>_perturbscope/cancel`` with JSON ``{"endId": page token, "panel": prefix}``."""
+    from flask import request
+
+    @app.server.post(app.config.requests_pathname_prefix + CANCEL_PATH)
+    def _cancel():
+        body = request.get_json(silent=True)
+        token, panel = (body.get("endId"), body.get("panel")) if isinstance(body, dict) else (None, None)
+        if not (isinstance(token, str) and isinstance(panel, str) and 0 < len(panel) <= 100):
+            return {"error": 'send JSON {"endId": the page\'s end_id, "panel": the job panel\'s id prefix}'}, 400
+        return {"stopped": cancel_panel_job(manager, app._get_signing_secret(), token, panel)}
 
 
 # GNU OpenMP (torch's CPU thread pool) is not fork-safe: once the serving process

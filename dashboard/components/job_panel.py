@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dash import Input, Output, html
 
-from dashboard.jobs import report_lost_job, stop_cancelled_jobs
+from dashboard.jobs import report_lost_job, running_job
 
 
 def job_panel(prefix: str, run_label: str = "Run") -> html.Div:
@@ -76,6 +76,24 @@ def job_status(result: dict, loaded: str = "Loaded the stored result.") -> str:
     return loaded if result.get("cached") else f"Finished in {result.get('seconds', 0):.1f} s."
 
 
+def cancellable(prefix: str):
+    """Decorate a job panel's background callback so that its Cancel button stops it at once.
+
+    Put it under ``@callback(..., **job_callback_kwargs(prefix))``; see
+    :func:`dashboard.jobs.running_job`.
+    """
+    import functools
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            with running_job(prefix):
+                return fn(*args, **kwargs)
+        return run
+
+    return decorate
+
+
 def shows_job_result(prefix: str, store_id: str, cards=(), outputs=(), inputs=(), initial: bool = False):
     """The ``@callback`` of a function that draws a job's result from its store.
 
@@ -99,7 +117,7 @@ def shows_job_result(prefix: str, store_id: str, cards=(), outputs=(), inputs=()
 
 
 def register_cancel_message(prefix: str) -> None:
-    """Stop the job and say "Cancelled" in the panel when its cancel button is pressed."""
+    """Say "Cancelled" in the panel when its cancel button is pressed."""
     from dash import callback
 
     @callback(
@@ -113,7 +131,6 @@ def register_cancel_message(prefix: str) -> None:
             from dash import no_update
 
             return no_update, no_update
-        stop_cancelled_jobs()
         return "Cancelled. Earlier results are kept.", "0"
 
 
@@ -168,6 +185,7 @@ def register_cached_job(prefix: str, store_id: str, controls: list[tuple[str, st
         *[State(component, prop) for component, prop in controls],
         **job_callback_kwargs(prefix),
     )
+    @cancellable(prefix)
     def _run(set_progress, _n_clicks, *values):
         try:
             chosen = params(*values)

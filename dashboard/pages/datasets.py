@@ -12,7 +12,7 @@ from plotly.utils import PlotlyJSONEncoder
 from dashboard.services import InputError
 from dashboard.text import plural
 from dashboard import security
-from dashboard.components.job_panel import job_callback_kwargs, job_panel, register_cancel_message
+from dashboard.components.job_panel import cancellable, job_callback_kwargs, job_panel, register_cancel_message
 from dashboard.components.shell import NAV, page_header
 from dashboard.components.url_params import register_url_params
 from dashboard.services import datasets as datasets_service
@@ -224,6 +224,7 @@ def _by_role(staged, staged_ids, typed, typed_ids) -> tuple[dict, dict]:
     State("ds-sc-keep", "value"),
     **job_callback_kwargs("ds-register"),
 )
+@cancellable("ds-register")
 def register(set_progress, n_clicks, kind, name, staged, staged_ids, typed, typed_ids, matrix=None, genes=None,
              n_genes=None, keep=None):
     def progress(fraction, message):

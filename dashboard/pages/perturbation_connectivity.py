@@ -10,7 +10,7 @@ from dashboard.services import InputError
 from dashboard.components.dataset_picker import dataset_picker, register_dataset_picker, source_state
 from dashboard.components.figure_card import blank_card, figure_card, render_card
 from dashboard.components.job_panel import (
-    job_callback_kwargs, job_panel, job_status, register_cancel_message, shows_job_result,
+    cancellable, job_callback_kwargs, job_panel, job_status, register_cancel_message, shows_job_result,
 )
 from dashboard.components.shell import method_header
 from dashboard.components.subnav import subnav
@@ -178,6 +178,7 @@ def update_genes(kind, gene, source=services.DEFAULT_DATASET):
     source_state(PAGE),
     **job_callback_kwargs("pconn"),
 )
+@cancellable("pconn")
 def run_search(set_progress, _n, mode, up, down, gene, kind, n, sets, epochs, width, center,
                source=services.DEFAULT_DATASET):
     center = bool(center)

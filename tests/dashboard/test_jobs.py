@@ -135,3 +135,49 @@ def test_celery_job_without_heartbeat_is_lost(tmp_path, monkeypatch):
         assert manager.get_result("key-killed", "killed") == "done"
     finally:
         stop_server(proc)
+
+
+def _long_job(set_progress, panel):
+    from dashboard.jobs import running_job
+
+    with running_job(panel):
+        set_progress(["running"])
+        time.sleep(120)
+    return "finished"
+
+
+def test_cancel_stops_the_job_of_that_page_and_panel_only(tmp_path, monkeypatch):
+    """The page's direct cancel request stops its panel's job; a forged page token or another panel stops nothing."""
+    import dash
+    from dash import _callback_signing as signing
+
+    from dashboard.jobs import CANCEL_PATH, install_cancel_endpoint
+
+    monkeypatch.setenv("PERTURBSCOPE_CACHE_DIR", str(tmp_path))
+    manager = make_background_manager()
+    manager.register("long", _long_job, progress=True)
+    app = dash.Dash(__name__)
+    app.layout = dash.html.Div()
+    install_cancel_endpoint(app, manager)
+    client = app.server.test_client()
+    token = signing.sign(app._get_signing_secret(), signing.END_SCOPE, "page-load-1")
+    key = manager.build_cache_key(_long_job, ["ess-screen"], [], None)
+    pid = manager.call_job_fn(key, manager.func_registry["long"], ["ess-screen"], {"args": {"endId": token}})
+    deadline = time.monotonic() + 30
+    while manager.get_progress(key) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert manager.job_running(pid), "the job did not start"
+
+    def cancel(body):
+        return client.post(f"/{CANCEL_PATH}", json=body)
+
+    bad = cancel({"panel": "ess-screen"})
+    assert bad.status_code == 400 and "endId" in bad.get_json()["error"]
+    forged = token.rsplit("~", 1)[0] + "~" + "0" * 64
+    assert cancel({"endId": forged, "panel": "ess-screen"}).get_json() == {"stopped": False}
+    assert cancel({"endId": token, "panel": "dko-train"}).get_json() == {"stopped": False}
+    assert manager.job_running(pid)
+    assert cancel({"endId": token, "panel": "ess-screen"}).get_json() == {"stopped": True}
+    _wait_for_exit(manager, pid, timeout=10)
+    assert manager.get_result(key, None) is manager.UNDEFINED  # killed before it stored a result
+    assert cancel({"endId": token, "panel": "ess-screen"}).get_json() == {"stopped": False}

@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 from core.config import get_settings
 
@@ -304,6 +305,10 @@ def running_job(panel: str):
         return
     record, this = _running_record(page_token, panel), _this_job()
     record.parent.mkdir(parents=True, exist_ok=True)
+    for old in record.parent.iterdir():  # records of jobs killed before they could remove theirs
+        with contextlib.suppress(OSError):
+            if time.time() - old.stat().st_mtime > 86_400:
+                old.unlink()
     part = record.with_name(f"{record.name}.{os.getpid()}.part")
     part.write_text(json.dumps(this))
     os.replace(part, record)

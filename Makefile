@@ -17,7 +17,7 @@ run: setup demo-data chromium-optional
 ifeq ($(WORKERS),1)
 	$(BIN)/python app.py
 else
-	$(BIN)/python -m gunicorn app:server -b $(HOST):$(PORT) -w $(WORKERS) --threads $(THREADS)
+	$(BIN)/python -m gunicorn app:server -b $(HOST):$(PORT) -w $(WORKERS) --threads $(THREADS) --keep-alive 0
 endif
 
 test: setup-test demo-data chromium redis-server

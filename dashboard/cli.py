@@ -38,7 +38,8 @@ def serve(args: argparse.Namespace) -> int:
         create_app().run(host=args.host, port=args.port, debug=args.debug)
         return 0
     command = [sys.executable, "-m", "gunicorn", "dashboard.app_factory:create_server()",
-               "-b", f"{args.host}:{args.port}", "-w", str(args.workers), "--threads", str(args.threads)]
+               "-b", f"{args.host}:{args.port}", "-w", str(args.workers), "--threads", str(args.threads),
+               "--keep-alive", "0"]  # see tests/server.py
     os.execv(sys.executable, command)  # replaces this process: gunicorn handles the signals
     return 0  # pragma: no cover
 

@@ -46,7 +46,13 @@ def start_server(cache_dir: str | Path, log_path: str | Path, *, env: dict[str, 
     url = f"http://{LOOPBACK}:{port}"
     command = [sys.executable, "app.py"] if not workers else [
         sys.executable, "-m", "gunicorn", "app:server", "-b", f"{LOOPBACK}:{port}", "-w", str(workers),
-        "--threads", "8", "--no-control-socket"]  # its default path is one per machine, shared by every gunicorn
+        "--threads", "8",
+        # one request per connection: with keep-alive (gunicorn 23 and 27 alike), under nine running jobs a
+        # page's request (a job's start, a Cancel) sometimes reached the server about a minute late while its
+        # threads were idle; without it, 10 runs of the concurrency scenario in a row passed
+        "--keep-alive", "0",
+        # the control socket's default path is one per machine, shared by every gunicorn
+        "--no-control-socket"]
     with open(log_path, "a") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout

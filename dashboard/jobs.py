@@ -264,7 +264,7 @@ def report_lost_job(prefix: str):
 
 # Cancel stops a job through its panel's own request, not only through Dash's. Dash's renderer sends
 # its cancel request in its queue of callbacks, which can hold it back until the job has finished
-# (under gunicorn with nine jobs running, 1 cancel in 3-6 stored its result). So a job records, per
+# (1 cancel in 4 to 8 ran to the end and stored its result under gunicorn). So a job records, per
 # page load and panel, which job it is, and the page's Cancel button also posts straight to
 # CANCEL_PATH (assets/perturbscope.js), which stops the job recorded there.
 CANCEL_PATH = "_perturbscope/cancel"
